@@ -1,0 +1,1 @@
+"""Rectifiers under stress: when do Leaky ReLU and PReLU beat ReLU on CIFAR-10?"""

@@ -1,0 +1,205 @@
+"""CIFAR-10 as whole-split uint8 tensors, augmented on whole batches (as in airbench).
+
+Sources: `torchvision` (the official pickled batches, optionally downloaded), `folder`
+(an ImageFolder tree such as the JPEG re-encoded copy in ../shared/data/cifar10-jpeg) and
+`synthetic` (a deterministic, learnable stand-in made in memory, for tests and smoke runs).
+Decoded arrays are cached as .npz, keyed by source and content, and every run records
+the sha256 fingerprint of the decoded arrays.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+SOURCES = ("torchvision", "folder", "synthetic")
+DESCRIPTIONS = {
+    "torchvision": "CIFAR-10, official release (torchvision)",
+    "folder": "CIFAR-10 from the ImageFolder copy at {root}, not the official release: "
+              "JPEG re-encoded (quality 75), so pixels differ slightly",
+    "synthetic": "synthetic stand-in for CIFAR-10 (made in memory)",
+}
+
+
+class DataError(RuntimeError):
+    """The dataset is missing, incomplete or corrupt; the message says how to fix it."""
+
+
+@dataclass
+class Split:
+    x: torch.Tensor  # uint8, (N, 3, 32, 32)
+    y: torch.Tensor  # int64, (N,)
+
+
+@dataclass
+class CIFAR:
+    train: Split         # the class-balanced training subset
+    test: Split          # the full test set
+    eval_idx: torch.Tensor  # fixed test subset for per-epoch evaluation
+    probe_idx: torch.Tensor  # fixed training images for the dead-unit monitor
+    mean: torch.Tensor   # per-channel, in [0, 255]
+    std: torch.Tensor
+    fingerprint: str     # sha256 of the decoded arrays (full splits, before subsetting)
+    description: str
+
+
+def fingerprint(*arrays: np.ndarray) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+# --- sources -> uint8 arrays (N, 32, 32, 3) and labels ------------------------------
+
+def _torchvision_arrays(root: Path, download: bool):
+    import torchvision
+    try:
+        splits = [torchvision.datasets.CIFAR10(str(root), train=t, download=download) for t in (True, False)]
+    except RuntimeError as e:
+        raise DataError(
+            f"CIFAR-10 not found under {root} ({e}). Fix: add data.download=true to fetch the "
+            f"official release, or use a local copy with data.source=folder data.root=PATH") from None
+    return [(s.data, np.asarray(s.targets, dtype=np.int64)) for s in splits]
+
+
+def _check_folder(root: Path) -> None:
+    for split in ("train", "test"):
+        d = root / split
+        if not d.is_dir():
+            raise DataError(f"data.root={root} has no '{split}/' folder. Fix: point data.root at a "
+                            "CIFAR-10 ImageFolder tree with train/ and test/, each holding 10 class folders")
+        found = sorted(p.name for p in d.iterdir() if p.is_dir())
+        if found != sorted(CLASSES):
+            raise DataError(f"{d} must hold the 10 CIFAR-10 class folders {', '.join(CLASSES)}; "
+                            f"found {len(found)}: {', '.join(found) or 'none'}")
+
+
+def _folder_listing(root: Path) -> list[tuple[str, int]]:
+    """(relative path, size) of every image, sorted: the cache key of a folder source."""
+    return sorted((str(p.relative_to(root)), p.stat().st_size)
+                  for split in ("train", "test") for p in (root / split).rglob("*") if p.is_file())
+
+
+def _folder_arrays(root: Path):
+    from PIL import Image
+    from torchvision.datasets import ImageFolder
+    out = []
+    for split in ("train", "test"):
+        try:
+            samples = ImageFolder(str(root / split)).samples  # sorted class folders -> labels 0..9
+        except FileNotFoundError as e:
+            raise DataError(f"{root / split}: {e}. Fix: every class folder needs its images") from None
+        x = np.empty((len(samples), 32, 32, 3), np.uint8)
+        for i, (path, _) in enumerate(samples):
+            try:
+                with Image.open(path) as im:
+                    x[i] = np.asarray(im.convert("RGB"))
+            except Exception as e:  # PIL raises several types for broken files
+                raise DataError(f"cannot decode image {path}: {e}. Fix: replace or delete the file") from None
+        out.append((x, np.array([c for _, c in samples], np.int64)))
+    return out
+
+
+def _synthetic_arrays(n_train: int, n_test: int, seed: int = 1234):
+    """Ten fixed smooth colour templates plus per-image noise and shifts: learnable, and
+    hard enough that a network must train for a few epochs to separate the classes."""
+    g = np.random.default_rng(seed)
+    coarse = g.normal(0, 1, (10, 3, 4, 4))
+    templates = coarse.repeat(8, axis=2).repeat(8, axis=3)  # (10, 3, 32, 32)
+
+    def make(n):
+        y = np.arange(n) % 10
+        img = templates[y] + g.normal(0, 1.0, (n, 3, 32, 32))
+        img = np.stack([np.roll(im, g.integers(-3, 4, 2), axis=(1, 2)) for im in img])
+        x = np.clip(128 + 40 * img, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+        return np.ascontiguousarray(x), y.astype(np.int64)
+    return [make(n_train), make(n_test)]
+
+
+def load_arrays(cfg):
+    """The full train and test arrays of the configured source, decoded once and cached."""
+    if cfg.source not in SOURCES:
+        raise DataError(f"unknown data.source {cfg.source!r}; use one of {', '.join(SOURCES)}")
+    if cfg.source == "synthetic":
+        return _synthetic_arrays(cfg.synthetic_train, cfg.synthetic_test), DESCRIPTIONS["synthetic"]
+    root = Path(cfg.root).expanduser()
+    if cfg.source == "folder":
+        if not root.is_dir():
+            raise DataError(f"data.root={root} does not exist. Fix: set data.root to a CIFAR-10 ImageFolder "
+                            "tree (e.g. ../shared/data/cifar10-jpeg) or use data.source=torchvision")
+        _check_folder(root)
+        key = hashlib.sha256(repr(_folder_listing(root)).encode()).hexdigest()[:16]
+    else:
+        key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
+    cache = Path(cfg.cache_dir).expanduser() / f"cifar10-{cfg.source}-{key}.npz"
+    if cache.exists():
+        z = np.load(cache)
+        arrays = [(z["train_x"], z["train_y"]), (z["test_x"], z["test_y"])]
+    else:
+        arrays = _folder_arrays(root) if cfg.source == "folder" else _torchvision_arrays(root, cfg.download)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".tmp{os.getpid()}.npz")
+        np.savez(tmp, train_x=arrays[0][0], train_y=arrays[0][1], test_x=arrays[1][0], test_y=arrays[1][1])
+        os.replace(tmp, cache)
+    return arrays, DESCRIPTIONS[cfg.source].format(root=root)
+
+
+def balanced_subset(y: np.ndarray, n: int | None, seed: int) -> np.ndarray:
+    """Indices of n images, n/10 per class, chosen by `seed` alone (not the run's seed)."""
+    if n is None or n >= len(y):
+        return np.arange(len(y))
+    classes = np.unique(y)
+    if n % len(classes):
+        raise DataError(f"subset size {n} must be a multiple of {len(classes)} to be class-balanced")
+    g = np.random.default_rng(seed)
+    idx = np.concatenate([g.permutation(np.flatnonzero(y == c))[: n // len(classes)] for c in classes])
+    return np.sort(idx)
+
+
+def load(cfg, probe_size: int, device: torch.device) -> CIFAR:
+    """The training subset, the full test set, and the fixed eval and probe indices, on `device`."""
+    ((trx, try_), (tex, tey)), description = load_arrays(cfg)
+    fp = fingerprint(trx, try_, tex, tey)
+    tr = balanced_subset(try_, cfg.train_size, cfg.subset_seed)
+    ev = balanced_subset(tey, cfg.eval_size, cfg.subset_seed)
+    if probe_size > len(tr):
+        raise DataError(f"monitor.probe_size={probe_size} exceeds the {len(tr)} training images")
+    # The probe set: a fixed, seed-independent sample of the training subset.
+    probe = np.sort(np.random.default_rng(cfg.subset_seed + 1).permutation(len(tr))[:probe_size])
+
+    def split(x, y):
+        return Split(torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().to(device),
+                     torch.from_numpy(y).to(device))
+    train = split(trx[tr], try_[tr])
+    xf = train.x.float()
+    return CIFAR(train=train, test=split(tex, tey), eval_idx=torch.from_numpy(ev).to(device),
+                 probe_idx=torch.from_numpy(probe).to(device),
+                 mean=xf.mean(dim=(0, 2, 3)), std=xf.std(dim=(0, 2, 3)),
+                 fingerprint=fp, description=description)
+
+
+def normalise(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, dtype=torch.float32) -> torch.Tensor:
+    """uint8 (N, 3, H, W) -> standardised float, channels_last (fastest for convs on CPU and GPU)."""
+    x = (x.to(dtype) - mean.view(1, 3, 1, 1).to(dtype)) / std.view(1, 3, 1, 1).to(dtype)
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+def augment(x: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
+    """Random crop with `pad`-pixel zero padding and horizontal flip, for a whole batch at once."""
+    n, _, h, w = x.shape
+    dev = x.device
+    padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
+    dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(dev)
+    dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(dev)
+    flip = (torch.rand(n, generator=generator) < 0.5).to(dev)
+    rows = (dy[:, None] + torch.arange(h, device=dev))[:, :, None]           # (n, h, 1)
+    cols = dx[:, None] + torch.arange(w, device=dev)                           # (n, w)
+    cols = torch.where(flip[:, None], cols.flip(1), cols)[:, None, :]          # (n, 1, w)
+    out = padded[torch.arange(n, device=dev)[:, None, None], :, rows, cols]   # (n, h, w, C)
+    return out.permute(0, 3, 1, 2)

@@ -1,0 +1,146 @@
+"""The two architectures of the study: a plain VGG-style CNN and a CIFAR ResNet.
+
+Both receive the activation as a factory `act(channels) -> nn.Module`, so no model code
+depends on which rectifier is used. `build_model(cfg)` wires config to constructor.
+"""
+from __future__ import annotations
+
+import math
+from functools import partial
+
+import torch
+from torch import nn
+
+from .activations import make_activation, slope_at_init
+
+MODELS = ("plain", "resnet")
+
+
+class ConvUnit(nn.Sequential):
+    """conv -> (BatchNorm) -> activation: one monitored layer of the plain network."""
+
+    def __init__(self, c_in, c_out, act, batchnorm):
+        layers = [nn.Conv2d(c_in, c_out, 3, padding=1, bias=not batchnorm)]
+        if batchnorm:
+            layers.append(nn.BatchNorm2d(c_out))
+        layers.append(act(c_out))
+        super().__init__(*layers)
+
+
+class PlainCNN(nn.Sequential):
+    """VGG-style CNN without skip connections. `depth` counts weight layers: depth-1 convs
+    split over three stages of width w, 2w, 4w (max-pool between stages), then a linear
+    classifier on globally pooled features."""
+
+    def __init__(self, depth: int, width: int, act, batchnorm: bool = False, num_classes: int = 10):
+        n_conv = depth - 1
+        per_stage = [n_conv // 3 + (i < n_conv % 3) for i in range(3)]
+        layers, c_in = [], 3
+        for stage, n in enumerate(per_stage):
+            c_out = width * 2 ** stage
+            if stage > 0:
+                layers.append(nn.MaxPool2d(2))
+            for _ in range(n):
+                layers.append(ConvUnit(c_in, c_out, act, batchnorm))
+                c_in = c_out
+        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, num_classes)]
+        super().__init__(*layers)
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, c_in, c_out, stride, act):
+        super().__init__()
+        # The shortcut is registered first so that, in module order, the conv that feeds
+        # each activation is the last weight layer before it (the monitor relies on this).
+        self.shortcut = nn.Identity()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False),
+                                          nn.BatchNorm2d(c_out))
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.act1 = act(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.act2 = act(c_out)
+
+    def forward(self, x):
+        out = self.act1(self.bn1(self.conv1(x)))
+        return self.act2(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class ResNet(nn.Module):
+    """CIFAR ResNet of He et al. (2016): depth 6n+2, three stages of n basic blocks."""
+
+    def __init__(self, depth: int, width: int, act, num_classes: int = 10):
+        super().__init__()
+        n = (depth - 2) // 6
+        self.stem = nn.Sequential(nn.Conv2d(3, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width),
+                                  act(width))
+        blocks, c_in = [], width
+        for stage in range(3):
+            c_out = width * 2 ** stage
+            for i in range(n):
+                blocks.append(BasicBlock(c_in, c_out, 2 if stage > 0 and i == 0 else 1, act))
+                c_in = c_out
+        self.blocks = nn.Sequential(*blocks)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, num_classes))
+
+    def forward(self, x):
+        return self.head(self.blocks(self.stem(x)))
+
+
+def check(cfg) -> None:
+    """Raise a ValueError naming the problem if the model config is impossible."""
+    if cfg.name not in MODELS:
+        raise ValueError(f"unknown model {cfg.name!r}; valid names are {', '.join(MODELS)}")
+    if cfg.width < 1:
+        raise ValueError(f"model.width={cfg.width} must be a positive integer")
+    if cfg.name == "plain" and cfg.depth < 4:
+        raise ValueError(f"model.depth={cfg.depth} is too shallow for the plain CNN: use depth >= 4 "
+                         "(three conv stages plus the classifier)")
+    if cfg.name == "resnet" and ((cfg.depth - 2) % 6 != 0 or cfg.depth < 8):
+        raise ValueError(f"model.depth={cfg.depth} is not a CIFAR ResNet depth: use 6n+2, "
+                         "e.g. 20, 56 or 110")
+    if cfg.name == "resnet" and not cfg.batchnorm:
+        raise ValueError("model.batchnorm=false is not supported for the ResNet; use model=plain for "
+                         "networks without BatchNorm")
+    if cfg.init.scheme not in ("kaiming", "pytorch"):
+        raise ValueError(f"unknown model.init.scheme {cfg.init.scheme!r}; use kaiming or pytorch")
+
+
+def leaky_kaiming_std(fan_in: int, slope: float, scale: float = 1.0) -> float:
+    """He et al. (2015), eq. 15 with a leak: std = sqrt(2 / ((1 + a^2) fan_in))."""
+    return scale * math.sqrt(2.0 / ((1.0 + slope ** 2) * fan_in))
+
+
+@torch.no_grad()
+def initialise(model: nn.Module, init, slope: float) -> None:
+    """Apply `model.init`: leak-aware Kaiming (or PyTorch's default) weights scaled by
+    `weight_scale`, and a constant `bias` shift on every layer that feeds an activation."""
+    weight_layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    classifier = weight_layers[-1]
+    for m in weight_layers:
+        if init.scheme == "kaiming":
+            fan_in = m.weight[0].numel()
+            std = leaky_kaiming_std(fan_in, slope, init.weight_scale)
+            if m is classifier:  # the logits have no rectifier after them
+                std = init.weight_scale / math.sqrt(fan_in)
+            m.weight.normal_(0.0, std)
+        else:
+            m.weight.mul_(init.weight_scale)
+        if m.bias is not None and (init.scheme == "kaiming" or init.bias != 0):
+            m.bias.fill_(0.0 if m is classifier else init.bias)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.bias.fill_(init.bias)
+
+
+def build_model(model_cfg, act_cfg) -> nn.Module:
+    check(model_cfg)
+    act = partial(make_activation, act_cfg)
+    if model_cfg.name == "plain":
+        model = PlainCNN(model_cfg.depth, model_cfg.width, act, model_cfg.batchnorm)
+    else:
+        model = ResNet(model_cfg.depth, model_cfg.width, act)
+    initialise(model, model_cfg.init, slope_at_init(act_cfg))
+    return model

@@ -1,0 +1,154 @@
+"""Dead-unit monitor (DESIGN.md section 5).
+
+A unit is a channel of a conv layer or a feature of a linear layer. The metrics are pure
+functions of a layer's pre-activations (the activation's input) or outputs, with shape
+(N, C) or (N, C, H, W). `Monitor` evaluates them on a fixed probe set in eval mode, with
+forward hooks that exist only during the probe pass.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .activations import is_activation
+
+
+def per_unit(x: torch.Tensor) -> torch.Tensor:
+    """(N, C, ...) -> (C, N * ...): one row per unit."""
+    return x.transpose(0, 1).reshape(x.shape[1], -1)
+
+
+def dead_units(pre: torch.Tensor) -> torch.Tensor:
+    """Bool (C,): the unit's pre-activation is <= 0 for every image and every position."""
+    return per_unit(pre).amax(dim=1) <= 0
+
+
+def sparsity(pre: torch.Tensor) -> float:
+    """Fraction of pre-activations <= 0, element-wise (the seed's `(relu(x) == 0).mean()`)."""
+    return (pre <= 0).float().mean().item()
+
+
+def dormant_scores(post: torch.Tensor) -> torch.Tensor:
+    """Sokar et al. (2023): s_i = E|h_i| / mean_k E|h_k|, with h the activation's output."""
+    return dormant_scores_from_means(per_unit(post).abs().float().mean(dim=1))
+
+
+def dormant_scores_from_means(mean_abs: torch.Tensor) -> torch.Tensor:
+    layer_mean = mean_abs.mean()
+    return mean_abs / layer_mean if layer_mean > 0 else torch.zeros_like(mean_abs)
+
+
+def dormant_ratio(post: torch.Tensor, tau: float) -> float:
+    """Fraction of tau-dormant units: s_i <= tau."""
+    return (dormant_scores(post) <= tau).float().mean().item()
+
+
+def revival(dead_history: list[torch.Tensor]) -> tuple[int, int]:
+    """(revived, ever_dead) at the latest measurement: revived units were dead at an earlier
+    measurement and are alive now; ever-dead units were dead at any measurement so far."""
+    now = dead_history[-1]
+    earlier = torch.zeros_like(now)
+    for d in dead_history[:-1]:
+        earlier |= d
+    return int((earlier & ~now).sum()), int((earlier | now).sum())
+
+
+class _LayerStats:
+    """Streams the metrics over probe chunks; identical to the pure functions on the whole set."""
+
+    def __init__(self):
+        self.max = self.abs_sum = None
+        self.nonpos = self.count = self.per_unit = 0
+
+    def __call__(self, module, inputs, output):
+        pre, post = per_unit(inputs[0].float()), per_unit(output.float())
+        mx, ab = pre.amax(dim=1), post.abs().sum(dim=1)
+        self.max = mx if self.max is None else torch.maximum(self.max, mx)
+        self.abs_sum = ab if self.abs_sum is None else self.abs_sum + ab
+        self.nonpos += int((pre <= 0).sum())
+        self.count += pre.numel()
+        self.per_unit += pre.shape[1]
+
+
+def feeding_weights(model: nn.Module) -> list[nn.Parameter]:
+    """For each activation, in order, the weight of the last conv/linear layer before it."""
+    feeders, last = [], None
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            last = m.weight
+        elif is_activation(m):
+            feeders.append(last)
+    return feeders
+
+
+class Monitor:
+    def __init__(self, model: nn.Module, probe_x: torch.Tensor, tau: float = 0.1, chunk: int = 256):
+        self.model, self.probe_x, self.tau, self.chunk = model, probe_x, tau, chunk
+        self.layers = [(name, m) for name, m in model.named_modules() if is_activation(m)]
+        self.feeders = feeding_weights(model)
+        self.grad_sum = torch.zeros(len(self.layers), device=probe_x.device)
+        self.grad_steps = 0
+        self.dead_history: list[torch.Tensor] = []
+
+    def accumulate_grads(self) -> None:
+        """After backward(): add each feeding layer's weight-gradient norm (no tensors kept)."""
+        self.grad_sum += torch.stack([w.grad.detach().float().norm() for w in self.feeders])
+        self.grad_steps += 1
+
+    @torch.no_grad()
+    def probe(self, autocast) -> list[_LayerStats]:
+        stats = [_LayerStats() for _ in self.layers]
+        hooks = [m.register_forward_hook(s) for (_, m), s in zip(self.layers, stats)]
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            for x in self.probe_x.split(self.chunk):
+                with autocast():
+                    self.model(x)
+        finally:
+            for h in hooks:
+                h.remove()
+            self.model.train(was_training)
+        return stats
+
+    def measure(self, epoch: int, autocast) -> tuple[dict, list[dict]]:
+        """Network-level record and per-layer records for this measurement."""
+        stats = self.probe(autocast)
+        grads = (self.grad_sum / self.grad_steps).tolist() if self.grad_steps else [None] * len(stats)
+        self.grad_sum.zero_()
+        self.grad_steps = 0
+        layers, dead_all = [], []
+        for i, ((name, m), s, g) in enumerate(zip(self.layers, stats, grads)):
+            dead = s.max <= 0
+            dormant = dormant_scores_from_means(s.abs_sum / s.per_unit) <= self.tau
+            slope = getattr(m, "weight", None)  # learned slopes (PReLU) only
+            dead_all.append(dead)
+            layers.append({
+                "epoch": epoch, "layer": i, "name": name, "units": dead.numel(),
+                "dead": int(dead.sum()), "dead_ratio": dead.float().mean().item(),
+                "sparsity": s.nonpos / s.count, "dormant_ratio": dormant.float().mean().item(),
+                "slope_mean": None if slope is None else slope.mean().item(),
+                "slope_min": None if slope is None else slope.min().item(),
+                "slope_max": None if slope is None else slope.max().item(),
+                "grad_norm": g,
+            })
+        dead_all = torch.cat(dead_all).cpu()
+        self.dead_history.append(dead_all)
+        revived, ever_dead = revival(self.dead_history)
+        units = dead_all.numel()
+        network = {
+            "dead_ratio": dead_all.float().mean().item(),
+            "sparsity": sum(r["sparsity"] * r["units"] for r in layers) / units,
+            "dormant_ratio": sum(r["dormant_ratio"] * r["units"] for r in layers) / units,
+            "revived": revived, "ever_dead": ever_dead,
+            "revival_ratio": revived / ever_dead if ever_dead else 0.0,
+        }
+        return network, layers
+
+    def state_dict(self) -> dict:
+        return {"dead_history": self.dead_history, "grad_sum": self.grad_sum, "grad_steps": self.grad_steps}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.dead_history = list(state["dead_history"])
+        self.grad_sum.copy_(state["grad_sum"])
+        self.grad_steps = state["grad_steps"]

@@ -1,0 +1,312 @@
+"""One training run: config in, run directory out (DESIGN.md section 3).
+
+runs/<profile>/<run-id>/ holds config.yaml, metrics.jsonl (one line per epoch, epoch 0 is
+initialisation), layers.jsonl (one line per layer per measurement), checkpoint.pt while the
+run is in progress, and summary.json, written last and atomically.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from omegaconf import DictConfig, OmegaConf
+
+from . import activations, data, models
+from .monitor import Monitor
+
+log = logging.getLogger("rectifiers")
+NOT_IDENTITY = ("runtime", "runs_dir", "profile", "hydra")  # settings that do not change a result
+FINISHED = ("ok", "diverged")
+
+
+class ConfigError(ValueError):
+    """An impossible or unknown setting; the message names it and the fix."""
+
+
+def check_config(cfg) -> None:
+    """Refuse a config that cannot run, before anything is loaded or written."""
+    try:
+        activations.check(cfg.activation)
+        models.check(cfg.model)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    o = cfg.optim
+    for key, ok, fix in [
+        ("batch_size", o.batch_size > 0, "a positive integer, e.g. optim.batch_size=128"),
+        ("lr", o.lr > 0, "a positive number, e.g. optim.lr=0.05"),
+        ("epochs", o.epochs >= 1, "at least 1"),
+        ("warmup_epochs", 0 <= o.warmup_epochs <= o.epochs, "between 0 and optim.epochs"),
+        ("schedule", o.schedule in ("cosine", "constant"), "cosine or constant"),
+    ]:
+        if not ok:
+            raise ConfigError(f"optim.{key}={o[key]} is invalid: use {fix}")
+    if cfg.monitor.probe_size < 1 or cfg.monitor.every < 1:
+        raise ConfigError("monitor.probe_size and monitor.every must be positive integers")
+    if cfg.runtime.device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"runtime.device={cfg.runtime.device} is invalid: use auto, cpu or cuda")
+
+
+def identity(cfg) -> dict:
+    """The resolved settings that determine a run's result (and so its id)."""
+    c = OmegaConf.to_container(cfg, resolve=True)
+    return {k: v for k, v in c.items() if k not in NOT_IDENTITY}
+
+
+def run_id(cfg) -> str:
+    h = hashlib.sha256(json.dumps(identity(cfg), sort_keys=True).encode()).hexdigest()[:10]
+    return f"{cfg.model.name}{cfg.model.depth}-{cfg.activation.name}-{h}-s{cfg.seed}"
+
+
+def run_dir(cfg) -> Path:
+    return Path(cfg.runs_dir) / cfg.profile.name / run_id(cfg)
+
+
+def lr_at(step: int, total: int, warmup: int, optim) -> float:
+    """Learning rate for a 0-based step: linear warm-up, then cosine decay or constant."""
+    if step < warmup:
+        return optim.lr * (step + 1) / warmup
+    if optim.schedule == "constant":
+        return optim.lr
+    return optim.lr * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+
+def select_device(runtime) -> torch.device:
+    if runtime.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("runtime.device=cuda but no CUDA device is visible: use runtime.device=auto")
+    if runtime.device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(runtime.device)
+
+
+def autocast_for(device: torch.device):
+    """bf16 autocast on CUDA; plain fp32 on CPU."""
+    if device.type == "cuda":
+        return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> str:
+    root = Path(__file__).resolve().parents[2]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "conf", "scripts"],
+                               cwd=root, capture_output=True, text=True).stdout.strip()
+        return sha + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def versions() -> dict:
+    import hydra
+    import numpy
+    import torchvision
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "torchvision": torchvision.__version__, "numpy": numpy.__version__, "hydra": hydra.__version__}
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_jsonl(path: Path, records: list[dict]) -> None:
+    write_atomic(path, "".join(json.dumps(r) + "\n" for r in records))
+
+
+@torch.no_grad()
+def evaluate(model, x, y, ds, autocast, batch: int = 1000) -> tuple[float, float]:
+    """(accuracy, mean loss) on uint8 images x with labels y, in eval mode."""
+    model.eval()
+    correct, loss = 0, 0.0
+    for xb, yb in zip(x.split(batch), y.split(batch)):
+        with autocast():
+            logits = model(data.normalise(xb, ds.mean, ds.std))
+        loss += F.cross_entropy(logits.float(), yb, reduction="sum").item()
+        correct += (logits.argmax(1) == yb).sum().item()
+    model.train()
+    return correct / len(y), loss / len(y)
+
+
+def train(cfg: DictConfig) -> dict:
+    """Run (or resume, or skip) one training run and return its summary."""
+    check_config(cfg)
+    out = run_dir(cfg)
+    ident = identity(cfg)
+    summary_path = out / "summary.json"
+    if summary_path.exists():
+        done = json.loads(summary_path.read_text())
+        if done["status"] in FINISHED and done["config"] == ident:
+            log.info("%s: already finished (%s), skipped", out.name, done["status"])
+            return done
+
+    if cfg.runtime.threads:
+        torch.set_num_threads(cfg.runtime.threads)
+    device = select_device(cfg.runtime)
+    autocast = autocast_for(device)
+    ds = data.load(cfg.data, cfg.monitor.probe_size, device)  # bad data fails here, nothing written
+    B, n = cfg.optim.batch_size, len(ds.train.y)
+    if B > n:
+        raise ConfigError(f"optim.batch_size={B} exceeds the {n} training images: lower it")
+
+    torch.manual_seed(cfg.seed)
+    net = models.build_model(cfg.model, cfg.activation).to(device, memory_format=torch.channels_last)
+    model = torch.compile(net) if cfg.runtime.compile else net
+    slope_wd = cfg.activation.get("weight_decay", cfg.optim.weight_decay)
+    opt = torch.optim.SGD(activations.param_groups(net, cfg.optim.weight_decay, slope_wd),
+                          lr=cfg.optim.lr, momentum=cfg.optim.momentum, nesterov=cfg.optim.nesterov)
+    gen = torch.Generator().manual_seed(cfg.seed)  # data order and augmentation
+    probe_x = data.normalise(ds.train.x[ds.probe_idx], ds.mean, ds.std)
+    monitor = Monitor(net, probe_x, cfg.monitor.tau, cfg.monitor.chunk) if cfg.monitor.enabled else None
+    steps_per_epoch = n // B
+    total = steps_per_epoch * cfg.optim.epochs
+    warmup = steps_per_epoch * cfg.optim.warmup_epochs
+    eval_x, eval_y = ds.test.x[ds.eval_idx], ds.test.y[ds.eval_idx]
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    ckpt_path = out / "checkpoint.pt"
+    state = {"epoch": 0, "metrics": [], "layers": [], "elapsed": 0.0, "status": "running", "error": None}
+    if ckpt_path.exists():
+        ck = torch.load(ckpt_path, map_location=device, weights_only=False)
+        if ck["config"] == ident:
+            net.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["optimizer"])
+            gen.set_state(ck["generator"])
+            if monitor:
+                monitor.load_state_dict(ck["monitor"])
+            state = ck["state"]
+            log.info("%s: resuming after epoch %d", out.name, state["epoch"])
+
+    def measure(epoch: int, record: dict) -> None:
+        if monitor and (epoch % cfg.monitor.every == 0 or epoch == cfg.optim.epochs):
+            network, layers = monitor.measure(epoch, autocast)
+            record.update(network)
+            state["layers"] += layers
+
+    t_start = time.perf_counter() - state["elapsed"]
+    try:
+        if state["epoch"] == 0:
+            acc, loss = evaluate(model, eval_x, eval_y, ds, autocast)
+            record = {"epoch": 0, "learning_rate": None, "train_loss": None, "train_acc": None,
+                      "test_acc": acc, "test_loss": loss, "seconds": 0.0, "images_per_s": None}
+            measure(0, record)
+            state["metrics"].append(record)
+        model.train()
+        for epoch in range(state["epoch"] + 1, cfg.optim.epochs + 1):
+            t0 = time.perf_counter()
+            perm = torch.randperm(n, generator=gen).to(device)
+            loss_sum = torch.zeros((), device=device)
+            correct = torch.zeros((), device=device, dtype=torch.long)
+            for i in range(steps_per_epoch):
+                step = (epoch - 1) * steps_per_epoch + i
+                idx = perm[i * B:(i + 1) * B]
+                x = data.normalise(data.augment(ds.train.x[idx], gen), ds.mean, ds.std)
+                y = ds.train.y[idx]
+                lr = lr_at(step, total, warmup, cfg.optim)
+                for g in opt.param_groups:
+                    g["lr"] = lr
+                with autocast():
+                    logits = model(x)
+                    loss = F.cross_entropy(logits.float(), y)
+                if not torch.isfinite(loss):  # divergence is a result, not a crash
+                    state.update(status="diverged", error=f"non-finite loss at epoch {epoch}, step {step}")
+                    break
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if monitor:
+                    monitor.accumulate_grads()
+                opt.step()
+                loss_sum += loss.detach()
+                correct += (logits.argmax(1) == y).sum()
+            if state["status"] == "diverged":
+                break
+            train_s = time.perf_counter() - t0
+            acc, test_loss = evaluate(model, eval_x, eval_y, ds, autocast)
+            record = {"epoch": epoch, "learning_rate": lr, "train_loss": loss_sum.item() / steps_per_epoch,
+                      "train_acc": correct.item() / (steps_per_epoch * B), "test_acc": acc,
+                      "test_loss": test_loss, "images_per_s": steps_per_epoch * B / train_s}
+            measure(epoch, record)
+            record["seconds"] = time.perf_counter() - t0
+            state["metrics"].append(record)
+            state["epoch"] = epoch
+            state["elapsed"] = time.perf_counter() - t_start
+            write_jsonl(out / "metrics.jsonl", state["metrics"])
+            write_jsonl(out / "layers.jsonl", state["layers"])
+            torch.save({"config": ident, "model": net.state_dict(), "optimizer": opt.state_dict(),
+                        "generator": gen.get_state(), "monitor": monitor.state_dict() if monitor else None,
+                        "state": state}, ckpt_path.with_suffix(".tmp"))
+            os.replace(ckpt_path.with_suffix(".tmp"), ckpt_path)
+            if cfg.runtime.progress:
+                left = (cfg.optim.epochs - epoch) * record["seconds"]
+                print(f"[{out.name}] epoch {epoch}/{cfg.optim.epochs}  loss {record['train_loss']:.3f}  "
+                      f"test {100 * acc:.1f}%  dead {100 * record.get('dead_ratio', float('nan')):.1f}%  "
+                      f"{record['images_per_s']:.0f} img/s  ~{left:.0f}s left", flush=True)
+        if state["status"] == "running":
+            state["status"] = "ok"
+    except Exception as e:  # recorded as failed, then raised to the caller
+        state.update(status="failed", error=f"{type(e).__name__}: {e}")
+        raise
+    finally:
+        if state["status"] != "running":
+            summary = summarise(cfg, ident, out.name, state, ds, device, model, autocast,
+                                time.perf_counter() - t_start, monitor)
+            write_jsonl(out / "metrics.jsonl", state["metrics"])
+            write_jsonl(out / "layers.jsonl", state["layers"])
+            write_atomic(summary_path, json.dumps(summary, indent=1) + "\n")
+            if state["status"] in FINISHED:  # a failed run keeps its checkpoint and resumes
+                ckpt_path.unlink(missing_ok=True)
+    return summary
+
+
+def summarise(cfg, ident, rid, state, ds, device, model, autocast, wall, monitor) -> dict:
+    m = state["metrics"]
+    trained = [r for r in m if r["epoch"] > 0]
+    dead = [r["dead_ratio"] for r in m if "dead_ratio" in r]
+    final = {}
+    if state["status"] == "ok":
+        acc, loss = evaluate(model, ds.test.x, ds.test.y, ds, autocast)
+        final = {"final_test_acc": acc, "final_test_loss": loss}
+    last_layers = [r for r in state["layers"] if r["epoch"] == (m[-1]["epoch"] if m else -1)]
+    return {
+        "run_id": rid, "status": state["status"], "error": state["error"],
+        "profile": cfg.profile.name, "seed": cfg.seed, "config": ident,
+        "final_test_acc": final.get("final_test_acc"), "final_test_loss": final.get("final_test_loss"),
+        "best_test_acc": max((r["test_acc"] for r in trained), default=None),
+        "final_train_loss": trained[-1]["train_loss"] if trained else None,
+        "final_train_acc": trained[-1]["train_acc"] if trained else None,
+        "epochs_completed": state["epoch"],
+        "dead_ratio_init": dead[0] if dead else None,
+        "dead_ratio_final": dead[-1] if dead else None,
+        "dead_ratio_peak": max(dead) if dead else None,
+        "ever_dead": m[-1].get("ever_dead") if m else None,
+        "revived": m[-1].get("revived") if m else None,
+        "units": sum(r["units"] for r in last_layers),
+        "prelu_slopes": [{k: r[k] for k in ("layer", "name", "slope_mean", "slope_min", "slope_max")}
+                         for r in last_layers if r["slope_mean"] is not None],
+        "wall_time_s": wall,
+        "images_per_s": sum(r["images_per_s"] for r in trained) / len(trained) if trained else None,
+        "device": describe_device(device), "versions": versions(), "git_commit": git_commit(),
+        "data_fingerprint": ds.fingerprint, "data_description": ds.description,
+        "command": " ".join(sys.argv),
+    }

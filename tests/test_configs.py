@@ -1,0 +1,161 @@
+"""Every option of every config group in conf/ composes through Hydra, with the right values."""
+from __future__ import annotations
+
+import importlib
+
+import hydra
+import pytest
+from omegaconf import OmegaConf
+
+from conftest import CONF
+from rectifiers.train import check_config, identity, run_id
+
+GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir())
+OPTIONS = [(g, p.stem) for g in GROUPS for p in sorted((CONF / g).glob("*.yaml"))]
+APPENDED = {"study"}  # not in train.yaml's defaults list: selected with +study=NAME
+
+
+def select(group: str, option: str) -> str:
+    return f"{'+' if group in APPENDED else ''}{group}={option}"
+
+
+def test_expected_groups_exist():
+    assert {"data", "model", "activation", "optim", "profile", "regime"} <= set(GROUPS)
+
+
+@pytest.mark.parametrize("group, option", OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
+def test_every_option_composes_and_resolves(compose, group, option):
+    cfg = compose([select(group, option)])
+    c = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    for key in ("data", "model", "activation", "optim", "profile", "monitor", "runtime", "seed", "runs_dir"):
+        assert key in c
+    if group not in ("profile", "regime", "study"):
+        check_config(cfg)  # with the default profile every single option is a runnable config
+
+
+@pytest.mark.parametrize("overrides, expect", [
+    (["regime=standard"], {"optim.lr": 0.02, "optim.batch_size": 32, "model.depth": 8, "model.init.bias": 0.0}),
+    (["regime=high_lr"], {"optim.lr": 0.1, "optim.batch_size": 32}),
+    (["regime=small_batch"], {"optim.batch_size": 4, "optim.lr": 0.02}),
+    (["regime=deep"], {"model.depth": 20, "model.name": "plain"}),
+    (["regime=bad_init"], {"model.init.bias": -0.5}),
+    (["profile=smoke"], {"data.source": "synthetic", "profile.name": "smoke", "optim.epochs": 2,
+                         "model.width": 8, "monitor.probe_size": 64}),
+    (["profile=cpu"], {"data.source": "torchvision", "data.train_size": 5000, "data.eval_size": 1000,
+                       "optim.epochs": 5, "model.width": 16, "monitor.probe_size": 512}),
+    (["profile=full"], {"data.train_size": None, "optim.epochs": 30, "model.width": 32}),
+    (["data=synthetic"], {"data.source": "synthetic", "data.train_size": None}),
+    (["data=cifar10"], {"data.source": "torchvision", "data.download": False, "data.subset_seed": 0}),
+    (["model=resnet"], {"model.name": "resnet", "model.depth": 20, "model.batchnorm": True}),
+    (["model=plain"], {"model.name": "plain", "model.batchnorm": False, "model.init.scheme": "kaiming"}),
+    (["activation=relu"], {"activation.name": "relu"}),
+    (["activation=leaky_relu"], {"activation.name": "leaky_relu", "activation.negative_slope": 0.01}),
+    (["activation=leaky_relu_0.1"], {"activation.name": "leaky_relu", "activation.negative_slope": 0.1}),
+    (["activation=leaky_relu_0.2"], {"activation.name": "leaky_relu", "activation.negative_slope": 0.2}),
+    (["activation=leaky_relu_0.3"], {"activation.name": "leaky_relu", "activation.negative_slope": 0.3}),
+    (["activation=prelu"], {"activation.name": "prelu", "activation.mode": "channel",
+                            "activation.init": 0.25, "activation.weight_decay": 0.0}),
+    (["activation=prelu_shared"], {"activation.name": "prelu", "activation.mode": "shared",
+                                   "activation.init": 0.25, "activation.weight_decay": 0.0}),
+    (["optim=sgd"], {"optim.momentum": 0.9, "optim.schedule": "cosine", "optim.warmup_epochs": 0}),
+])
+def test_key_values(compose, overrides, expect):
+    cfg = compose(overrides)
+    for key, value in expect.items():
+        assert OmegaConf.select(cfg, key) == value, key
+
+
+def test_defaults(compose):
+    cfg = compose([])
+    assert (cfg.data.source, cfg.model.name, cfg.activation.name, cfg.profile.name) == \
+        ("torchvision", "plain", "relu", "cpu")
+    assert cfg.seed == 0 and cfg.monitor.every == 1 and cfg.runtime.device == "auto"
+    check_config(cfg)
+
+
+@pytest.mark.parametrize("overrides, expect", [
+    (["activation=leaky_relu", "activation.negative_slope=0.2", "regime=high_lr", "seed=3"],
+     {"activation.name": "leaky_relu", "activation.negative_slope": 0.2, "optim.lr": 0.1, "seed": 3}),
+    (["model=resnet", "model.depth=56"], {"model.name": "resnet", "model.depth": 56}),
+    (["data.source=folder", "data.root=X", "data.train_size=5000", "optim.epochs=3"],
+     {"data.source": "folder", "data.root": "X", "data.train_size": 5000, "optim.epochs": 3}),
+    (["profile=smoke", "data=cifar10"], {"data.source": "torchvision", "data.train_size": None}),
+    (["regime=high_lr", "optim.lr=0.1"], {"optim.lr": 0.1}),  # the command line wins over a regime
+])
+def test_common_cli_overrides(compose, overrides, expect):
+    cfg = compose(overrides)
+    for key, value in expect.items():
+        assert OmegaConf.select(cfg, key) == value, key
+    check_config(cfg)
+
+
+def test_unknown_option_lists_available_options(compose):
+    with pytest.raises(hydra.errors.MissingConfigException) as e:
+        compose(["activation=swish"])
+    for name in ("relu", "leaky_relu", "prelu"):
+        assert name in str(e.value)
+
+
+# --- studies: sweeps over the options above ---------------------------------------
+
+STUDIES = [o for g, o in OPTIONS if g == "study"]
+
+
+def compose_with_hydra(overrides):
+    with hydra.initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return hydra.compose("train", overrides=list(overrides), return_hydra_config=True)
+
+
+@pytest.mark.skipif(not STUDIES, reason="no conf/study/")
+@pytest.mark.parametrize("study", STUDIES)
+def test_study_sweeps_name_existing_options_and_keys(study):
+    cfg = compose_with_hydra([f"+study={study}"])
+    assert cfg.study.name == study
+    assert OmegaConf.select(cfg, cfg.study.knob) is not None, "study.knob is not a config key"
+    params = cfg.hydra.sweeper.params
+    assert params, "a study sweeps something"
+    for key, values in params.items():
+        if key in GROUPS:  # a config group: every listed option must exist
+            listed = [v.strip() for v in str(values).split(",")]
+            missing = [v for v in listed if not (CONF / key / f"{v}.yaml").exists()]
+            assert not missing, f"study {study} sweeps {key} options that do not exist: {missing}"
+        else:
+            assert OmegaConf.select(cfg, key.lstrip("+")) is not None or key == "seed", key
+
+
+@pytest.mark.skipif(not STUDIES, reason="no conf/study/")
+@pytest.mark.parametrize("study", STUDIES)
+def test_study_sweep_points_are_runnable_configs(compose, study):
+    """Each swept group option composes with the study and passes check_config."""
+    cfg = compose_with_hydra([f"+study={study}"])
+    for key, values in cfg.hydra.sweeper.params.items():
+        if key in GROUPS:
+            for v in str(values).split(","):
+                check_config(compose([f"+study={study}", f"{key}={v.strip()}"]))
+
+
+@pytest.mark.skipif(not STUDIES, reason="no conf/study/")
+@pytest.mark.parametrize("study", STUDIES)
+def test_study_callbacks_are_importable(study):
+    cfg = compose_with_hydra([f"+study={study}"])
+    for name, cb in (cfg.hydra.callbacks or {}).items():
+        module, _, attr = cb._target_.rpartition(".")
+        assert hasattr(importlib.import_module(module), attr), f"callback {name}: {cb._target_}"
+
+
+@pytest.mark.skipif(not STUDIES, reason="no conf/study/")
+@pytest.mark.parametrize("study", STUDIES)
+def test_study_passes_its_own_check(study):
+    """What the CheckStudy callback runs before a multirun starts."""
+    study_mod = pytest.importorskip("rectifiers.study")
+    study_mod.check_study(compose_with_hydra([f"+study={study}"]))
+
+
+def test_run_id_ignores_runtime_and_runs_dir(compose):
+    a = compose(["profile=smoke", "runs_dir=/a", "runtime.threads=1", "runtime.progress=false"])
+    b = compose(["profile=smoke", "runs_dir=/b", "runtime.threads=2"])
+    assert identity(a) == identity(b) and run_id(a) == run_id(b)
+    c = compose(["profile=smoke", "seed=1"])
+    d = compose(["profile=smoke", "activation=leaky_relu"])
+    assert len({run_id(a), run_id(c), run_id(d)}) == 3
+    assert run_id(c).endswith("-s1") and "-leaky_relu-" in run_id(d)

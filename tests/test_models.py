@@ -1,0 +1,181 @@
+"""The two architectures: every model x activation builds, initialisation, and depth checks."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from conftest import CONF
+from rectifiers import models
+from rectifiers.activations import is_activation
+from rectifiers.models import build_model, leaky_kaiming_std
+from rectifiers.train import ConfigError, check_config
+
+ACTIVATIONS = sorted(p.stem for p in (CONF / "activation").glob("*.yaml"))
+MODELS = {
+    "plain": ["model=plain", "model.width=4"],
+    "plain_bn": ["model=plain", "model.width=4", "model.batchnorm=true"],
+    "resnet20": ["model=resnet", "model.depth=20", "model.width=4"],
+}
+
+
+def weight_layers(model):
+    return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+def test_all_activation_options_found():
+    assert len(ACTIVATIONS) >= 3 and {"relu", "leaky_relu", "prelu"} <= set(ACTIVATIONS)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("model_name", MODELS)
+def test_every_model_and_activation_builds(compose, model_name, activation):
+    cfg = compose([*MODELS[model_name], f"activation={activation}"])
+    torch.manual_seed(0)
+    model = build_model(cfg.model, cfg.activation)
+    logits = model(torch.randn(3, 3, 32, 32))
+    assert logits.shape == (3, 10)
+    assert torch.isfinite(logits).all()
+    acts = [m for m in model.modules() if is_activation(m)]
+    n_conv = sum(isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3) for m in model.modules())
+    assert len(acts) == n_conv  # one activation after every 3x3 conv
+    want_type = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "prelu": nn.PReLU}[cfg.activation.name]
+    assert all(type(a) is want_type for a in acts)
+    has_bn = any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    assert has_bn == (model_name != "plain")
+    if model_name == "resnet20":
+        assert n_conv == 19  # 18 block convs + the stem; plus the linear layer = 20
+
+
+def test_plain_depth_counts_weight_layers(compose):
+    for depth in (4, 5, 8, 11):
+        cfg = compose(["model.width=4", f"model.depth={depth}"])
+        assert len(weight_layers(build_model(cfg.model, cfg.activation))) == depth
+
+
+@pytest.mark.parametrize("activation, slope", [
+    (["activation=relu"], 0.0),
+    (["activation=leaky_relu", "activation.negative_slope=0.3"], 0.3),
+    (["activation=prelu"], 0.25),
+])
+def test_kaiming_init_std_is_leak_aware(compose, activation, slope):
+    cfg = compose(["model.width=32", "model.depth=4", *activation])
+    torch.manual_seed(0)
+    layers = weight_layers(build_model(cfg.model, cfg.activation))
+    *convs, classifier = layers
+    for m in convs:
+        fan_in = m.weight[0].numel()
+        want = leaky_kaiming_std(fan_in, slope)
+        assert want == pytest.approx(math.sqrt(2 / ((1 + slope ** 2) * fan_in)))
+        n = m.weight.numel()
+        tol = 4 * want / math.sqrt(2 * n) + 1e-3 * want  # 4 standard errors of a std estimate
+        assert abs(m.weight.std().item() - want) < tol, (m, n)
+        assert abs(m.weight.mean().item()) < 4 * want / math.sqrt(n)
+    # the widest layer (64 -> 128 channels, 73,728 weights) pins the gain down to ~1%
+    wide = convs[-1]
+    assert wide.weight.numel() > 70_000
+    assert wide.weight.std().item() == pytest.approx(leaky_kaiming_std(wide.weight[0].numel(), slope), rel=0.02)
+    # the classifier has no rectifier after it: std 1/sqrt(fan_in), zero bias
+    fan_in = classifier.weight.shape[1]
+    assert classifier.weight.std().item() == pytest.approx(1 / math.sqrt(fan_in), rel=0.15)
+    assert torch.equal(classifier.bias, torch.zeros_like(classifier.bias))
+
+
+def test_relu_and_leaky_init_differ_by_the_gain(compose):
+    stds = {}
+    for act in ("relu", "leaky_relu_0.3"):
+        cfg = compose(["model.width=32", "model.depth=4", f"activation={act}"])
+        torch.manual_seed(0)
+        stds[act] = weight_layers(build_model(cfg.model, cfg.activation))[2].weight.std().item()
+    assert stds["leaky_relu_0.3"] / stds["relu"] == pytest.approx(1 / math.sqrt(1.09), rel=1e-3)
+
+
+def test_weight_scale_multiplies_std(compose):
+    stds = []
+    for scale in (1.0, 2.0):
+        cfg = compose(["model.width=32", "model.depth=4", f"model.init.weight_scale={scale}"])
+        torch.manual_seed(0)
+        stds.append(weight_layers(build_model(cfg.model, cfg.activation))[2].weight.std().item())
+    assert stds[1] / stds[0] == pytest.approx(2.0, rel=1e-5)
+
+
+def test_init_bias_shifts_biases_plain(compose):
+    cfg = compose(["model.width=4", "model.depth=4", "model.init.bias=-0.5"])
+    *convs, classifier = weight_layers(build_model(cfg.model, cfg.activation))
+    for m in convs:
+        assert torch.equal(m.bias, torch.full_like(m.bias, -0.5))
+    assert torch.equal(classifier.bias, torch.zeros_like(classifier.bias))
+    cfg = compose(["model.width=4", "model.depth=4"])
+    for m in weight_layers(build_model(cfg.model, cfg.activation)):
+        assert torch.equal(m.bias, torch.zeros_like(m.bias))
+
+
+@pytest.mark.parametrize("model_name", ["plain_bn", "resnet20"])
+def test_init_bias_shifts_batchnorm_biases(compose, model_name):
+    cfg = compose([*MODELS[model_name], "regime=bad_init"])
+    assert cfg.model.init.bias == -0.5
+    model = build_model(cfg.model, cfg.activation)
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert bns
+    for m in bns:
+        assert torch.equal(m.bias.detach(), torch.full_like(m.bias, -0.5))
+    for m in weight_layers(model)[:-1]:
+        assert m.bias is None  # a conv before BatchNorm has no bias of its own
+
+
+def test_pytorch_init_scheme_differs(compose):
+    torch.manual_seed(0)
+    cfg = compose(["model.width=32", "model.depth=4", "model.init.scheme=pytorch"])
+    pt = weight_layers(build_model(cfg.model, cfg.activation))[2]
+    torch.manual_seed(0)
+    cfg = compose(["model.width=32", "model.depth=4"])
+    km = weight_layers(build_model(cfg.model, cfg.activation))[2]
+    fan_in = pt.weight[0].numel()
+    assert not torch.equal(pt.weight, km.weight)
+    # PyTorch's default: uniform(+-1/sqrt(fan_in)), std 1/sqrt(3 fan_in), vs Kaiming's sqrt(2/fan_in)
+    assert pt.weight.abs().max().item() <= 1 / math.sqrt(fan_in) + 1e-7
+    assert pt.weight.std().item() == pytest.approx(1 / math.sqrt(3 * fan_in), rel=0.02)
+    assert km.weight.std().item() == pytest.approx(math.sqrt(2 / fan_in), rel=0.02)
+
+
+def test_build_is_deterministic_given_torch_seed(compose):
+    cfg = compose(["model.width=4", "model.depth=4", "activation=prelu"])
+    torch.manual_seed(7)
+    a = build_model(cfg.model, cfg.activation).state_dict()
+    torch.manual_seed(7)
+    b = build_model(cfg.model, cfg.activation).state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("overrides, words", [
+    (["model=resnet", "model.depth=21"], "6n\\+2"),
+    (["model=resnet", "model.depth=2"], "6n\\+2"),
+    (["model=plain", "model.depth=2"], "depth >= 4"),
+    (["model=plain", "model.depth=3"], "depth >= 4"),
+    (["model.width=0"], "model.width"),
+    (["model.init.scheme=xavier"], "kaiming or pytorch"),
+])
+def test_impossible_models_are_rejected(compose, overrides, words):
+    cfg = compose(overrides)
+    with pytest.raises(ValueError, match=words):
+        models.check(cfg.model)
+    with pytest.raises(ConfigError, match=words):
+        check_config(cfg)
+    with pytest.raises(ValueError, match=words):
+        build_model(cfg.model, cfg.activation)
+
+
+def test_unknown_model_lists_valid_names(compose):
+    cfg = compose(["model.name=vgg"])
+    with pytest.raises(ConfigError) as e:
+        check_config(cfg)
+    assert "vgg" in str(e.value)
+    for name in models.MODELS:
+        assert name in str(e.value)
+
+
+@pytest.mark.parametrize("depth", [8, 20, 56])
+def test_valid_resnet_depths_pass_check(compose, depth):
+    models.check(compose(["model=resnet", f"model.depth={depth}"]).model)

@@ -1,0 +1,230 @@
+"""One training run end to end: learning, determinism, resume, skip, divergence, the CLI."""
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import rectifiers.train as train_mod
+from conftest import ROOT, TIMING_METRICS, TIMING_SUMMARY, TINY, files_under, read_jsonl, without
+from rectifiers.train import run_dir, train
+
+
+def outputs(cfg):
+    """(metrics, layers, summary) of a finished run, timing fields dropped."""
+    out = run_dir(cfg)
+    metrics = [without(r, TIMING_METRICS) for r in read_jsonl(out / "metrics.jsonl")]
+    layers = read_jsonl(out / "layers.jsonl")
+    summary = without(json.loads((out / "summary.json").read_text()), TIMING_SUMMARY)
+    return metrics, layers, summary
+
+
+def test_synthetic_run_learns(tiny_cfg):
+    cfg = tiny_cfg("model.width=8", "model.batchnorm=true", "data.synthetic_train=400",
+                   "optim.batch_size=16", "optim.lr=0.1", "optim.epochs=4")
+    summary = train(cfg)
+    out = run_dir(cfg)
+    assert out.parent.name == "smoke" and out.name == summary["run_id"]
+    assert {p.name for p in out.iterdir()} == {"config.yaml", "metrics.jsonl", "layers.jsonl", "summary.json"}
+    metrics = read_jsonl(out / "metrics.jsonl")
+    assert [m["epoch"] for m in metrics] == [0, 1, 2, 3, 4]
+    assert metrics[0]["train_loss"] is None and metrics[0]["learning_rate"] is None
+    losses = [m["train_loss"] for m in metrics[1:]]
+    assert losses[-1] < 0.7 * losses[0], losses
+    assert summary["status"] == "ok" and summary["error"] is None
+    assert summary["epochs_completed"] == 4
+    assert summary["final_train_loss"] == losses[-1]
+    assert summary["final_test_acc"] > 0.3  # chance is 0.1
+    assert summary["best_test_acc"] == max(m["test_acc"] for m in metrics[1:])
+    assert summary["data_fingerprint"] and summary["data_description"].startswith("synthetic")
+    assert summary["config"] == train_mod.identity(cfg)
+    assert metrics[-1]["learning_rate"] < metrics[1]["learning_rate"] <= 0.1  # cosine decay, recorded per epoch
+
+
+def test_lr_schedule():
+    from omegaconf import OmegaConf
+    o = OmegaConf.create({"lr": 0.1, "schedule": "cosine"})
+    assert train_mod.lr_at(0, 100, 0, o) == pytest.approx(0.1)
+    assert train_mod.lr_at(50, 100, 0, o) == pytest.approx(0.05)
+    assert train_mod.lr_at(100, 100, 0, o) == pytest.approx(0.0, abs=1e-12)
+    assert [train_mod.lr_at(s, 100, 4, o) for s in range(4)] == pytest.approx([0.025, 0.05, 0.075, 0.1])
+    assert train_mod.lr_at(4, 100, 4, o) == pytest.approx(0.1)
+    c = OmegaConf.create({"lr": 0.1, "schedule": "constant"})
+    assert train_mod.lr_at(99, 100, 0, c) == 0.1
+
+
+def test_same_seed_same_results(tiny_cfg, tmp_path):
+    a = tiny_cfg("optim.epochs=2", "activation=prelu", runs_dir=tmp_path / "a")
+    b = tiny_cfg("optim.epochs=2", "activation=prelu", runs_dir=tmp_path / "b")
+    train(a)
+    train(b)
+    assert run_dir(a).name == run_dir(b).name
+    assert outputs(a) == outputs(b)
+    # ...and a different seed gives a different run
+    c = tiny_cfg("optim.epochs=2", "activation=prelu", "seed=1", runs_dir=tmp_path / "c")
+    train(c)
+    assert outputs(c)[0] != outputs(a)[0]
+
+
+class Interrupt(Exception):
+    pass
+
+
+def crash_at_epoch(monkeypatch, epoch, steps_per_epoch, exc):
+    """Make training raise `exc` at the first step of `epoch` (lr_at is called every step)."""
+    real = train_mod.lr_at
+
+    def lr_at(step, total, warmup, optim):
+        if step == (epoch - 1) * steps_per_epoch:
+            raise exc
+        return real(step, total, warmup, optim)
+    monkeypatch.setattr(train_mod, "lr_at", lr_at)
+
+
+def count_steps(monkeypatch):
+    calls = []
+    real = train_mod.data.augment
+    monkeypatch.setattr(train_mod.data, "augment", lambda *a, **k: calls.append(1) or real(*a, **k))
+    return calls
+
+
+RESUME = ("optim.epochs=3", "activation=prelu", "monitor.every=2")  # grad sums span epochs 1-2
+STEPS = 200 // 32  # steps per epoch of the tiny config
+
+
+@pytest.fixture
+def uninterrupted(tiny_cfg, tmp_path):
+    cfg = tiny_cfg(*RESUME, runs_dir=tmp_path / "straight")
+    train(cfg)
+    return outputs(cfg)
+
+
+def test_killed_run_resumes_to_the_same_result(tiny_cfg, tmp_path, monkeypatch, caplog, uninterrupted):
+    """A kill (KeyboardInterrupt, SIGINT) after epoch 1 leaves the checkpoint; the rerun
+    continues from it and ends exactly where an uninterrupted run ends."""
+    cfg = tiny_cfg(*RESUME, runs_dir=tmp_path / "killed")
+    out = run_dir(cfg)
+    with monkeypatch.context() as m:
+        crash_at_epoch(m, 2, STEPS, KeyboardInterrupt())
+        with pytest.raises(KeyboardInterrupt):
+            train(cfg)
+    assert (out / "checkpoint.pt").exists() and not (out / "summary.json").exists()
+    assert [r["epoch"] for r in read_jsonl(out / "metrics.jsonl")] == [0, 1]
+
+    steps = count_steps(monkeypatch)
+    with caplog.at_level(logging.INFO, logger="rectifiers"):
+        summary = train(cfg)
+    assert "resuming after epoch 1" in caplog.text
+    assert len(steps) == 2 * STEPS  # only epochs 2 and 3 were trained again
+    assert summary["status"] == "ok" and not (out / "checkpoint.pt").exists()
+    assert outputs(cfg) == uninterrupted
+
+
+def test_failed_run_is_recorded_and_rerun_to_the_same_result(tiny_cfg, tmp_path, monkeypatch, uninterrupted):
+    """An exception is recorded as status failed (and re-raised); a failed run is not
+    skipped: the rerun trains and ends where an uninterrupted run ends."""
+    cfg = tiny_cfg(*RESUME, runs_dir=tmp_path / "failed")
+    out = run_dir(cfg)
+    with monkeypatch.context() as m:
+        crash_at_epoch(m, 2, STEPS, Interrupt("simulated crash"))
+        with pytest.raises(Interrupt):
+            train(cfg)
+    failed = json.loads((out / "summary.json").read_text())
+    assert failed["status"] == "failed" and failed["error"] == "Interrupt: simulated crash"
+    assert failed["epochs_completed"] == 1 and failed["final_test_acc"] is None
+    assert [r["epoch"] for r in read_jsonl(out / "metrics.jsonl")] == [0, 1]
+
+    summary = train(cfg)
+    assert summary["status"] == "ok" and summary["epochs_completed"] == 3
+    assert outputs(cfg) == uninterrupted
+
+
+def test_failed_run_resumes_from_its_checkpoint(tiny_cfg, tmp_path, monkeypatch, caplog):
+    cfg = tiny_cfg(*RESUME, runs_dir=tmp_path / "failed")
+    out = run_dir(cfg)
+    with monkeypatch.context() as m:
+        crash_at_epoch(m, 2, STEPS, Interrupt("simulated crash"))
+        with pytest.raises(Interrupt):
+            train(cfg)
+    assert (out / "checkpoint.pt").exists(), "the failed run's progress was thrown away"
+    steps = count_steps(monkeypatch)
+    with caplog.at_level(logging.INFO, logger="rectifiers"):
+        train(cfg)
+    assert "resuming after epoch 1" in caplog.text
+    assert len(steps) == 2 * STEPS
+
+
+def test_finished_run_is_skipped(tiny_cfg, monkeypatch):
+    cfg = tiny_cfg()
+    first = train(cfg)
+    metrics = run_dir(cfg) / "metrics.jsonl"
+    mtime = metrics.stat().st_mtime_ns
+
+    def no_loading(*a, **k):
+        raise AssertionError("a finished run must not load data or train again")
+    monkeypatch.setattr(train_mod.data, "load", no_loading)
+    again = train(tiny_cfg("runtime.progress=true"))  # runtime settings do not change the identity
+    assert again == first
+    assert metrics.stat().st_mtime_ns == mtime
+
+
+def test_absurd_learning_rate_is_recorded_as_diverged(tiny_cfg, monkeypatch):
+    cfg = tiny_cfg("optim.lr=1e6", "optim.epochs=2")
+    summary = train(cfg)  # does not raise
+    out = run_dir(cfg)
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == on_disk["status"] == "diverged"
+    assert "non-finite loss" in summary["error"]
+    assert summary["final_test_acc"] is None
+    assert not (out / "checkpoint.pt").exists()
+    assert read_jsonl(out / "metrics.jsonl")[0]["epoch"] == 0
+    # diverged is a finished result: not retrained
+    monkeypatch.setattr(train_mod.data, "load", lambda *a, **k: pytest.fail("retrained"))
+    assert train(cfg)["status"] == "diverged"
+
+
+# --- scripts/train.py as a command ----------------------------------------------------------
+
+def run_script(tmp_path, *overrides):
+    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), f"runs_dir={tmp_path / 'runs'}", *overrides]
+    return subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "HOME": str(tmp_path)})
+
+
+@pytest.mark.slow  # a fresh interpreter imports torch: a few seconds
+def test_script_runs(tmp_path):
+    p = run_script(tmp_path, "profile=smoke", "runtime.threads=1", "optim.epochs=1",
+                   "data.synthetic_train=200", "data.synthetic_test=100", "monitor.probe_size=32",
+                   "model.width=4", "model.depth=4")
+    assert p.returncode == 0, p.stdout + p.stderr
+    (summary_path,) = (tmp_path / "runs" / "smoke").glob("*/summary.json")
+    summary = json.loads(summary_path.read_text())
+    assert summary["status"] == "ok" and summary["profile"] == "smoke"
+    assert "scripts/train.py" in summary["command"]
+    assert "epoch 1/1" in p.stdout  # runtime.progress defaults to true
+    assert not list(tmp_path.glob("outputs")) and not list(tmp_path.rglob(".hydra"))
+
+
+@pytest.mark.slow  # a fresh interpreter imports torch: a few seconds
+def test_script_rejects_unknown_activation_option(tmp_path):
+    p = run_script(tmp_path, "profile=smoke", "activation=swish")
+    assert p.returncode != 0
+    out = p.stdout + p.stderr
+    assert "swish" in out
+    for name in ("relu", "leaky_relu", "prelu"):
+        assert name in out
+    assert files_under(tmp_path / "runs") == []
+
+
+@pytest.mark.slow  # a fresh interpreter imports torch: a few seconds
+def test_script_rejects_unknown_activation_name(tmp_path):
+    p = run_script(tmp_path, "profile=smoke", "activation.name=swish", "runtime.threads=1")
+    assert p.returncode != 0
+    out = p.stdout + p.stderr
+    assert "unknown activation 'swish'" in out and "relu, leaky_relu, prelu" in out
+    # Hydra may create runs/smoke/ itself, but no run directory is made
+    assert files_under(tmp_path / "runs") == []
