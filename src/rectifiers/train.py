@@ -27,7 +27,7 @@ from . import activations, data, models
 from .monitor import Monitor
 
 log = logging.getLogger("rectifiers")
-NOT_IDENTITY = ("runtime", "runs_dir", "profile", "hydra")  # settings that do not change a result
+NOT_IDENTITY = ("runtime", "runs_dir", "profile", "study", "hydra")  # labels and settings that do not change a result
 FINISHED = ("ok", "diverged")
 
 
@@ -209,7 +209,7 @@ def train(cfg: DictConfig) -> dict:
         if state["epoch"] == 0:
             acc, loss = evaluate(model, eval_x, eval_y, ds, autocast)
             record = {"epoch": 0, "learning_rate": None, "train_loss": None, "train_acc": None,
-                      "test_acc": acc, "test_loss": loss, "seconds": 0.0, "images_per_s": None}
+                      "test_acc": acc, "test_loss": loss, "seconds": 0.0, "images": 0, "images_per_s": None}
             measure(0, record)
             state["metrics"].append(record)
         model.train()
@@ -245,7 +245,8 @@ def train(cfg: DictConfig) -> dict:
             acc, test_loss = evaluate(model, eval_x, eval_y, ds, autocast)
             record = {"epoch": epoch, "learning_rate": lr, "train_loss": loss_sum.item() / steps_per_epoch,
                       "train_acc": correct.item() / (steps_per_epoch * B), "test_acc": acc,
-                      "test_loss": test_loss, "images_per_s": steps_per_epoch * B / train_s}
+                      "test_loss": test_loss, "images": steps_per_epoch * B,
+                      "images_per_s": steps_per_epoch * B / train_s}
             measure(epoch, record)
             record["seconds"] = time.perf_counter() - t0
             state["metrics"].append(record)

@@ -1,0 +1,200 @@
+"""Training throughput, measured side by side in one run (issue: performance).
+
+For the plain CNN and ResNet-20 at batch 128 it measures, on whatever device is present:
+  1. ceiling   forward+backward+SGD step on one fixed pre-made batch (compute only)
+  2. ours      the project's training loop (uint8 data in memory, batch augmentation,
+               per-epoch evaluation, monitor on): images trained / epoch wall time
+  3. standard  torchvision-style per-image PIL transforms through a DataLoader with workers
+  4. monitor   ours with the monitor on against off
+  5. sweep     wall time of N identical short runs, 1 job against 2 joblib jobs
+and writes results/bench/<device>.json. CPU runs are pinned to `--threads` cores, so
+"standard" gets the same cores as "ours" (its workers share them).
+
+    python scripts/bench.py                      # synthetic data
+    python scripts/bench.py data.source=folder data.root=../shared/data/cifar10-jpeg
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from hydra import compose, initialize_config_dir
+from PIL import Image
+from torchvision import transforms
+from torchvision.datasets import VisionDataset
+
+from rectifiers import data, models
+from rectifiers.study import CONF
+from rectifiers.train import autocast_for, select_device, train
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = {"plain": ["model=plain"], "resnet20": ["model=resnet", "model.depth=20"]}
+
+
+def config(model: str, args, tmp: Path, monitor: bool, extra=()):
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        return compose("train", overrides=MODELS[model] + [
+            "profile=cpu", f"optim.batch_size={args.batch}", f"optim.epochs={args.epochs}",
+            f"runtime.threads={args.threads}", f"runs_dir={tmp}", "runtime.progress=false",
+            f"monitor.enabled={monitor}", f"runtime.compile={args.compile}"] + list(extra) + args.data)
+
+
+def ceiling(cfg, device, steps: int) -> float:
+    """Images/s of fwd+bwd+step on one fixed batch: no data pipeline, no monitor."""
+    torch.manual_seed(0)
+    model = models.build_model(cfg.model, cfg.activation).to(device, memory_format=torch.channels_last)
+    net = torch.compile(model) if cfg.runtime.compile else model
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x = torch.randn(cfg.optim.batch_size, 3, 32, 32, device=device).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (cfg.optim.batch_size,), device=device)
+    autocast = autocast_for(device)
+
+    def step():
+        with autocast():
+            loss = F.cross_entropy(net(x).float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    for _ in range(3):  # warm-up
+        step()
+    sync(device)
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync(device)
+    return steps * cfg.optim.batch_size / (time.perf_counter() - t)
+
+
+def ours(cfg) -> float:
+    """Images trained per second of epoch wall time (training steps, evaluation, monitor)."""
+    summary = train(cfg)
+    run = Path(cfg.runs_dir) / cfg.profile.name / summary["run_id"]
+    epochs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()][1:]
+    return sum(r["images"] for r in epochs) / sum(r["seconds"] for r in epochs)
+
+
+class ArrayDataset(VisionDataset):
+    """torchvision.datasets.CIFAR10's __getitem__ over the same uint8 arrays."""
+
+    def __init__(self, x, y, transform):
+        super().__init__(root=None, transform=transform)
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        return self.transform(Image.fromarray(self.x[i])), int(self.y[i])
+
+
+def standard(cfg, device, workers: int) -> float:
+    """The common CIFAR pipeline: PIL RandomCrop+Flip+ToTensor+Normalize in DataLoader workers."""
+    ((x, y), _), _ = data.load_arrays(cfg.data)
+    n = cfg.data.train_size or len(y)
+    idx = data.balanced_subset(y, n if n < len(y) else None, 0)
+    mean, std = (x[idx].reshape(-1, 3).mean(0) / 255).tolist(), (x[idx].reshape(-1, 3).std(0) / 255).tolist()
+    tf = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
+                             transforms.ToTensor(), transforms.Normalize(mean, std)])
+    loader = torch.utils.data.DataLoader(ArrayDataset(x[idx], y[idx], tf), batch_size=cfg.optim.batch_size,
+                                         shuffle=True, num_workers=workers, drop_last=True,
+                                         persistent_workers=workers > 0, pin_memory=device.type == "cuda")
+    torch.manual_seed(0)
+    model = models.build_model(cfg.model, cfg.activation).to(device, memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    autocast = autocast_for(device)
+    images, t = 0, time.perf_counter()
+    for _ in range(cfg.optim.epochs):
+        for xb, yb in loader:
+            xb = xb.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+            yb = yb.to(device, non_blocking=True)
+            with autocast():
+                loss = F.cross_entropy(model(xb).float(), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            images += len(yb)
+    sync(device)
+    return images / (time.perf_counter() - t)
+
+
+def sweep(n_runs: int, jobs: int, tmp: Path, extra: list[str]) -> float:
+    """Wall seconds of n identical short single-threaded runs through the joblib launcher."""
+    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "-m", "profile=smoke", "runtime.threads=1",
+           "runtime.progress=false", f"runs_dir={tmp}", "hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}",
+           "seed=" + ",".join(str(s) for s in range(n_runs))] + extra
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
+    return time.perf_counter() - t
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="training throughput benchmark")
+    ap.add_argument("data", nargs="*", help="Hydra data overrides, e.g. data.source=folder data.root=PATH")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2, help="DataLoader workers of the standard pipeline")
+    ap.add_argument("--sweep-runs", type=int, default=4)
+    ap.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
+    ap.add_argument("--fast", action="store_true", help="a few steps only (tests)")
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench")
+    args = ap.parse_args(argv)
+    args.data = args.data or ["data=synthetic", "data.synthetic_train=5000", "data.synthetic_test=1000",
+                              "data.eval_size=1000"]
+    sweep_extra = ["optim.epochs=2", "data.synthetic_train=2000", "model.depth=8", "model.width=16"]
+    if args.fast:
+        args.data = ["data=synthetic", "data.synthetic_train=512", "data.synthetic_test=200", "data.eval_size=100",
+                     "monitor.probe_size=64", "model.width=4"]
+        args.epochs, args.batch, args.sweep_runs = 1, 64, 2
+        sweep_extra = ["optim.epochs=1", "data.synthetic_train=200", "model.width=4"]
+    cpus = sorted(os.sched_getaffinity(0))
+    device = select_device(config("plain", args, Path("/nonexistent"), True).runtime)
+    results = {"device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
+               "threads": args.threads, "batch_size": args.batch, "epochs": args.epochs, "data": args.data,
+               "torch": torch.__version__, "compile": args.compile, "models": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        if device.type == "cpu":  # "ours" and "standard" get the same cores
+            os.sched_setaffinity(0, cpus[:args.threads])
+        torch.set_num_threads(args.threads)
+        for name in MODELS:
+            on, off = config(name, args, tmp / "on", True), config(name, args, tmp / "off", False)
+            r = {"ceiling": ceiling(on, device, 5 if args.fast else 40),
+                 "ours": ours(on), "ours_monitor_off": ours(off),
+                 "standard": standard(on, device, args.workers)}
+            r.update(ours_over_ceiling=r["ours"] / r["ceiling"], ours_over_standard=r["ours"] / r["standard"],
+                     monitor_overhead=r["ours_monitor_off"] / r["ours"])
+            results["models"][name] = r
+            print(f"{name:9s} ceiling {r['ceiling']:8.0f} img/s | ours {r['ours']:8.0f} "
+                  f"({r['ours_over_ceiling']:.3f} of ceiling) | standard {r['standard']:8.0f} "
+                  f"(ours/standard {r['ours_over_standard']:.2f}) | monitor overhead x{r['monitor_overhead']:.3f}",
+                  flush=True)
+        if device.type == "cpu":
+            os.sched_setaffinity(0, cpus)
+        one = sweep(args.sweep_runs, 1, tmp / "sweep1", sweep_extra)
+        two = sweep(args.sweep_runs, 2, tmp / "sweep2", sweep_extra)
+        results["sweep"] = {"runs": args.sweep_runs, "cores": len(cpus), "one_job_s": one, "two_jobs_s": two,
+                            "speedup": one / two}
+        print(f"sweep     {args.sweep_runs} runs: 1 job {one:.1f} s, 2 jobs {two:.1f} s, speed-up {one / two:.2f}x")
+    args.out.mkdir(parents=True, exist_ok=True)
+    name = "fast" if args.fast else ("cpu" if device.type == "cpu" else "gpu")
+    (args.out / f"{name}.json").write_text(json.dumps(results, indent=1) + "\n")
+    print(f"wrote {args.out / f'{name}.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
