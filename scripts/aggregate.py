@@ -2,7 +2,7 @@
 (per epoch), layers.csv (per layer per measurement), study.json (knobs, levels, missing
 cells) and runs/<run-id>/{config.yaml,summary.json}.
 
-    python scripts/aggregate.py --profile cpu
+    python scripts/aggregate.py --profile cpu [OVERRIDES the study was trained with, e.g. model.width=4]
 """
 from __future__ import annotations
 
@@ -42,21 +42,22 @@ def without_data(ident: dict) -> str:
     return json.dumps({k: v for k, v in ident.items() if k != "data"}, sort_keys=True)
 
 
-def expected_cells(profile: str) -> tuple[dict, dict]:
+def expected_cells(profile: str, overrides: list[str]) -> tuple[dict, dict]:
     """{identity-without-data: (study, cell)} for every cell of every study, and the knobs."""
     cells, knobs = {}, {}
     with initialize_config_dir(str(CONF), version_base="1.3"):
         for name in STUDIES:
-            cfg = compose("train", overrides=[f"+study={name}", f"profile={profile}"], return_hydra_config=True)
+            study = [f"+study={name}", f"profile={profile}", *(o for o in overrides if not o.startswith("hydra."))]
+            cfg = compose("train", overrides=[*study, *(o for o in overrides if o.startswith("hydra."))],
+                          return_hydra_config=True)
             key = cfg.study.knob
             g = grid(cfg.hydra.sweeper.params)
-            base = compose("train", overrides=[f"profile={profile}", f"model={cfg.model.name}"])
+            base = compose("train", overrides=[*study[1:], f"model={cfg.model.name}"])
             knobs[name] = {"key": key, "column": COLUMNS[key], "model": cfg.model.name,
                            "baseline": OmegaConf.select(base, key),
                            "levels": list(dict.fromkeys(c[key] for c in g))}
             for cell in g:
-                run = compose("train", overrides=[f"+study={name}", f"profile={profile}"]
-                              + [f"{k}={v}" for k, v in cell.items()])
+                run = compose("train", overrides=study + [f"{k}={v}" for k, v in cell.items()])
                 cells.setdefault(without_data(identity(run)), (name, cell))
     return cells, knobs
 
@@ -72,6 +73,7 @@ def main(argv=None) -> int:
     ap.add_argument("--profile", default="cpu")
     ap.add_argument("--runs", type=Path, default=Path("runs"))
     ap.add_argument("--out", type=Path, default=Path("results"))
+    ap.add_argument("overrides", nargs="*", help="Hydra overrides the study was trained with, besides data.*")
     args = ap.parse_args(argv)
 
     src = args.runs / args.profile
@@ -82,7 +84,7 @@ def main(argv=None) -> int:
     profiles = {s["profile"] for s in summaries}
     if profiles != {args.profile}:
         sys.exit(f"aggregate: {src} mixes profiles {sorted(profiles)}; keep one profile per folder")
-    cells, knobs = expected_cells(args.profile)
+    cells, knobs = expected_cells(args.profile, args.overrides)
     in_grid = [s for s in summaries if without_data(s["config"]) in cells]
     if len(in_grid) < len(summaries):
         print(f"aggregate: {len(summaries) - len(in_grid)} run(s) outside the study grid ignored")

@@ -6,6 +6,7 @@ config, so the baseline cell shared by several studies is trained once and reuse
 from __future__ import annotations
 
 import itertools
+import sys
 from pathlib import Path
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -60,4 +61,7 @@ class CheckStudy(Callback):
     """Validates the whole grid before the launcher starts any job."""
 
     def on_multirun_start(self, config, **kwargs) -> None:
-        check_study(config)
+        try:
+            check_study(config)
+        except ConfigError as e:  # Hydra turns a callback's exceptions into warnings; exit instead
+            sys.exit(f"refused before any job started: {e}")

@@ -1,0 +1,46 @@
+"""Dead units over training, in the most lethal level of each plain-CNN knob (the level
+with the highest mean ReLU peak dead ratio): the network's dead-unit fraction at
+initialisation (epoch 0) and after every epoch, one line per activation, mean over the
+seeds that finished, with a 95% bootstrap band.
+
+    python scripts/fig_dynamics.py --results results/cpu --out figures
+"""
+import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
+
+from rectifiers import results as R
+from rectifiers import style
+
+
+def main(argv=None):
+    args = style.parse_args(__doc__, argv)
+    res = style.load(args.results, "runs", "epochs")
+    style.setup()
+    lethal = style.require(style.most_lethal(res.runs, res.study), "ReLU runs of the plain CNN", res)
+    epochs = R.stress_rows(res.epochs, res.study)
+
+    fig, axes = plt.subplots(1, len(lethal), figsize=(style.DOUBLE, 2.3), sharey=True, layout="constrained",
+                             squeeze=False)
+    for ax, (knob, level) in zip(axes[0], lethal.level.items()):
+        cell = epochs[(epochs.knob == knob) & (epochs.level == level)]
+        summary = R.summarise(cell, "dead_ratio", ["act", "epoch"])
+        for act in style.acts(summary):
+            s = summary[summary.act == act]
+            style.band(ax, s.epoch, s, act, markersize=3)
+        ax.set_title(f"{style.KNOB_NAMES[knob]} = {style.level_label(res.study, knob, level, False)}")
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        diverged = summary.groupby("act", sort=False)[["n_diverged", "n"]].max().query("n_diverged > 0")
+        if len(diverged):
+            ax.text(0.03, 0.97, "diverged, not shown:\n" + "\n".join(
+                f"{style.ACT_NAMES[a]} {d.n_diverged}/{d.n}" for a, d in diverged.iterrows()),
+                transform=ax.transAxes, va="top", fontsize=7, color="0.3")
+    axes[0, 0].set_ylabel("dead units")
+    style.fraction_axis(axes[0, 0])
+    style.legend_on_top(fig, style.act_handles(style.acts(epochs)))
+    style.save(fig, args.out, "dynamics", __file__, res.files)
+    return fig
+
+
+if __name__ == "__main__":
+    style.run(main)

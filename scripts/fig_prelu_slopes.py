@@ -1,0 +1,71 @@
+"""What slope does PReLU learn? The learned negative slope a of every rectifier layer of
+the plain CNN at the end of training (channel-wise PReLU, initialised to 0.25), against
+the layer's depth, at the baseline and in the most lethal level of each knob: mean over
+channels and finished seeds (line), min to max over channels and seeds (band). For
+reference, He et al. (2015) report for their channel-shared ImageNet model a = 0.681 in
+conv1 and below 0.1 in deeper layers.
+
+    python scripts/fig_prelu_slopes.py --results results/cpu --out figures
+"""
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+from matplotlib.ticker import MaxNLocator
+
+from rectifiers import results as R
+from rectifiers import style
+
+INIT = 0.25
+HE_CONV1, HE_DEEPER = 0.681, 0.1  # He et al. 2015, Table 1, channel-shared: conv1, and the bound deeper
+MARKERS = ("o", "s", "^", "D", "v", "P")
+LINES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 2)))
+
+
+def main(argv=None):
+    args = style.parse_args(__doc__, argv)
+    res = style.load(args.results, "runs", "layers")
+    style.setup()
+    lethal = style.most_lethal(res.runs, res.study)
+    first = style.plain_knobs(res.study)[0]
+    regimes = [(first, res.study["knobs"][first]["baseline"])] + list(lethal.level.items())
+    layers = R.stress_rows(res.layers, res.study)
+    prelu = style.final_epoch(layers[(layers.act == "prelu") & (layers.status == "ok")])
+
+    fig, ax = plt.subplots(figsize=(style.SINGLE, 3.4), layout="constrained")
+    # all lines are PReLU: shades of its colour, told apart by marker and line style
+    colors = sns.blend_palette(["#2B0E00", style.ACT_COLORS["prelu"], "#F2A66E"], len(regimes))
+    shown, drawn = set(), 0
+    for (knob, level), color, marker, ls in zip(regimes, colors, MARKERS, LINES):
+        label = style.regime_label(res.study, knob, level)
+        cell = prelu[(prelu.knob == knob) & (prelu.level == level)]
+        if label in shown or cell.empty:
+            continue
+        shown.add(label)
+        s = cell.groupby("layer").agg(mean=("slope_mean", "mean"), low=("slope_min", "min"),
+                                      high=("slope_max", "max"))
+        x = s.index + 1
+        ax.plot(x, s["mean"], color=color, marker=marker, ls=ls, markersize=3, label=f"{label} (n={cell.run_id.nunique()})")
+        ax.fill_between(x, s["low"], s["high"], color=color, alpha=0.12, lw=0)
+        drawn += 1
+    if not drawn:
+        style.require(pd.DataFrame(), "finished PReLU runs of the plain CNN", res)
+    ax.axhline(INIT, color="0.5", lw=0.6, ls=":")
+    ax.annotate("init 0.25", (1, INIT), xycoords=("axes fraction", "data"), ha="right", va="bottom",
+                fontsize=7, color="0.4")
+    he = "He et al. 2015 (ImageNet, channel-shared)"
+    ax.plot([1], [HE_CONV1], ls="", marker="*", markersize=8, color="0.3")
+    ax.annotate(f"{he}:\nconv1 {HE_CONV1}", (1, HE_CONV1), xytext=(7, 0), textcoords="offset points",
+                va="center", fontsize=7, color="0.3")
+    ax.axhline(HE_DEEPER, xmin=0.1, color="0.3", lw=0.8, ls=(0, (4, 2)))
+    ax.annotate(f"{he}:\ndeeper layers < {HE_DEEPER}", (1, HE_DEEPER), xycoords=("axes fraction", "data"),
+                xytext=(0, -3), textcoords="offset points", ha="right", va="top", fontsize=7, color="0.3")
+    ax.set_ylim(bottom=min(0, ax.get_ylim()[0]))
+    ax.set(xlabel="layer (input \u2192 output)", ylabel="learned slope $a$ (end of training)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.legend(loc="outside lower center", ncol=2, handlelength=2.6, columnspacing=1.0)
+    style.save(fig, args.out, "prelu_slopes", __file__, res.files)
+    return fig
+
+
+if __name__ == "__main__":
+    style.run(main)

@@ -1,0 +1,206 @@
+"""The figure scripts (scripts/fig_*.py) on the synthetic results of tests/fake_results.py:
+each writes a one-page PDF and a PNG, byte-identical in a fresh process, carrying the
+script, the git commit and the sha256 of its inputs; activations keep their one colour;
+no text is below 7 pt; missing or incomplete results stop a script with a clear message
+and no figure."""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+from matplotlib.colors import to_rgba
+from matplotlib.lines import Line2D
+from matplotlib.text import Text
+from PIL import Image
+from pypdf import PdfReader
+
+from conftest import ROOT, files_under
+from fake_results import write_fake_results
+from rectifiers import style
+
+FIGURES = ("activations", "stress_accuracy", "stress_dead", "dynamics", "layer_heatmap", "revival",
+           "prelu_slopes", "resnet")
+SCRIPTS = {name: ROOT / "scripts" / f"fig_{name}.py" for name in FIGURES}
+NAME_TO_ACT = {v: k for k, v in style.ACT_NAMES.items()}
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(f"fig_{name}", SCRIPTS[name])
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def head() -> str:
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory):
+    return write_fake_results(tmp_path_factory.mktemp("results"))
+
+
+@pytest.fixture(scope="module")
+def drawn(fake, tmp_path_factory):
+    """Every figure, drawn in this process: (output folder, {name: Figure})."""
+    out = tmp_path_factory.mktemp("figures")
+    figs = {name: load_script(name).main(["--results", str(fake), "--out", str(out)]) for name in FIGURES}
+    yield out, figs
+    plt.close("all")
+
+
+def test_one_script_per_figure_of_the_makefile():
+    assert sorted(p.stem[4:] for p in (ROOT / "scripts").glob("fig_*.py")) == sorted(FIGURES)
+    figs = re.search(r"^FIGS :=(.*)$", (ROOT / "Makefile").read_text(), re.M).group(1).split()
+    assert sorted(figs) == sorted(FIGURES)
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_writes_one_page_pdf_and_png(drawn, name):
+    out, figs = drawn
+    assert PdfReader(out / f"{name}.pdf").get_num_pages() == 1
+    width, height = Image.open(out / f"{name}.png").size
+    assert width == round(figs[name].get_figwidth() * style.DPI)
+    assert figs[name].get_figwidth() <= style.DOUBLE
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(f"{name}.")) == [f"{name}.pdf", f"{name}.png"]
+
+
+def test_a_fresh_process_writes_byte_identical_files(drawn, fake, tmp_path):
+    """Every script again, in another process with another hash seed: the same bytes."""
+    out, _ = drawn
+    again = tmp_path / "again"
+    code = ("import runpy, sys\n"
+            "for s in sys.argv[1:]:\n"
+            f"    sys.argv = [s, '--results', {str(fake)!r}, '--out', {str(again)!r}]\n"
+            "    runpy.run_path(s, run_name='__main__')\n")
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    subprocess.run([sys.executable, "-c", code, *map(str, SCRIPTS.values())], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    for name in FIGURES:
+        for ext in ("pdf", "png"):
+            assert (again / f"{name}.{ext}").read_bytes() == (out / f"{name}.{ext}").read_bytes(), f"{name}.{ext}"
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_provenance_in_metadata(drawn, fake, name):
+    out, _ = drawn
+    meta = PdfReader(out / f"{name}.pdf").metadata
+    png = Image.open(out / f"{name}.png").info
+    commit = head()
+    study_sha = hashlib.sha256((fake / "study.json").read_bytes()).hexdigest()
+    for text in (meta["/Keywords"], meta["/Subject"], png["Description"]):
+        assert f"scripts/fig_{name}.py" in text and commit in text and study_sha in text
+    assert f"scripts/fig_{name}.py" in meta["/Creator"] and commit in meta["/Creator"]
+    assert "/CreationDate" not in meta and "Software" not in png
+    csvs = [f for f in ("runs.csv", "epochs.csv", "layers.csv") if f in meta["/Keywords"]]
+    assert csvs, "no results table recorded"
+    for f in csvs:
+        assert hashlib.sha256((fake / f).read_bytes()).hexdigest() in meta["/Keywords"]
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_activation_colours_come_from_the_one_mapping(drawn, name):
+    """Every line, scatter, bar or title that stands for an activation has its colour in
+    style.ACT_COLORS (the PReLU-slope figure shows regimes, in shades of PReLU's colour)."""
+    fig = drawn[1][name]
+    seen = 0
+    for artist in fig.findobj(lambda a: a.get_label() in NAME_TO_ACT):
+        act = NAME_TO_ACT[artist.get_label()]
+        colour = artist.get_color() if isinstance(artist, Line2D) else artist.get_facecolor()[0]
+        assert to_rgba(colour)[:3] == to_rgba(style.ACT_COLORS[act])[:3], (name, act)  # any alpha
+        seen += 1
+    for ax in fig.axes:
+        title = ax.get_title()
+        if title.split(" (")[0] in NAME_TO_ACT:
+            assert to_rgba(ax.title.get_color()) == to_rgba(style.ACT_COLORS[NAME_TO_ACT[title.split(" (")[0]]])
+            seen += 1
+        ticks = [t.get_text() for t in ax.get_xticklabels()]
+        if ax.patches and ticks and all(t in NAME_TO_ACT for t in ticks):  # bars, one per activation
+            for bar, tick in zip(ax.patches, ticks):
+                assert to_rgba(bar.get_facecolor()) == to_rgba(style.ACT_COLORS[NAME_TO_ACT[tick]])
+                seen += 1
+    assert seen or name == "prelu_slopes"
+
+
+def test_stress_accuracy_draws_every_activation_in_every_panel_and_marks_divergence(drawn, fake):
+    _, figs = drawn
+    acts = set(pd.read_csv(fake / "runs.csv").act)
+    panels = [ax for ax in figs["stress_accuracy"].axes if ax.get_xlabel()]
+    assert len(panels) == 4
+    for ax in panels:
+        drawn_acts = {NAME_TO_ACT[line.get_label()] for line in ax.get_lines() if line.get_label() in NAME_TO_ACT}
+        assert drawn_acts == acts
+        for line in ax.get_lines():
+            if line.get_label() in NAME_TO_ACT:
+                assert to_rgba(line.get_color()) == to_rgba(style.ACT_COLORS[NAME_TO_ACT[line.get_label()]])
+        # tests/fake_results.py: one PReLU run diverges at the most stressful level of each knob
+        marks = [c for c in ax.collections if (c.get_gid() or "").startswith("diverged:")]
+        assert [c.get_gid() for c in marks] == ["diverged:prelu"]
+        assert tuple(marks[0].get_facecolor()[0]) == to_rgba(style.ACT_COLORS["prelu"])
+        assert marks[0].get_offsets()[0][0] == pytest.approx(2)  # the last level
+        assert ax.get_xticklabels()[0].get_text().endswith("(baseline)")
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_no_text_below_7pt(drawn, name):
+    _, figs = drawn
+    texts = [t for t in figs[name].findobj(Text) if t.get_text().strip() and t.get_visible()]
+    assert texts
+    assert min(t.get_fontsize() for t in texts) >= 7
+
+
+def test_most_lethal_level_is_where_relu_dies(fake):
+    res = style.load(fake, "runs")
+    assert style.most_lethal(res.runs, res.study).level.to_dict() == {
+        "lr": 0.1, "batch_size": 4, "depth": 20, "init_bias": -0.5}
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_missing_results_raise_a_clear_error_and_write_nothing(tmp_path, name):
+    (tmp_path / "results").mkdir()
+    with pytest.raises(style.ResultsError, match=r"missing: run `make results`"):
+        load_script(name).main(["--results", str(tmp_path / "results"), "--out", str(tmp_path / "figures")])
+    assert files_under(tmp_path / "figures") == []
+
+
+@pytest.mark.parametrize("broken", ["empty", "header only"])
+def test_empty_results_raise_a_clear_error(fake, tmp_path, broken):
+    results = tmp_path / "results"
+    results.mkdir()
+    for f in fake.glob("*.*"):
+        (results / f.name).write_bytes(f.read_bytes())
+    (results / "runs.csv").write_text("" if broken == "empty" else "run_id,act,status\n")
+    with pytest.raises(style.ResultsError, match="runs.csv"):
+        load_script("stress_accuracy").main(["--results", str(results), "--out", str(tmp_path / "figures")])
+    assert files_under(tmp_path / "figures") == []
+
+
+def test_a_missing_part_of_the_study_writes_no_figure(fake, tmp_path):
+    """Without PReLU runs there is no slope to show: an error, not an empty figure."""
+    results = tmp_path / "results"
+    results.mkdir()
+    for f in fake.glob("*.*"):
+        (results / f.name).write_bytes(f.read_bytes())
+    for f in ("runs.csv", "layers.csv"):
+        df = pd.read_csv(fake / f)
+        df[df.act != "prelu"].to_csv(results / f, index=False)
+    with pytest.raises(style.ResultsError, match="PReLU"):
+        load_script("prelu_slopes").main(["--results", str(results), "--out", str(tmp_path / "figures")])
+    assert files_under(tmp_path / "figures") == []
+
+
+def test_command_line_exits_non_zero_with_the_fix(tmp_path):
+    out = tmp_path / "figures"
+    p = subprocess.run([sys.executable, str(SCRIPTS["stress_accuracy"]), "--results", str(tmp_path), "--out",
+                        str(out)], cwd=ROOT, capture_output=True, text=True)
+    assert p.returncode != 0
+    assert "study.json is missing" in p.stderr and "make results" in p.stderr
+    assert "Traceback" not in p.stderr
+    assert not out.exists()

@@ -1,0 +1,198 @@
+"""The stress study: sweeps through the launchers, resumable sweeps, aggregation and statistics."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT, TIMING_SUMMARY, TINY, read_jsonl, without
+
+from rectifiers import results
+from rectifiers.study import STUDIES, check_study, grid
+from rectifiers.train import ConfigError
+
+TRAIN = [sys.executable, str(ROOT / "scripts" / "train.py")]
+# A two-activation, one-seed slice of the lr study at the smoke profile, with tiny models.
+SLICE = ["-m", "+study=lr", 'hydra.sweeper.params.activation="relu,prelu"', "hydra.sweeper.params.seed=0",
+         *[o for o in TINY if not o.startswith("optim.epochs")], "optim.epochs=2"]
+
+
+AGG_OVERRIDES = [o for o in SLICE[3:] if not o.startswith(("runtime.", "data."))]
+
+
+def sweep(runs_dir, *extra, check=True, **kw):
+    return subprocess.run(TRAIN + SLICE + [f"runs_dir={runs_dir}", *extra], cwd=ROOT, capture_output=True,
+                          text=True, check=check, timeout=300, **kw)
+
+
+def summaries(runs_dir) -> dict:
+    return {p.parent.name: json.loads(p.read_text()) for p in sorted((runs_dir / "smoke").glob("*/summary.json"))}
+
+
+def comparable(s: dict) -> dict:
+    return without(s, TIMING_SUMMARY + ("device", "git_commit"))
+
+
+@pytest.mark.slow
+def test_joblib_sweep_makes_the_grid_and_aggregate_reads_it(tmp_path):
+    sweep(tmp_path / "runs", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    done = summaries(tmp_path / "runs")
+    assert len(done) == 2 * 3  # activations x lr levels x 1 seed
+    assert {s["status"] for s in done.values()} <= {"ok", "diverged"}
+    out = subprocess.run([sys.executable, "scripts/aggregate.py", "--profile", "smoke", "--runs",
+                          str(tmp_path / "runs"), "--out", str(tmp_path / "results"), *AGG_OVERRIDES], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    assert "have no finished run" in out.stdout  # the rest of the grid is reported missing
+    runs = pd.read_csv(tmp_path / "results" / "smoke" / "runs.csv")
+    assert len(runs) == 6 and set(runs.act) == {"relu", "prelu"} and sorted(set(runs.lr)) == [0.02, 0.05, 0.1]
+    epochs = pd.read_csv(tmp_path / "results" / "smoke" / "epochs.csv")
+    assert len(epochs) == 6 * 3  # init + 2 epochs per run
+    layers = pd.read_csv(tmp_path / "results" / "smoke" / "layers.csv")
+    assert len(layers) == 6 * 3 * 3  # 3 activation layers in a depth-4 plain CNN
+    study = json.loads((tmp_path / "results" / "smoke" / "study.json").read_text())
+    assert study["runs"] == 6 and len(study["missing"]) == study["cells"] - 6
+    for rid in runs.run_id:
+        assert (tmp_path / "results" / "smoke" / "runs" / rid / "summary.json").exists()
+
+
+@pytest.mark.slow
+def test_submitit_local_gives_the_same_summaries_as_the_basic_launcher(tmp_path):
+    two = ['hydra.sweeper.params.activation="relu"', "optim.lr=0.02,0.1"]
+    sweep(tmp_path / "basic", *two)
+    sweep(tmp_path / "submitit", *two, "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5")
+    basic, sub = summaries(tmp_path / "basic"), summaries(tmp_path / "submitit")
+    assert len(basic) == 2 and basic.keys() == sub.keys()
+    for rid in basic:
+        assert comparable(basic[rid]) == comparable(sub[rid])
+
+
+@pytest.mark.slow
+def test_killed_sweep_resumes_without_redoing_finished_runs(tmp_path):
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen(TRAIN + SLICE + [f"runs_dir={runs}"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not list((runs / "smoke").glob("*/summary.json")) and time.time() < deadline:
+        time.sleep(0.2)
+    proc.kill()
+    proc.wait()
+    first = {rid: (runs / "smoke" / rid / "summary.json").stat().st_mtime_ns for rid in summaries(runs)}
+    assert 1 <= len(first) < 6
+    sweep(runs)
+    after = summaries(runs)
+    assert len(after) == 6
+    for rid, mtime in first.items():  # finished runs were skipped, not redone
+        assert (runs / "smoke" / rid / "summary.json").stat().st_mtime_ns == mtime
+
+
+BAD_STUDIES = {
+    "bad_knob": ("optim.lrr: 0.1,0.2", "unknown knob 'optim.lrr'"),
+    "bad_level": ("optim.batch_size: 32,0", "level optim.batch_size=0 is impossible"),
+    "bad_act": ("activation: relu,swish", "unknown activation 'swish'"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_STUDIES)
+def test_study_with_unknown_knob_or_level_is_refused_before_any_job(tmp_path, name):
+    param, message = BAD_STUDIES[name]
+    (tmp_path / "conf" / "study").mkdir(parents=True)
+    (tmp_path / "conf" / "study" / f"{name}.yaml").write_text(
+        "# @package _global_\nstudy: {name: %s, knob: %s}\nhydra:\n  callbacks:\n    check:\n"
+        "      _target_: rectifiers.study.CheckStudy\n  sweeper:\n    params:\n      %s\n"
+        % (name, param.split(":")[0], param))
+    out = subprocess.run(TRAIN + ["-m", f"+study={name}", f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
+                                  *TINY, f"runs_dir={tmp_path / 'runs'}"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and message in out.stderr
+    assert not list((tmp_path / "runs").glob("smoke/*/"))  # no job started
+
+
+def test_every_study_expands_and_validates(compose):
+    from hydra import compose as hcompose, initialize_config_dir
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        for name in STUDIES:
+            for profile in ("smoke", "cpu", "full"):
+                cfg = hcompose("train", overrides=[f"+study={name}", f"profile={profile}"], return_hydra_config=True)
+                check_study(cfg)
+                cells = grid(cfg.hydra.sweeper.params)
+                assert len({c["seed"] for c in cells}) == cfg.profile.seeds
+                assert {c["activation"] for c in cells} >= {"relu", "leaky_relu", "leaky_relu_0.1",
+                                                            "leaky_relu_0.3", "prelu"}
+
+
+def test_slurm_launcher_config_composes(compose):
+    from hydra import compose as hcompose, initialize_config_dir
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        cfg = hcompose("train", overrides=["hydra/launcher=cluster"], return_hydra_config=True)
+    assert cfg.hydra.launcher._target_.endswith("SlurmLauncher")
+    assert cfg.hydra.launcher.partition and cfg.hydra.launcher.timeout_min > 0
+
+
+def test_aggregate_on_empty_tree_says_what_is_missing(tmp_path):
+    out = subprocess.run([sys.executable, "scripts/aggregate.py", "--profile", "smoke", "--runs", str(tmp_path),
+                          "--out", str(tmp_path / "results")], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode != 0 and "no finished runs" in out.stderr and "make train" in out.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_aggregate_refuses_mixed_fingerprints_and_names_failed_runs(tmp_path):
+    sweep(tmp_path / "runs", 'hydra.sweeper.params.activation="relu"', "optim.lr=0.02,0.1")
+    done = sorted((tmp_path / "runs" / "smoke").glob("*/summary.json"))
+    s = json.loads(done[0].read_text())
+    s.update(status="failed", error="RuntimeError: boom")
+    done[0].write_text(json.dumps(s))
+    cmd = [sys.executable, "scripts/aggregate.py", "--profile", "smoke", "--runs", str(tmp_path / "runs"),
+           "--out", str(tmp_path / "results"), *AGG_OVERRIDES]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0 and f"run {s['run_id']} FAILED: RuntimeError: boom" in out.stdout
+    s.update(data_fingerprint="0" * 64)
+    done[0].write_text(json.dumps(s))
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode != 0 and "different data" in out.stderr
+
+
+# --- statistics ----------------------------------------------------------------------
+
+def test_bootstrap_of_a_constant_sample_has_zero_width():
+    assert results.bootstrap_ci([0.3, 0.3, 0.3]) == pytest.approx((0.3, 0.3, 0.3))
+
+
+def test_bootstrap_covers_the_true_mean_at_roughly_the_nominal_rate():
+    rng = np.random.default_rng(1)
+    hits = 0
+    for i in range(300):
+        lo, hi = results.bootstrap_ci(rng.normal(5.0, 2.0, 20), n_boot=2000, seed=i)[1:]
+        hits += lo <= 5.0 <= hi
+    assert 0.88 <= hits / 300 <= 0.99  # percentile bootstrap slightly under-covers at n=20
+
+
+def test_paired_differences_are_per_seed():
+    df = pd.DataFrame({"knob": "lr", "level": 0.1, "status": "ok",
+                       "act": ["relu"] * 3 + ["prelu"] * 3, "seed": [0, 1, 2, 2, 1, 0],
+                       "acc": [0.1, 0.2, 0.3, 0.33, 0.25, 0.17]})
+    pairs = results.paired_differences(df, "acc", ["knob", "level"]).sort_values("seed")
+    assert pairs["diff"].tolist() == pytest.approx([0.07, 0.05, 0.03])
+
+
+def test_paired_differences_drop_pairs_with_a_diverged_side():
+    df = pd.DataFrame({"knob": "lr", "level": 0.1, "status": ["ok", "ok", "diverged", "ok"],
+                       "act": ["relu", "relu", "prelu", "prelu"], "seed": [0, 1, 0, 1], "acc": [0.1, 0.2, np.nan, 0.3]})
+    pairs = results.paired_differences(df, "acc", ["knob", "level"])
+    assert pairs.seed.tolist() == [1] and pairs["diff"].tolist() == pytest.approx([0.1])
+
+
+def test_verdict_says_better_or_worse_only_when_the_interval_excludes_zero():
+    assert results.verdict(-0.01, 0.02) == "no detectable difference"
+    assert results.verdict(0.01, 0.02) == "better"
+    assert results.verdict(-0.03, -0.01) == "worse"
+    assert results.verdict(0.01, 0.02, higher_is_better=False) == "worse"
+
+
+def test_summarise_counts_diverged_runs_and_excludes_them_from_the_mean():
+    df = pd.DataFrame({"act": "prelu", "status": ["ok", "ok", "diverged"], "acc": [0.2, 0.4, np.nan]})
+    row = results.summarise(df, "acc", ["act"]).iloc[0]
+    assert row["mean"] == pytest.approx(0.3) and row.n == 3 and row.n_ok == 2 and row.n_diverged == 1
