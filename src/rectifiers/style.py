@@ -48,9 +48,7 @@ ACT_COLORS = {
 }
 ACT_MARKERS = {"relu": "o", "leaky_relu_0.01": "s", "leaky_relu_0.1": "^", "leaky_relu_0.2": "v",
                "leaky_relu_0.3": "D", "prelu": "P", "prelu_shared": "h"}
-ACT_NAMES = {"relu": "ReLU", "leaky_relu_0.01": "Leaky 0.01", "leaky_relu_0.1": "Leaky 0.1",
-             "leaky_relu_0.2": "Leaky 0.2", "leaky_relu_0.3": "Leaky 0.3", "prelu": "PReLU",
-             "prelu_shared": "PReLU (shared)"}
+ACT_NAMES = R.ACT_NAMES  # one source of display names, shared with the tables
 KNOB_NAMES = {"lr": "learning rate", "batch_size": "batch size", "depth": "depth (plain CNN)",
               "init_bias": "initial bias", "resnet": "depth (ResNet)"}
 DIVERGED_MARKER = "x"

@@ -1,0 +1,135 @@
+"""Setup table: every hyperparameter of each profile (smoke, cpu, full) and the swept
+levels of every study, read from conf/ through Hydra's compose API; the profile the
+results come from is marked.
+
+    python scripts/table_setup.py --results results/cpu --out paper/generated/table_setup.tex
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from rectifiers import results as R
+from rectifiers.study import STUDIES, sweep_values
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+SCALE = ("smoke", "cpu", "full")  # column order: smallest first; any other profile after them
+PROFILES = sorted((p.stem for p in (CONF / "profile").glob("*.yaml")),
+                  key=lambda p: (SCALE.index(p) if p in SCALE else len(SCALE), p))
+# (section, label, (overrides, key)): the value of `key` in the config composed with `overrides`.
+PLAIN, RESNET, LEAKY, PRELU = [], ["model=resnet"], ["activation=leaky_relu"], ["activation=prelu"]
+ROWS = [
+    ("Data", "Source", (PLAIN, "data.source")),
+    ("Data", "Training images", (PLAIN, "data.train_size")),
+    ("Data", "Test subset per epoch", (PLAIN, "data.eval_size")),
+    ("Plain CNN", "Depth (weight layers)", (PLAIN, "model.depth")),
+    ("Plain CNN", "Width (first stage)", (PLAIN, "model.width")),
+    ("Plain CNN", "BatchNorm", (PLAIN, "model.batchnorm")),
+    ("Plain CNN", "Init.\\ scheme", (PLAIN, "model.init.scheme")),
+    ("Plain CNN", "Init.\\ weight scale", (PLAIN, "model.init.weight_scale")),
+    ("Plain CNN", "Init.\\ bias", (PLAIN, "model.init.bias")),
+    ("ResNet", "Depth", (RESNET, "model.depth")),
+    ("ResNet", "Width", (RESNET, "model.width")),
+    ("ResNet", "BatchNorm", (RESNET, "model.batchnorm")),
+    ("Activations", "Leaky ReLU default slope", (LEAKY, "activation.negative_slope")),
+    ("Activations", "PReLU slopes", (PRELU, "activation.mode")),
+    ("Activations", "PReLU initial slope", (PRELU, "activation.init")),
+    ("Activations", "PReLU slope weight decay", (PRELU, "activation.weight_decay")),
+    ("SGD", "Learning rate", (PLAIN, "optim.lr")),
+    ("SGD", "Momentum", (PLAIN, "optim.momentum")),
+    ("SGD", "Nesterov", (PLAIN, "optim.nesterov")),
+    ("SGD", "Weight decay", (PLAIN, "optim.weight_decay")),
+    ("SGD", "Batch size", (PLAIN, "optim.batch_size")),
+    ("SGD", "Epochs", (PLAIN, "optim.epochs")),
+    ("SGD", "Warm-up epochs", (PLAIN, "optim.warmup_epochs")),
+    ("SGD", "Schedule", (PLAIN, "optim.schedule")),
+    ("Monitor", "Probe images", (PLAIN, "monitor.probe_size")),
+    ("Monitor", "Measured every (epochs)", (PLAIN, "monitor.every")),
+    ("Monitor", "Dormant threshold $\\tau$", (PLAIN, "monitor.tau")),
+]
+STUDY_LABELS = {"lr": "Learning rates", "batch_size": "Batch sizes", "depth": "Plain depths",
+                "init_bias": "Initial biases", "resnet": "ResNet depths"}
+
+
+def fmt(v) -> str:
+    if v is None:
+        return "all"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, (int, float)):
+        return f"\\num{{{v:g}}}"
+    return R.tex_escape(v)
+
+
+def fmt_list(values) -> str:
+    return ", ".join(fmt(v) for v in values)
+
+
+@lru_cache(maxsize=None)
+def act_name(option: str) -> str:
+    """Activation config option (leaky_relu, prelu, ...) -> its label (Leaky 0.01, PReLU)."""
+    return R.act_name(R.act_label(compose("train", overrides=[f"activation={option}"]).activation))
+
+
+def profile_values(profile: str) -> dict[tuple[str, str], str]:
+    """{(section, row label): LaTeX value} for one profile."""
+    out, cfgs = {}, {}
+    for section, label, (overrides, key) in ROWS:
+        if tuple(overrides) not in cfgs:
+            cfgs[tuple(overrides)] = compose("train", overrides=[f"profile={profile}", *overrides])
+        cfg = cfgs[tuple(overrides)]
+        v = OmegaConf.select(cfg, key)
+        if key == "data.train_size" and v is None and cfg.data.source == "synthetic":
+            v = cfg.data.synthetic_train
+        out[section, label] = fmt(v)
+    for name in STUDIES:
+        cfg = compose("train", overrides=[f"+study={name}", f"profile={profile}"], return_hydra_config=True)
+        values = sweep_values(cfg.hydra.sweeper.params)
+        out["Study", STUDY_LABELS.get(name, name)] = fmt_list(values[cfg.study.knob])
+        out["Study", "Activations swept"] = ", ".join(act_name(o) for o in values["activation"])
+        out["Study", "Seeds"] = fmt_list(values["seed"])
+    return out
+
+
+def table(reported: str) -> str:
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cols = {p: profile_values(p) for p in PROFILES}
+    rows = [(s, label) for s, label, _ in ROWS] + [("Study", "Seeds"), ("Study", "Activations swept")] + \
+        [("Study", STUDY_LABELS.get(n, n)) for n in STUDIES]
+    head = [f"\\textbf{{{p}}} (reported)" if p == reported else p for p in PROFILES]
+    lines = [r"\begin{tabular}{@{}ll" + ">{\\raggedright\\arraybackslash}p{0.18\\linewidth}" * len(PROFILES)
+             + "@{}}", r"\toprule", "& Setting & " + " & ".join(head) + r" \\", r"\midrule"]
+    section = None
+    for s, label in rows:
+        if s != section and section is not None:
+            lines.append(r"\addlinespace")
+        lines.append(f"{s if s != section else ''} & {label} & "
+                     + " & ".join(cols[p][s, label] for p in PROFILES) + r" \\")
+        section = s
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--results", type=Path, required=True, help="marks the profile the results come from")
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    try:
+        _, study = R.load(args.results)
+    except (FileNotFoundError, ValueError) as e:
+        sys.exit(f"table_setup: {e}")
+    text = f"% generated by scripts/table_setup.py from conf/ (results: {args.results}); do not edit\n" \
+        + table(study["profile"])
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""The benchmark and the planner run in a fast mode and report measured numbers."""
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+FIELDS = ("ceiling", "ours", "ours_monitor_off", "standard", "ours_over_ceiling", "ours_over_standard",
+          "monitor_overhead")
+
+
+@pytest.mark.slow
+def test_bench_fast_mode_writes_every_field(tmp_path):
+    out = subprocess.run([sys.executable, "scripts/bench.py", "--fast", "--out", str(tmp_path)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    r = json.loads((tmp_path / "fast.json").read_text())
+    assert set(r["models"]) == {"plain", "resnet20"}
+    for m in r["models"].values():
+        assert all(m[f] > 0 for f in FIELDS)
+        # ratios are computed from the measured numbers, not constants
+        assert m["ours_over_ceiling"] == pytest.approx(m["ours"] / m["ceiling"])
+        assert m["ours_over_standard"] == pytest.approx(m["ours"] / m["standard"])
+        assert m["monitor_overhead"] == pytest.approx(m["ours_monitor_off"] / m["ours"])
+    s = r["sweep"]
+    assert s["speedup"] == pytest.approx(s["one_job_s"] / s["two_jobs_s"]) and s["runs"] == 2
+    for line in ("ceiling", "ours/standard", "monitor overhead", "speed-up"):
+        assert line in out.stdout
+
+
+@pytest.mark.slow
+def test_plan_counts_the_runs_and_estimates_from_measured_throughput():
+    out = subprocess.run([sys.executable, "scripts/plan.py", "--profile", "smoke", "--jobs", "2"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    # smoke: 5 activations x 3 levels x 2 seeds per plain knob (baseline shared) + ResNet-20
+    assert "profile smoke: 110 runs" in out.stdout
+    assert "CPU estimate" in out.stdout and "GPU estimate" in out.stdout

@@ -1,0 +1,229 @@
+"""The paper's generated parts: table and number scripts on synthetic results (valid,
+deterministic LaTeX; a clear error and no file without results), every macro the paper
+uses is defined by numbers.tex, no number is typed into the prose, the claims' verdicts
+follow the data, and (with TeX installed) the PDF builds without undefined references."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fake_results import write_fake_results
+from rectifiers import results as R
+
+ROOT = Path(__file__).resolve().parents[1]
+PAPER = ROOT / "paper"
+SCRIPTS = ["table_main", "table_paired", "table_claims", "table_setup", "make_numbers"]
+FIGS = ["activations", "stress_accuracy", "stress_dead", "dynamics", "layer_heatmap", "revival", "prelu_slopes",
+        "resnet"]
+# Capitalised commands of LaTeX and its packages that the paper may use; every other
+# capitalised macro must come from generated/numbers.tex (or be defined in main.tex).
+STANDARD = {"Cref", "Crefrange", "FloatBarrier", "LaTeX", "TeX", "Large", "LARGE", "Huge", "S", "P", "Delta",
+            "Gamma", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega"}
+# Names that contain digits but are not numbers of the study.
+NAMED = re.compile(r"CIFAR-10{1,2}|SHA-256|[Cc]laim~?\s*\d")
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(f"paper_script_{name}", ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run(name: str, results: Path, out: Path):
+    """Run a script's main() in-process (the scripts import torch and Hydra: a subprocess
+    per call would dominate the test time)."""
+    return load_script(name).main(["--results", str(results), "--out", str(out)])
+
+
+def braces_balanced(text: str) -> bool:
+    depth = 0
+    for m in re.finditer(r"\\[{}]|[{}]", text):
+        if m.group() in "{}":
+            depth += 1 if m.group() == "{" else -1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def environments_balanced(text: str) -> bool:
+    stack = []
+    for kind, env in re.findall(r"\\(begin|end)\{([^}]*)\}", text):
+        if kind == "begin":
+            stack.append(env)
+        elif not stack or stack.pop() != env:
+            return False
+    return not stack
+
+
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory) -> Path:
+    return write_fake_results(tmp_path_factory.mktemp("results") / "fake")
+
+
+@pytest.fixture(scope="module")
+def generated(fake, tmp_path_factory) -> Path:
+    """paper/generated/ as the Makefile would write it, from the synthetic results."""
+    out = tmp_path_factory.mktemp("generated")
+    for name in SCRIPTS:
+        assert run(name, fake, out / f"{name.replace('make_', '')}.tex") == 0
+    return out
+
+
+def paper_sources() -> dict[str, str]:
+    files = [PAPER / "main.tex", *sorted((PAPER / "sections").glob("*.tex"))]
+    return {str(p.relative_to(PAPER)): p.read_text() for p in files}
+
+
+def defined(text: str) -> set[str]:
+    return set(re.findall(r"\\(?:re)?newcommand\{?\\([A-Za-z]+)\}?", text))
+
+
+# --- (a) the scripts -----------------------------------------------------------------
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_script_writes_valid_deterministic_latex(name, fake, generated, tmp_path):
+    first = (generated / f"{name.replace('make_', '')}.tex").read_bytes()
+    text = first.decode()
+    assert text.strip() and braces_balanced(text) and environments_balanced(text)
+    if name.startswith("table_"):
+        assert r"\toprule" in text and r"\bottomrule" in text
+    assert "nan" not in text.lower().replace("nans", "")  # missing numbers are 'n/a', never NaN
+    again = tmp_path / "again.tex"
+    assert run(name, fake, again) == 0
+    assert again.read_bytes() == first, f"{name} is not deterministic"
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_script_without_results_fails_clearly(name, tmp_path):
+    out = tmp_path / "out.tex"
+    with pytest.raises(SystemExit) as e:
+        run(name, tmp_path / "nowhere", out)
+    assert "missing" in str(e.value.code) and "aggregate" in str(e.value.code)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "runs.csv").write_text("run_id,status\n")
+    (empty / "study.json").write_text("{}\n")
+    with pytest.raises(SystemExit) as e:
+        run(name, empty, out)
+    assert "no runs" in str(e.value.code)
+    assert not out.exists()
+
+
+def test_main_table_has_every_regime_and_activation(fake, generated):
+    text = (generated / "table_main.tex").read_text()
+    runs, study = R.load(fake)
+    body = [line for line in text.splitlines() if line.endswith(r"\\")][1:]
+    assert len(body) == len(R.regimes(study))
+    for act in runs.act.unique():
+        assert R.act_name(act) in text
+    assert "(1/3 div.)" in text  # the fake study's diverged PReLU runs are counted
+
+
+# --- (b) every macro of the paper is generated; no number is typed ---------------------
+
+def test_every_macro_the_paper_uses_is_defined(generated):
+    numbers = defined((generated / "numbers.tex").read_text())
+    sources = paper_sources()
+    local = defined(sources["main.tex"])
+    missing = {}
+    for name, text in sources.items():
+        text = re.sub(r"(?<!\\)%.*", "", text)
+        for macro in set(re.findall(r"\\([A-Z][A-Za-z]*)", text)) - STANDARD - local - numbers:
+            missing.setdefault(macro, name)
+    assert not missing, f"macros used by the paper but not defined in numbers.tex: {missing}"
+    assert all(name.isalpha() for name in numbers)
+
+
+def prose(text: str) -> str:
+    """The text a reader reads as prose: without comments, verbatim, math, floats' options
+    and the arguments of commands that hold names (labels, references, files, keys)."""
+    text = re.sub(r"(?<!\\)%.*", "", text)
+    text = text.split(r"\begin{document}")[-1]  # the preamble is settings, not prose
+    text = re.sub(r"\\(setcounter|setlength)\s*\{\\?[A-Za-z]+\}\s*\{[^}]*\}", " ", text)
+    text = re.sub(r"\\begin\{verbatim\}.*?\\end\{verbatim\}", "", text, flags=re.S)
+    text = re.sub(r"\\begin\{(align|equation)\*?\}.*?\\end\{\1\*?\}", "", text, flags=re.S)
+    text = re.sub(r"\$[^$]*\$", "", text)
+    text = re.sub(r"\\(label|ref|cref|Cref|citep?|citet|citeauthor|input|includegraphics|begin|end|"
+                  r"bibliography|bibliographystyle|setlength|setcounter|renewcommand|usepackage|"
+                  r"documentclass|graphicspath|sisetup|item)\s*(\[[^\]]*\])?\s*\{[^}]*\}", " ", text)
+    text = re.sub(r"\[[!htbp]+\]|\[width=[^\]]*\]", " ", text)
+    return NAMED.sub(" ", text)
+
+
+def test_no_number_is_typed_into_the_prose():
+    typed = {name: re.findall(r"[^\s]*\d[^\s]*", prose(text)) for name, text in paper_sources().items()}
+    typed = {name: found for name, found in typed.items() if found}
+    assert not typed, f"numbers typed into the paper (write them as macros of numbers.tex): {typed}"
+
+
+# --- the claims' verdicts follow the data ----------------------------------------------
+
+def test_claims_verdicts_are_computed_from_the_data(fake):
+    runs, study = R.load(fake)
+    layers = pd.read_csv(fake / "layers.csv")
+    verdicts = {c["number"]: c["verdict"] for c in R.claims(runs, study, layers)}
+    assert set(verdicts) == set(range(1, 7))
+    assert set(verdicts.values()) <= {"supported", "contradicted", "inconclusive"}
+    assert verdicts[1] == "supported" and verdicts[2] == "supported"  # the fake ReLU dies, Leaky does not
+    healthy = runs.copy()  # no ReLU unit ever dies: claim 1 contradicted, claim 2 untestable
+    relu = healthy.act == "relu"
+    healthy.loc[relu, ["dead_ratio_peak", "dead_ratio_final", "dead_ratio_init"]] = 0.0
+    after = {c["number"]: c["verdict"] for c in R.claims(healthy, study)}
+    assert after[1] == "contradicted" and after[2] == "inconclusive"
+    for c in R.claims(runs, study):
+        assert c["rule"] and c["result"] and c["claim"]
+
+
+# --- (c) the PDF builds --------------------------------------------------------------
+
+def figures_for(fake: Path, tmp: Path) -> Path:
+    """figures/*.pdf of the repository if they are all there, else made from the fake
+    results by scripts/fig_*.py (real figures, no placeholders)."""
+    repo = ROOT / "figures"
+    if all((repo / f"{f}.pdf").exists() for f in FIGS):
+        return repo
+    missing = [f for f in FIGS if not (ROOT / "scripts" / f"fig_{f}.py").exists()]
+    if missing:
+        pytest.skip(f"figures/*.pdf absent and no scripts to make {missing}")
+    out = tmp / "figures"
+    for f in FIGS:
+        subprocess.run([sys.executable, str(ROOT / "scripts" / f"fig_{f}.py"), "--results", str(fake),
+                        "--out", str(out)], check=True, capture_output=True, cwd=ROOT)
+    return out
+
+
+@pytest.mark.slow
+def test_paper_builds_without_undefined_references(fake, generated, tmp_path):
+    tools = [t for t in ("latexmk", "pdflatex", "bibtex", "pdftotext") if not shutil.which(t)]
+    if tools:
+        pytest.skip(f"TeX tools not installed: {', '.join(tools)} (make tex installs them)")
+    figures = figures_for(fake, tmp_path)
+    paper = tmp_path / "paper"
+    shutil.copytree(PAPER, paper, ignore=shutil.ignore_patterns("generated", "*.aux", "*.log", "*.pdf",
+                                                                 "*.fdb_latexmk", "*.fls", "*.bbl", "*.blg"))
+    shutil.copytree(generated, paper / "generated")
+    if figures != tmp_path / "figures":
+        shutil.copytree(figures, tmp_path / "figures")
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "FORCE_SOURCE_DATE": "1"}
+    build = subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-quiet", "main.tex"],
+                           cwd=paper, env=env, capture_output=True, text=True, timeout=300)
+    log = (paper / "main.log").read_text(errors="replace")
+    assert build.returncode == 0, log[-3000:]
+    for problem in ("undefined references", "Citation", "Reference", "multiply defined"):
+        bad = [line for line in log.splitlines() if problem in line and "Warning" in line]
+        assert not bad, bad
+    text = subprocess.run(["pdftotext", "-layout", "main.pdf", "-"], cwd=paper, capture_output=True, text=True,
+                          check=True).stdout
+    first = re.search(r"\\newcommand\{\\MainFirstAccuracy\}\{([^}]*)\}",
+                      (generated / "numbers.tex").read_text()).group(1)
+    assert first in text
+    assert "??" not in text
