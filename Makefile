@@ -9,9 +9,10 @@ endif
 JOBS ?= $(shell nproc)
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STUDIES := lr batch_size depth init_bias resnet
+STUDIES := calibration lr batch_size depth init_bias resnet
 RESULTS := results/$(PROFILE)
-RESULT_FILES := $(RESULTS)/runs.csv $(RESULTS)/epochs.csv $(RESULTS)/layers.csv $(RESULTS)/study.json
+RESULT_FILES := $(RESULTS)/runs.csv $(RESULTS)/epochs.csv $(RESULTS)/layers.csv $(RESULTS)/study.json \
+  $(RESULTS)/calibration.csv
 FIGS := activations stress_accuracy stress_dead dynamics layer_heatmap revival prelu_slopes resnet
 FIG_PDFS := $(FIGS:%=figures/%.pdf)
 TABLES := $(patsubst scripts/%.py,paper/generated/%.tex,$(wildcard scripts/table_*.py)) paper/generated/numbers.tex

@@ -1,6 +1,7 @@
 """Collect runs/<profile>/*/ into results/<profile>/: runs.csv (one row per run), epochs.csv
 (per epoch), layers.csv (per layer per measurement), study.json (knobs, levels, missing
-cells) and runs/<run-id>/{config.yaml,summary.json}.
+cells), calibration.csv (the baseline's calibration runs) and
+runs/<run-id>/{config.yaml,summary.json}.
 
     python scripts/aggregate.py --profile cpu [OVERRIDES the study was trained with, e.g. model.width=4]
 """
@@ -17,7 +18,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from rectifiers.results import act_label
-from rectifiers.study import CONF, STUDIES, grid
+from rectifiers.study import CALIBRATION, CONF, STUDIES, grid
 from rectifiers.train import identity
 
 COLUMNS = {"optim.lr": "lr", "optim.batch_size": "batch_size", "model.depth": "depth",
@@ -42,11 +43,11 @@ def without_data(ident: dict) -> str:
     return json.dumps({k: v for k, v in ident.items() if k != "data"}, sort_keys=True)
 
 
-def expected_cells(profile: str, overrides: list[str]) -> tuple[dict, dict]:
+def expected_cells(profile: str, overrides: list[str], studies=STUDIES) -> tuple[dict, dict]:
     """{identity-without-data: (study, cell)} for every cell of every study, and the knobs."""
     cells, knobs = {}, {}
     with initialize_config_dir(str(CONF), version_base="1.3"):
-        for name in STUDIES:
+        for name in studies:
             study = [f"+study={name}", f"profile={profile}", *(o for o in overrides if not o.startswith("hydra."))]
             cfg = compose("train", overrides=[*study, *(o for o in overrides if o.startswith("hydra."))],
                           return_hydra_config=True)
@@ -85,9 +86,11 @@ def main(argv=None) -> int:
     if profiles != {args.profile}:
         sys.exit(f"aggregate: {src} mixes profiles {sorted(profiles)}; keep one profile per folder")
     cells, knobs = expected_cells(args.profile, args.overrides)
+    calibration_cells = expected_cells(args.profile, args.overrides, (CALIBRATION,))[0]
     in_grid = [s for s in summaries if without_data(s["config"]) in cells]
-    if len(in_grid) < len(summaries):
-        print(f"aggregate: {len(summaries) - len(in_grid)} run(s) outside the study grid ignored")
+    calibration = [run_row(s) for s in summaries if without_data(s["config"]) in calibration_cells]
+    if len(in_grid) + len(calibration) < len(summaries):
+        print(f"aggregate: {len(summaries) - len(in_grid) - len(calibration)} run(s) outside the study grid ignored")
     if not in_grid:
         sys.exit(f"aggregate: none of the {len(summaries)} runs under {src}/ belongs to the study grid")
     fingerprints = {s["data_fingerprint"] for s in in_grid}
@@ -119,7 +122,7 @@ def main(argv=None) -> int:
         (out / "runs" / s["run_id"]).mkdir(parents=True)
         for f in ("config.yaml", "summary.json"):
             shutil.copy(d / f, out / "runs" / s["run_id"] / f)
-    for name, rows in (("runs", runs), ("epochs", epochs), ("layers", layers)):
+    for name, rows in (("runs", runs), ("epochs", epochs), ("layers", layers), ("calibration", calibration)):
         write_if_changed(out / f"{name}.csv", pd.DataFrame(rows).to_csv(index=False))
     study = {"profile": args.profile, "knobs": knobs, "seeds": sorted({s["seed"] for s in in_grid}),
              "cells": len(cells), "runs": len(in_grid), "missing": missing,

@@ -74,6 +74,8 @@ def numbers(results: Path) -> dict[str, str]:
     m["ActivationList"] = listing(R.act_name(a) for a in acts)
     m["NumRegimes"] = count(len(regs))
     m["NumEpochs"] = joined(runs.epochs.astype(int))
+    calibration = pd.read_csv(results / "calibration.csv")
+    m["CalibrationEpochs"] = joined(calibration.epochs.astype(int))
     m["TrainSize"] = "all" if runs.train_size.isna().all() else joined(count(x) for x in runs.train_size.dropna())
     m["PlainWidth"] = joined(runs[runs.model == "plain"].width.astype(int))
     for r in regs:  # monitored units (channels) of the baseline plain network and the reference

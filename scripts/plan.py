@@ -19,7 +19,7 @@ from hydra import compose, initialize_config_dir
 from torch.utils.flop_counter import FlopCounterMode
 
 from rectifiers import models
-from rectifiers.study import CONF, STUDIES, grid
+from rectifiers.study import CALIBRATION, CONF, STUDIES, grid
 from rectifiers.train import identity
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +29,7 @@ def study_runs(profile: str) -> list:
     """The distinct runs (configs) of every study at this profile; shared baselines count once."""
     runs = {}
     with initialize_config_dir(str(CONF), version_base="1.3"):
-        for name in STUDIES:
+        for name in (CALIBRATION, *STUDIES):
             cfg = compose("train", overrides=[f"+study={name}", f"profile={profile}"], return_hydra_config=True)
             for cell in grid(cfg.hydra.sweeper.params):
                 run = compose("train", overrides=[f"+study={name}", f"profile={profile}"]
@@ -88,7 +88,7 @@ def main(argv=None) -> int:
         n_infer = cfg.data.eval_size * (cfg.optim.epochs + 1) + cfg.monitor.probe_size * (cfg.optim.epochs + 1) + 10_000
         cpu_s += n_train / tp["train"] + n_infer / tp["infer"]
         flops += (n_train + n_infer / 3) * tp["flops_per_image"]
-    print(f"profile {args.profile}: {len(runs)} runs over {len(STUDIES)} studies ({', '.join(STUDIES)}), "
+    print(f"profile {args.profile}: {len(runs)} runs over {len(STUDIES) + 1} studies ({CALIBRATION}, {', '.join(STUDIES)}), "
           f"{len(shapes)} distinct model shapes measured on this machine")
     print(f"  CPU estimate: {cpu_s / 60:.0f} core-minutes, {cpu_s / 60 / args.jobs:.0f} min of wall time with "
           f"{args.jobs} single-threaded jobs (throughput measured now, 1 thread per job)")

@@ -82,6 +82,11 @@ def write_fake_results(out: Path, seeds: int = 3, epochs: int = 3, profile: str 
                              "revived": 0 if act == "relu" else 1, "units": sum(units), "wall_time_s": 30.0,
                              "images_per_s": 1000.0, "device": "cpu (x86_64, 1 threads)",
                              "data_fingerprint": "f" * 64, "git_commit": "0" * 40})
+    calibration = [{"run_id": f"cal-{i}", "depth": d, "lr": lr, "batch_size": b, "act": "relu", "seed": 0,
+                    "epochs": 3, "status": "ok", "final_test_acc": 0.2 + 0.01 * i, "dead_ratio_peak": 0.01 * i}
+                   for i, (d, lr, b) in enumerate((d, lr, b) for d in (8, 10) for lr in (0.01, 0.02, 0.05)
+                                                   for b in (32, 128))]
+    pd.DataFrame(calibration).to_csv(out / "calibration.csv", index=False)
     pd.DataFrame(runs).to_csv(out / "runs.csv", index=False)
     pd.DataFrame(ep_rows).to_csv(out / "epochs.csv", index=False)
     pd.DataFrame(layer_rows).to_csv(out / "layers.csv", index=False)

@@ -20,7 +20,7 @@ from rectifiers import results as R
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT / "paper"
-SCRIPTS = ["table_main", "table_paired", "table_claims", "table_setup", "make_numbers"]
+SCRIPTS = ["table_main", "table_paired", "table_claims", "table_setup", "table_calibration", "make_numbers"]
 FIGS = ["activations", "stress_accuracy", "stress_dead", "dynamics", "layer_heatmap", "revival", "prelu_slopes",
         "resnet"]
 # Capitalised commands of LaTeX and its packages that the paper may use; every other

@@ -17,6 +17,7 @@ from .train import ConfigError, check_config
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 STUDIES = ("lr", "batch_size", "depth", "init_bias", "resnet")  # the stress study, in order
+CALIBRATION = "calibration"  # the baseline's calibration, run first
 
 
 def sweep_values(params) -> dict[str, list]:
