@@ -9,11 +9,10 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, TIMING_SUMMARY, TINY, read_jsonl, without
+from conftest import ROOT, TIMING_SUMMARY, TINY, without
 
 from rectifiers import results
 from rectifiers.study import STUDIES, check_study, grid
-from rectifiers.train import ConfigError
 
 TRAIN = [sys.executable, str(ROOT / "scripts" / "train.py")]
 # A two-activation, one-seed slice of the lr study at the smoke profile, with tiny models.

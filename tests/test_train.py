@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import rectifiers.train as train_mod
-from conftest import ROOT, TIMING_METRICS, TIMING_SUMMARY, TINY, files_under, read_jsonl, without
+from conftest import ROOT, TIMING_METRICS, TIMING_SUMMARY, files_under, read_jsonl, without
 from rectifiers.train import run_dir, train
 
 
@@ -228,3 +228,21 @@ def test_script_rejects_unknown_activation_name(tmp_path):
     assert "unknown activation 'swish'" in out and "relu, leaky_relu, prelu" in out
     # Hydra may create runs/smoke/ itself, but no run directory is made
     assert files_under(tmp_path / "runs") == []
+
+
+def test_cuda_path_uses_bf16_autocast():
+    """The GPU path (bf16 autocast) is built the same way on a machine without a GPU."""
+    import warnings
+
+    from rectifiers.train import autocast_for
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ctx = autocast_for(torch.device("cuda"))()
+    assert ctx.fast_dtype == torch.bfloat16 and ctx.device == "cuda"
+
+
+@pytest.mark.slow
+def test_compiled_model_trains(tiny_cfg):
+    """runtime.compile=true (torch.compile) runs the same loop; checked on CPU here."""
+    summary = train(tiny_cfg("runtime.compile=true"))
+    assert summary["status"] == "ok" and summary["final_test_acc"] is not None
