@@ -6,8 +6,8 @@ import sys
 import pytest
 from conftest import ROOT
 
-FIELDS = ("ceiling", "ours", "ours_monitor_off", "standard", "ours_over_ceiling", "ours_over_standard",
-          "monitor_overhead")
+FIELDS = ("ceiling", "ours", "ours_steps", "ours_monitor_off", "standard", "ours_over_ceiling",
+          "ours_steps_over_ceiling", "ours_over_standard", "monitor_overhead")
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from conftest import read_jsonl
 from rectifiers import models
 from rectifiers.activations import is_activation
 from rectifiers.monitor import (Monitor, dead_units, dormant_ratio, dormant_scores, feeding_weights,
-                                per_unit, revival, sparsity)
+                                revival, sparsity)
 from rectifiers.train import run_dir, train
 
 NOCAST = contextlib.nullcontext
@@ -41,14 +41,6 @@ def all_hooks(model):
 
 
 # --- pure functions on known tensors --------------------------------------------------
-
-def test_per_unit_rows():
-    x = torch.arange(2 * 3 * 2 * 2).reshape(2, 3, 2, 2)
-    rows = per_unit(x)
-    assert rows.shape == (3, 8)
-    assert torch.equal(rows[1], torch.cat([x[0, 1].flatten(), x[1, 1].flatten()]))
-    assert per_unit(torch.zeros(4, 7)).shape == (7, 4)
-
 
 def test_dead_units_finds_the_dead_channel():
     conv = conv_with_dead_channel3()

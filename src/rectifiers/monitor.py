@@ -13,14 +13,14 @@ from torch import nn
 from .activations import is_activation
 
 
-def per_unit(x: torch.Tensor) -> torch.Tensor:
-    """(N, C, ...) -> (C, N * ...): one row per unit."""
-    return x.transpose(0, 1).reshape(x.shape[1], -1)
+def not_units(x: torch.Tensor) -> list[int]:
+    """The dims to reduce over to get one value per unit (all but the channel dim 1)."""
+    return [d for d in range(x.dim()) if d != 1]
 
 
 def dead_units(pre: torch.Tensor) -> torch.Tensor:
     """Bool (C,): the unit's pre-activation is <= 0 for every image and every position."""
-    return per_unit(pre).amax(dim=1) <= 0
+    return pre.amax(dim=not_units(pre)) <= 0
 
 
 def sparsity(pre: torch.Tensor) -> float:
@@ -30,7 +30,7 @@ def sparsity(pre: torch.Tensor) -> float:
 
 def dormant_scores(post: torch.Tensor) -> torch.Tensor:
     """Sokar et al. (2023): s_i = E|h_i| / mean_k E|h_k|, with h the activation's output."""
-    return dormant_scores_from_means(per_unit(post).abs().float().mean(dim=1))
+    return dormant_scores_from_means(post.abs().float().mean(dim=not_units(post)))
 
 
 def dormant_scores_from_means(mean_abs: torch.Tensor) -> torch.Tensor:
@@ -58,16 +58,16 @@ class _LayerStats:
 
     def __init__(self):
         self.max = self.abs_sum = None
-        self.nonpos = self.count = self.per_unit = 0
+        self.nonpos = self.count = self.values_per_unit = 0
 
     def __call__(self, module, inputs, output):
-        pre, post = per_unit(inputs[0].float()), per_unit(output.float())
-        mx, ab = pre.amax(dim=1), post.abs().sum(dim=1)
+        pre, dims = inputs[0], not_units(output)  # reduce in place: no per-unit copies
+        mx, ab = pre.amax(dim=dims).float(), output.abs().sum(dim=dims, dtype=torch.float32)
         self.max = mx if self.max is None else torch.maximum(self.max, mx)
         self.abs_sum = ab if self.abs_sum is None else self.abs_sum + ab
         self.nonpos += int((pre <= 0).sum())
         self.count += pre.numel()
-        self.per_unit += pre.shape[1]
+        self.values_per_unit += pre.numel() // pre.shape[1]
 
 
 def feeding_weights(model: nn.Module) -> list[nn.Parameter]:
@@ -120,7 +120,7 @@ class Monitor:
         layers, dead_all = [], []
         for i, ((name, m), s, g) in enumerate(zip(self.layers, stats, grads)):
             dead = s.max <= 0
-            dormant = dormant_scores_from_means(s.abs_sum / s.per_unit) <= self.tau
+            dormant = dormant_scores_from_means(s.abs_sum / s.values_per_unit) <= self.tau
             slope = getattr(m, "weight", None)  # learned slopes (PReLU) only
             dead_all.append(dead)
             layers.append({
