@@ -28,13 +28,13 @@ def main(argv=None):
             s = summary[summary.act == act]
             style.band(ax, s.epoch, s, act, markersize=3)
         ax.set_title(f"{style.KNOB_NAMES[knob]} = {style.level_label(res.study, knob, level, False)}")
-        ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        # runs that diverged are named under the panel, so no curve hides the note
         diverged = summary.groupby("act", sort=False)[["n_diverged", "n"]].max().query("n_diverged > 0")
-        if len(diverged):
-            ax.text(0.03, 0.97, "diverged, not shown:\n" + "\n".join(
-                f"{style.ACT_NAMES[a]} {d.n_diverged}/{d.n}" for a, d in diverged.iterrows()),
-                transform=ax.transAxes, va="top", fontsize=7, color="0.3")
+        notes = [f"{style.ACT_NAMES[a]} {d.n_diverged}/{d.n}" for a, d in diverged.iterrows()]
+        pairs = [", ".join(notes[i:i + 2]) for i in range(0, len(notes), 2)]
+        ax.set_xlabel("\n".join(["epoch"] + (["diverged, not shown:"] + pairs if notes else [])),
+                      linespacing=1.3)
     axes[0, 0].set_ylabel("dead units")
     style.fraction_axis(axes[0, 0])
     style.legend_on_top(fig, style.act_handles(style.acts(epochs)))
