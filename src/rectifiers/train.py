@@ -148,6 +148,45 @@ def evaluate(model, x, y, ds, autocast, batch: int = 1000) -> tuple[float, float
     return correct / len(y), loss / len(y)
 
 
+class Diverged(Exception):
+    """A non-finite loss: the run stops and is recorded as diverged."""
+
+
+def train_epoch(model, opt, ds, gen, epoch: int, optim, autocast, monitor) -> dict:
+    """One pass over the training subset in shuffled, augmented batches (the last partial
+    batch is dropped); returns the epoch's training metrics."""
+    B, n = optim.batch_size, len(ds.train.y)
+    steps = n // B
+    total, warmup = steps * optim.epochs, steps * optim.warmup_epochs
+    t0 = time.perf_counter()
+    perm = torch.randperm(n, generator=gen).to(ds.train.x.device)
+    loss_sum = torch.zeros((), device=ds.train.x.device)
+    correct = torch.zeros((), device=ds.train.x.device, dtype=torch.long)
+    for i in range(steps):
+        step = (epoch - 1) * steps + i
+        idx = perm[i * B:(i + 1) * B]
+        x = data.normalise(data.augment(ds.train.x[idx], gen), ds.mean, ds.std)
+        y = ds.train.y[idx]
+        lr = lr_at(step, total, warmup, optim)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        with autocast():
+            logits = model(x)
+            loss = F.cross_entropy(logits.float(), y)
+        if not torch.isfinite(loss):
+            raise Diverged(f"non-finite loss at epoch {epoch}, step {step}")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if monitor:
+            monitor.accumulate_grads()
+        opt.step()
+        loss_sum += loss.detach()
+        correct += (logits.argmax(1) == y).sum()
+    seconds = time.perf_counter() - t0
+    return {"epoch": epoch, "learning_rate": lr, "train_loss": loss_sum.item() / steps,
+            "train_acc": correct.item() / (steps * B), "images": steps * B, "images_per_s": steps * B / seconds}
+
+
 def train(cfg: DictConfig) -> dict:
     """Run (or resume, or skip) one training run and return its summary."""
     check_config(cfg)
@@ -178,9 +217,6 @@ def train(cfg: DictConfig) -> dict:
     gen = torch.Generator().manual_seed(cfg.seed)  # data order and augmentation
     probe_x = data.normalise(ds.train.x[ds.probe_idx], ds.mean, ds.std)
     monitor = Monitor(net, probe_x, cfg.monitor.tau, cfg.monitor.chunk) if cfg.monitor.enabled else None
-    steps_per_epoch = n // B
-    total = steps_per_epoch * cfg.optim.epochs
-    warmup = steps_per_epoch * cfg.optim.warmup_epochs
     eval_x, eval_y = ds.test.x[ds.eval_idx], ds.test.y[ds.eval_idx]
 
     out.mkdir(parents=True, exist_ok=True)
@@ -198,60 +234,26 @@ def train(cfg: DictConfig) -> dict:
             state = ck["state"]
             log.info("%s: resuming after epoch %d", out.name, state["epoch"])
 
-    def measure(epoch: int, record: dict) -> None:
-        if monitor and (epoch % cfg.monitor.every == 0 or epoch == cfg.optim.epochs):
-            network, layers = monitor.measure(epoch, autocast)
+    def evaluate_and_measure(record: dict) -> dict:
+        record["test_acc"], record["test_loss"] = evaluate(model, eval_x, eval_y, ds, autocast)
+        if monitor and (record["epoch"] % cfg.monitor.every == 0 or record["epoch"] == cfg.optim.epochs):
+            network, layers = monitor.measure(record["epoch"], autocast)
             record.update(network)
             state["layers"] += layers
+        return record
 
     t_start = time.perf_counter() - state["elapsed"]
     try:
-        if state["epoch"] == 0:
-            acc, loss = evaluate(model, eval_x, eval_y, ds, autocast)
-            record = {"epoch": 0, "learning_rate": None, "train_loss": None, "train_acc": None,
-                      "test_acc": acc, "test_loss": loss, "seconds": 0.0, "images": 0, "images_per_s": None}
-            measure(0, record)
-            state["metrics"].append(record)
-        model.train()
+        if state["epoch"] == 0:  # the measurement at initialisation
+            state["metrics"].append(evaluate_and_measure(
+                {"epoch": 0, "learning_rate": None, "train_loss": None, "train_acc": None, "images": 0,
+                 "images_per_s": None, "seconds": 0.0}))
         for epoch in range(state["epoch"] + 1, cfg.optim.epochs + 1):
             t0 = time.perf_counter()
-            perm = torch.randperm(n, generator=gen).to(device)
-            loss_sum = torch.zeros((), device=device)
-            correct = torch.zeros((), device=device, dtype=torch.long)
-            for i in range(steps_per_epoch):
-                step = (epoch - 1) * steps_per_epoch + i
-                idx = perm[i * B:(i + 1) * B]
-                x = data.normalise(data.augment(ds.train.x[idx], gen), ds.mean, ds.std)
-                y = ds.train.y[idx]
-                lr = lr_at(step, total, warmup, cfg.optim)
-                for g in opt.param_groups:
-                    g["lr"] = lr
-                with autocast():
-                    logits = model(x)
-                    loss = F.cross_entropy(logits.float(), y)
-                if not torch.isfinite(loss):  # divergence is a result, not a crash
-                    state.update(status="diverged", error=f"non-finite loss at epoch {epoch}, step {step}")
-                    break
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if monitor:
-                    monitor.accumulate_grads()
-                opt.step()
-                loss_sum += loss.detach()
-                correct += (logits.argmax(1) == y).sum()
-            if state["status"] == "diverged":
-                break
-            train_s = time.perf_counter() - t0
-            acc, test_loss = evaluate(model, eval_x, eval_y, ds, autocast)
-            record = {"epoch": epoch, "learning_rate": lr, "train_loss": loss_sum.item() / steps_per_epoch,
-                      "train_acc": correct.item() / (steps_per_epoch * B), "test_acc": acc,
-                      "test_loss": test_loss, "images": steps_per_epoch * B,
-                      "images_per_s": steps_per_epoch * B / train_s}
-            measure(epoch, record)
+            record = evaluate_and_measure(train_epoch(model, opt, ds, gen, epoch, cfg.optim, autocast, monitor))
             record["seconds"] = time.perf_counter() - t0
             state["metrics"].append(record)
-            state["epoch"] = epoch
-            state["elapsed"] = time.perf_counter() - t_start
+            state.update(epoch=epoch, elapsed=time.perf_counter() - t_start)
             write_jsonl(out / "metrics.jsonl", state["metrics"])
             write_jsonl(out / "layers.jsonl", state["layers"])
             torch.save({"config": ident, "model": net.state_dict(), "optimizer": opt.state_dict(),
@@ -261,17 +263,18 @@ def train(cfg: DictConfig) -> dict:
             if cfg.runtime.progress:
                 left = (cfg.optim.epochs - epoch) * record["seconds"]
                 print(f"[{out.name}] epoch {epoch}/{cfg.optim.epochs}  loss {record['train_loss']:.3f}  "
-                      f"test {100 * acc:.1f}%  dead {100 * record.get('dead_ratio', float('nan')):.1f}%  "
+                      f"test {100 * record['test_acc']:.1f}%  dead {100 * record.get('dead_ratio', float('nan')):.1f}%  "
                       f"{record['images_per_s']:.0f} img/s  ~{left:.0f}s left", flush=True)
-        if state["status"] == "running":
-            state["status"] = "ok"
+        state["status"] = "ok"
+    except Diverged as e:  # divergence is a result, not a crash
+        state.update(status="diverged", error=str(e))
     except Exception as e:  # recorded as failed, then raised to the caller
         state.update(status="failed", error=f"{type(e).__name__}: {e}")
         raise
     finally:
         if state["status"] != "running":
             summary = summarise(cfg, ident, out.name, state, ds, device, model, autocast,
-                                time.perf_counter() - t_start, monitor)
+                                time.perf_counter() - t_start)
             write_jsonl(out / "metrics.jsonl", state["metrics"])
             write_jsonl(out / "layers.jsonl", state["layers"])
             write_atomic(summary_path, json.dumps(summary, indent=1) + "\n")
@@ -280,7 +283,7 @@ def train(cfg: DictConfig) -> dict:
     return summary
 
 
-def summarise(cfg, ident, rid, state, ds, device, model, autocast, wall, monitor) -> dict:
+def summarise(cfg, ident, rid, state, ds, device, model, autocast, wall) -> dict:
     m = state["metrics"]
     trained = [r for r in m if r["epoch"] > 0]
     dead = [r["dead_ratio"] for r in m if "dead_ratio" in r]
