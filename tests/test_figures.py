@@ -38,8 +38,11 @@ def load_script(name):
     return module
 
 
-def head() -> str:
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+def code_commit(name: str) -> str:
+    """The last commit that changed the figure's drawing code (script, style, results)."""
+    code = [f"scripts/fig_{name}.py", "src/rectifiers/style.py", "src/rectifiers/results.py"]
+    return subprocess.run(["git", "log", "-1", "--format=%H", "--", *code], cwd=ROOT, capture_output=True,
+                          text=True).stdout.strip() or "uncommitted"
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +96,7 @@ def test_provenance_in_metadata(drawn, fake, name):
     out, _ = drawn
     meta = PdfReader(out / f"{name}.pdf").metadata
     png = Image.open(out / f"{name}.png").info
-    commit = head()
+    commit = code_commit(name)
     study_sha = hashlib.sha256((fake / "study.json").read_bytes()).hexdigest()
     for text in (meta["/Keywords"], meta["/Subject"], png["Description"]):
         assert f"scripts/fig_{name}.py" in text and commit in text and study_sha in text

@@ -262,10 +262,13 @@ def legend_on_top(fig, handles, ncol: int | None = None) -> None:
 
 # --- writing ---------------------------------------------------------------------------
 
-def git_commit() -> str:
+def git_commit(script) -> str:
+    """The last commit that changed the drawing code (the script, this module, results.py):
+    unlike HEAD it stays the same across unrelated commits, so a rebuilt figure is the same file."""
+    code = [str(Path(script).resolve()), __file__, R.__file__]
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(["git", "log", "-1", "--format=%H", "--", *code], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip() or "uncommitted"
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -276,7 +279,7 @@ def _shown(path: Path) -> str:
 
 
 def provenance(script, inputs) -> dict:
-    return {"script": _shown(Path(script)), "git": git_commit(),
+    return {"script": _shown(Path(script)), "git": git_commit(script),
             "inputs": {_shown(p): hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in inputs}}
 
 
