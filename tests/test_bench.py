@@ -34,7 +34,7 @@ def test_plan_counts_the_runs_and_estimates_from_measured_throughput():
     out = subprocess.run([sys.executable, "scripts/plan.py", "--profile", "smoke", "--jobs", "2"], cwd=ROOT,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    # smoke: 12 calibration runs, 5 activations x 3 levels x 2 seeds per plain knob (baseline
-    # shared) and ResNet-20
-    assert "profile smoke: 122 runs" in out.stdout
+    # smoke: 12 calibration runs, 5 activations x 2 seeds x (baseline + 2 levels per plain knob)
+    # and ResNet-20: 12 + 90 + 10
+    assert "profile smoke: 112 runs" in out.stdout
     assert "CPU estimate" in out.stdout and "GPU estimate" in out.stdout
