@@ -71,14 +71,17 @@ def paired_differences(df: pd.DataFrame, value: str, cell: list[str], baseline: 
     return pairs
 
 
-def paired_summary(df: pd.DataFrame, value: str, cell: list[str], higher_is_better=True) -> pd.DataFrame:
-    pairs = paired_differences(df, value, cell)
+def paired_summary(df: pd.DataFrame, value: str, cell: list[str], baseline: str = BASELINE_ACT,
+                   higher_is_better: bool = True) -> pd.DataFrame:
+    """Per cell and activation: mean paired difference against `baseline` with its 95% CI,
+    the number of pairs and the verdict; always has its columns, even when empty."""
+    pairs = paired_differences(df, value, cell, baseline)
     rows = []
     for key, g in pairs.groupby(cell + ["act"], sort=False):
         mean, lo, hi = bootstrap_ci(g["diff"])
         rows.append(dict(zip(cell + ["act"], key), mean=mean, low=lo, high=hi, n_pairs=len(g),
                          verdict=verdict(lo, hi, higher_is_better)))
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=cell + ["act", "mean", "low", "high", "n_pairs", "verdict"])
 
 
 # --- the study's layout: which runs form each knob's curve -----------------------------
@@ -165,18 +168,6 @@ def regime_frame(runs: pd.DataFrame, study: dict) -> pd.DataFrame:
     parts = [rows[(rows.knob == r["knob"]) & (rows.level == r["level"])].assign(regime=r["key"])
              for r in regimes(study)]
     return pd.concat(parts, ignore_index=True)
-
-
-def paired_against(df: pd.DataFrame, value: str, cell: list[str], baseline: str = BASELINE_ACT,
-                   higher_is_better: bool = True) -> pd.DataFrame:
-    """paired_summary against any activation; always has its columns, even when empty."""
-    pairs = paired_differences(df, value, cell, baseline)
-    rows = []
-    for key, g in pairs.groupby(cell + ["act"], sort=False):
-        mean, lo, hi = bootstrap_ci(g["diff"])
-        rows.append(dict(zip(cell + ["act"], key), mean=mean, low=lo, high=hi, n_pairs=len(g),
-                         verdict=verdict(lo, hi, higher_is_better)))
-    return pd.DataFrame(rows, columns=cell + ["act", "mean", "low", "high", "n_pairs", "verdict"])
 
 
 # --- formatting shared by the table and number scripts ---------------------------------
@@ -310,41 +301,10 @@ def spearman_ci(x, y, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, 
 
 
 def claims(runs: pd.DataFrame, study: dict, layers: pd.DataFrame | None = None) -> list[dict]:
-    """The six claims of DESIGN.md section 1, each decided from the data by a rule fixed
-    before looking at the results (RULES, printed in the paper):
-
-    1. Supported if, in some plain cell, the 95% CI of ReLU's mean peak dead ratio lies
-       entirely at or above DEAD_THRESHOLD (30%); contradicted if in every plain cell it lies
-       entirely below; otherwise inconclusive.
-    2. Lethal cells: plain cells where ReLU's mean peak dead ratio >= DEAD_THRESHOLD.
-       Supported if every Leaky variant has a detectably lower end dead ratio than ReLU
-       (paired by seed) in every lethal cell, and Leaky revives a larger share of its
-       ever-dead units than ReLU (pooled over all finished runs; skipped if Leaky units
-       never died); contradicted if some variant is detectably higher in a lethal cell or
-       none is detectably lower; otherwise, or without lethal cells, inconclusive.
-    3. Supported if Leaky 0.01 is compared with ReLU and every larger slope in every cell
-       and is never detectably less accurate than any of them; contradicted if it is
-       detectably less accurate than ReLU in some cell or than a larger slope in a lethal
-       cell; otherwise inconclusive.
-    4. At the deepest plain depth: supported if PReLU is detectably more accurate than ReLU,
-       its mean gain is the largest over depths, and it is not detectably worse than the
-       best other activation; contradicted if it is detectably worse than ReLU or the best
-       other activation there, or helps detectably only at a shallower depth; otherwise
-       inconclusive.
-    5. Supported if in the reference (ResNet) cell no activation differs detectably from
-       ReLU and every |mean difference| < EQUIV_MARGIN, while each stress knob has a stress
-       cell with a detectable difference; contradicted if at least half the activations
-       differ detectably in the ResNet or no stress cell shows any difference; otherwise
-       inconclusive.
-    6. Supported if the Spearman correlation of end dead ratio and accuracy over plain ReLU
-       runs has a 95% bootstrap CI below zero and, in more than half the (lethal cell, Leaky
-       variant) pairs, Leaky is detectably more accurate than ReLU with a mean end dead
-       ratio below DEAD_THRESHOLD; contradicted if the CI lies at or above zero or lethal
-       cells exist and no pair is cured; otherwise inconclusive.
-
-    "Detectably" means the paired 95% percentile-bootstrap interval excludes zero
-    (`verdict`). Returns one dict per claim: number, claim, test, rule, result, verdict and
-    the numbers behind the result."""
+    """The six claims of DESIGN.md section 1, each decided from the data by its rule in
+    RULES (printed in the paper), fixed before the study had finished. "Detectably" means
+    the paired 95% percentile-bootstrap interval excludes zero (`verdict`). Returns one
+    dict per claim: number, claim, test, rule, result, verdict and the numbers behind it."""
     df = regime_frame(runs, study)
     regs = regimes(study)
     plain = [r for r in regs if r["kind"] in ("baseline", "stress")]
@@ -354,8 +314,8 @@ def claims(runs: pd.DataFrame, study: dict, layers: pd.DataFrame | None = None) 
     leaky = [a for a in acts if is_leaky(a)]
     ok = df[df.status == "ok"]
     relu = ok[ok.act == BASELINE_ACT]
-    acc = paired_against(df, "final_test_acc", ["regime"])
-    dead = paired_against(df, "dead_ratio_final", ["regime"], higher_is_better=False)
+    acc = paired_summary(df, "final_test_acc", ["regime"])
+    dead = paired_summary(df, "dead_ratio_final", ["regime"], higher_is_better=False)
     out = []
 
     def add(n, verdict_, result, **numbers):
@@ -409,7 +369,7 @@ def claims(runs: pd.DataFrame, study: dict, layers: pd.DataFrame | None = None) 
         add(3, "inconclusive", "no Leaky ReLU 0.01 runs")
     else:
         vs_relu = acc[acc.act == default]
-        vs_larger = paired_against(df[df.act.isin([default] + larger)], "final_test_acc", ["regime"], default)
+        vs_larger = paired_summary(df[df.act.isin([default] + larger)], "final_test_acc", ["regime"], default)
         worse_relu = vs_relu[vs_relu.verdict == "worse"]
         beaten = vs_larger[vs_larger.verdict == "better"]  # a larger slope more accurate than 0.01
         complete = larger and len(vs_relu) == len(regs) and len(vs_larger) == len(regs) * len(larger)
@@ -441,7 +401,7 @@ def claims(runs: pd.DataFrame, study: dict, layers: pd.DataFrame | None = None) 
         if deepest not in pr.index or best is None:
             add(4, "inconclusive", f"no paired PReLU runs at {label[deepest]}" + slopes)
         else:
-            vs_best = paired_against(df[(df.regime == deepest) & df.act.isin(["prelu", best])], "final_test_acc",
+            vs_best = paired_summary(df[(df.regime == deepest) & df.act.isin(["prelu", best])], "final_test_acc",
                                      ["regime"], best)
             vb = vs_best.verdict.iloc[0] if len(vs_best) else "undecided"
             at = pr.loc[deepest]
