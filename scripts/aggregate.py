@@ -25,7 +25,7 @@ COLUMNS = {"optim.lr": "lr", "optim.batch_size": "batch_size", "model.depth": "d
            "model.init.bias": "init_bias"}
 SUMMARY_FIELDS = ("status", "error", "final_test_acc", "best_test_acc", "final_train_loss", "final_train_acc",
                   "epochs_completed", "dead_ratio_init", "dead_ratio_final", "dead_ratio_peak", "ever_dead",
-                  "revived", "units", "wall_time_s", "images_per_s", "device", "data_fingerprint",
+                  "revived", "units", "wall_time_s", "monitor_seconds", "images_per_s", "device", "data_fingerprint",
                   "git_commit")
 
 
@@ -36,7 +36,7 @@ def run_row(s: dict) -> dict:
             "activation": c["activation"]["name"], "negative_slope": c["activation"].get("negative_slope"),
             "lr": c["optim"]["lr"], "batch_size": c["optim"]["batch_size"], "init_bias": c["model"]["init"]["bias"],
             "weight_scale": c["model"]["init"]["weight_scale"], "epochs": c["optim"]["epochs"],
-            "train_size": c["data"]["train_size"], "seed": s["seed"], **{k: s[k] for k in SUMMARY_FIELDS}}
+            "train_size": c["data"]["train_size"], "seed": s["seed"], **{k: s.get(k) for k in SUMMARY_FIELDS}}
 
 
 def without_data(ident: dict) -> str:

@@ -10,6 +10,11 @@ For the plain CNN and ResNet-20 at batch 128 it measures, on whatever device is 
 and writes results/bench/<device>.json. CPU runs are pinned to `--threads` cores, so
 "standard" gets the same cores as "ours" (its workers share them).
 
+An epoch of "ours" is 8,000 training images for the plain CNN (6 s here) and 6,000 for ResNet-20
+(17 s), with 1 test image evaluated per 25 trained: the paper-scale (full profile) share of
+per-epoch evaluation, 2,000 per 50,000. The probe keeps its default 512 images, six to eight
+times its paper-scale share.
+
     python scripts/bench.py                      # synthetic data
     python scripts/bench.py data.source=folder data.root=../shared/data/cifar10-jpeg
 """
@@ -34,22 +39,28 @@ from torchvision.datasets import VisionDataset
 
 from rectifiers import data, models
 from rectifiers.study import CONF
-from rectifiers.train import autocast_for, select_device, train
+from rectifiers.train import autocast_for, git_commit, keep_freed_memory, select_device, train
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = {"plain": ["model=plain"], "resnet20": ["model=resnet", "model.depth=20"]}
+# model overrides, training images per epoch of "ours", steps per timed ceiling block (1.5-2 s)
+MODELS = {"plain": (["model=plain"], 8_000, 15), "resnet20": (["model=resnet", "model.depth=20"], 6_000, 6)}
+EVAL_SHARE = 25   # trained images per evaluated test image: the full profile's 50,000 / 2,000
 
 
-def config(model: str, args, tmp: Path, monitor: bool, extra=()):
+def config(model: str, args, tmp: Path, monitor: bool):
+    overrides, images, _ = MODELS[model]
+    images = args.images or images
     with initialize_config_dir(str(CONF), version_base="1.3"):
-        return compose("train", overrides=MODELS[model] + [
+        return compose("train", overrides=overrides + [
             "profile=cpu", f"optim.batch_size={args.batch}", f"optim.epochs={args.epochs}",
             f"runtime.threads={args.threads}", f"runs_dir={tmp}", "runtime.progress=false",
-            f"monitor.enabled={monitor}", f"runtime.compile={args.compile}"] + list(extra) + args.data)
+            f"monitor.enabled={monitor}", f"runtime.compile={args.compile}"] + args.data + [
+            f"data.train_size={images}", f"data.eval_size={images // EVAL_SHARE}"])
 
 
-def ceiling(cfg, device, steps: int) -> float:
-    """Images/s of fwd+bwd+step on one fixed batch: no data pipeline, no monitor."""
+def ceiling_block(cfg, device, steps: int):
+    """A function that times `steps` fwd+bwd+SGD steps on one fixed batch (no data pipeline, no
+    monitor) and returns (images, seconds)."""
     torch.manual_seed(0)
     model = models.build_model(cfg.model, cfg.activation).to(device, memory_format=torch.channels_last)
     net = torch.compile(model) if cfg.runtime.compile else model
@@ -64,26 +75,61 @@ def ceiling(cfg, device, steps: int) -> float:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+
+    def block() -> tuple[int, float]:
+        sync(device)
+        t = time.perf_counter()
+        for _ in range(steps):
+            step()
+        sync(device)
+        return steps * cfg.optim.batch_size, time.perf_counter() - t
     for _ in range(3):  # warm-up
         step()
-    sync(device)
-    t = time.perf_counter()
-    for _ in range(steps):
-        step()
-    sync(device)
-    return steps * cfg.optim.batch_size / (time.perf_counter() - t)
+    return block
 
 
-def ours(cfg) -> dict:
-    """Images trained per second of epoch wall time (training steps, per-epoch evaluation and
-    monitor: `ours`), and of the training steps alone (`ours_steps`)."""
+def ours(cfg) -> tuple[int, float, float, float]:
+    """One run of the project's training loop: (images trained, epoch wall seconds with the
+    per-epoch evaluation and monitor, seconds of the training steps alone, seconds within the
+    epoch that the monitor timed itself at)."""
     summary = train(cfg)
     run = Path(cfg.runs_dir) / cfg.profile.name / summary["run_id"]
     epochs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()][1:]
     shutil.rmtree(run)  # so that a repeat trains again instead of skipping a finished run
-    images = sum(r["images"] for r in epochs)
-    return {"ours": images / sum(r["seconds"] for r in epochs),
-            "ours_steps": images / sum(r["images"] / r["images_per_s"] for r in epochs)}
+    return (sum(r["images"] for r in epochs), sum(r["seconds"] for r in epochs),
+            sum(r["images"] / r["images_per_s"] for r in epochs), sum(r["monitor_seconds"] or 0 for r in epochs))
+
+
+def rate(samples, seconds=1) -> float:
+    """Images per second over all samples (images, seconds, ...) together."""
+    return sum(s[0] for s in samples) / sum(s[seconds] for s in samples)
+
+
+def measure(name: str, args, tmp: Path, device) -> dict:
+    """Ceiling blocks (C), ours with the monitor on and off and the standard pipeline (S), in the
+    palindromic order C on off C S C off on C: every pair compared has the same mean time, so a
+    steady drift of the machine's speed (10% within minutes here) cancels out of the ratios. The
+    monitor's own timing of itself within the monitored epochs is reported too: it needs no
+    second run, so the machine's drift does not enter it."""
+    on, off = config(name, args, tmp / "on", True), config(name, args, tmp / "off", False)
+    block = ceiling_block(on, device, 2 if args.fast else MODELS[name][2])
+    c, runs_on, runs_off = [block()], [ours(on)], [ours(off)]
+    c.append(block())
+    standard_rate = standard(on, device, args.workers)
+    c.append(block())
+    runs_off.append(ours(off))
+    runs_on.append(ours(on))
+    c.append(block())
+    on_seconds, monitor_seconds = sum(run[1] for run in runs_on), sum(run[3] for run in runs_on)
+    r = {"train_images": on.data.train_size, "eval_images": on.data.eval_size, "ceiling": rate(c),
+         "ours": rate(runs_on), "ours_steps": rate(runs_on, seconds=2), "ours_monitor_off": rate(runs_off),
+         "standard": standard_rate,
+         "samples": {"ceiling": [rate([s]) for s in c], "ours": [rate([s]) for s in runs_on],
+                     "ours_monitor_off": [rate([s]) for s in runs_off]}}
+    r.update(ours_over_ceiling=r["ours"] / r["ceiling"], ours_steps_over_ceiling=r["ours_steps"] / r["ceiling"],
+             ours_over_standard=r["ours"] / r["standard"], monitor_overhead=r["ours_monitor_off"] / r["ours"],
+             monitor_overhead_self_timed=on_seconds / (on_seconds - monitor_seconds))
+    return r
 
 
 class ArrayDataset(VisionDataset):
@@ -167,44 +213,37 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="DataLoader workers of the standard pipeline")
     ap.add_argument("--sweep-runs", type=int, default=8)
     ap.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
+    ap.add_argument("--images", type=int, help="training images per epoch of ours, for both models")
     ap.add_argument("--fast", action="store_true", help="a few steps only (tests)")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench")
     args = ap.parse_args(argv)
-    args.data = args.data or ["data=synthetic", "data.synthetic_train=5000", "data.synthetic_test=1000",
-                              "data.eval_size=1000"]
-    sweep_extra = ["optim.epochs=2", "data.synthetic_train=4000", "model.depth=8", "model.width=16"]
+    most = args.images or max(images for _, images, _ in MODELS.values())
+    args.data = args.data or ["data=synthetic", f"data.synthetic_train={most}",
+                              f"data.synthetic_test={most // EVAL_SHARE}"]
+    sweep_extra = ["optim.epochs=2", "data.synthetic_train=5000", "model.depth=8", "model.width=16"]
     if args.fast:
-        args.data = ["data=synthetic", "data.synthetic_train=512", "data.synthetic_test=200", "data.eval_size=100",
+        args.data = ["data=synthetic", "data.synthetic_train=512", "data.synthetic_test=200",
                      "monitor.probe_size=64", "model.width=4"]
-        args.epochs, args.batch, args.sweep_runs = 1, 64, 2
+        args.epochs, args.batch, args.sweep_runs, args.images = 1, 64, 2, 500
         sweep_extra = ["optim.epochs=1", "data.synthetic_train=200", "model.width=4"]
+    keep_freed_memory()  # as every training run does, so that the ceiling gets it too
     cpus = sorted(os.sched_getaffinity(0))
     device = select_device(config("plain", args, Path("/nonexistent"), True).runtime)
     results = {"device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
                "threads": args.threads, "batch_size": args.batch, "epochs": args.epochs, "data": args.data,
-               "torch": torch.__version__, "compile": args.compile, "models": {}}
+               "torch": torch.__version__, "compile": args.compile, "git_commit": git_commit(), "models": {}}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if device.type == "cpu":  # "ours" and "standard" get the same cores
             os.sched_setaffinity(0, cpus[:args.threads])
         torch.set_num_threads(args.threads)
         for name in MODELS:
-            on, off = config(name, args, tmp / "on", True), config(name, args, tmp / "off", False)
-            # ours with the monitor on and off, interleaved and repeated: the best of each
-            trials = [(ours(on), ours(off)) for _ in range(1 if args.fast else 2)]
-            best_on = max((t[0] for t in trials), key=lambda r: r["ours"])
-            r = {"ceiling": ceiling(on, device, 5 if args.fast else 40), **best_on,
-                 "ours_monitor_off": max(t[1]["ours"] for t in trials),
-                 "standard": standard(on, device, args.workers)}
-            r.update(ours_over_ceiling=r["ours"] / r["ceiling"],
-                     ours_steps_over_ceiling=r["ours_steps"] / r["ceiling"],
-                     ours_over_standard=r["ours"] / r["standard"],
-                     monitor_overhead=r["ours_monitor_off"] / r["ours"])
-            results["models"][name] = r
+            r = results["models"][name] = measure(name, args, tmp, device)
             print(f"{name:9s} ceiling {r['ceiling']:6.0f} img/s | ours {r['ours']:6.0f} "
                   f"({r['ours_over_ceiling']:.3f} of ceiling; steps alone {r['ours_steps_over_ceiling']:.3f}) | "
                   f"standard {r['standard']:6.0f} "
-                  f"(ours/standard {r['ours_over_standard']:.2f}) | monitor overhead x{r['monitor_overhead']:.3f}",
+                  f"(ours/standard {r['ours_over_standard']:.2f}) | monitor overhead x{r['monitor_overhead']:.3f} "
+                  f"(self-timed x{r['monitor_overhead_self_timed']:.3f})",
                   flush=True)
         if device.type == "cpu":
             os.sched_setaffinity(0, cpus)

@@ -10,13 +10,12 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
-from rectifiers.train import train
-
 log = logging.getLogger("rectifiers")
 
 
 @hydra.main(config_path="../conf", config_name="train", version_base="1.3")
 def main(cfg):
+    from rectifiers.train import train  # here, so that a sweep's launcher process never loads torch
     try:
         return train(cfg)["status"]
     except Exception as e:

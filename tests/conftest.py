@@ -30,8 +30,8 @@ TINY = (
 )
 
 # Fields that measure time (or how the process was started), not the result.
-TIMING_METRICS = ("seconds", "images_per_s")
-TIMING_SUMMARY = ("wall_time_s", "images_per_s", "command")
+TIMING_METRICS = ("seconds", "monitor_seconds", "images_per_s")
+TIMING_SUMMARY = ("wall_time_s", "monitor_seconds", "images_per_s", "command")
 
 
 def compose_cfg(overrides=()):

@@ -7,7 +7,7 @@ import pytest
 from conftest import ROOT
 
 FIELDS = ("ceiling", "ours", "ours_steps", "ours_monitor_off", "standard", "ours_over_ceiling",
-          "ours_steps_over_ceiling", "ours_over_standard", "monitor_overhead")
+          "ours_steps_over_ceiling", "ours_over_standard", "monitor_overhead", "monitor_overhead_self_timed")
 
 
 @pytest.mark.slow
@@ -19,10 +19,14 @@ def test_bench_fast_mode_writes_every_field(tmp_path):
     assert set(r["models"]) == {"plain", "resnet20"}
     for m in r["models"].values():
         assert all(m[f] > 0 for f in FIELDS)
+        assert (m["train_images"], m["eval_images"]) == (500, 20)  # --images 500, 1 evaluated per 25
         # ratios are computed from the measured numbers, not constants
         assert m["ours_over_ceiling"] == pytest.approx(m["ours"] / m["ceiling"])
         assert m["ours_over_standard"] == pytest.approx(m["ours"] / m["standard"])
         assert m["monitor_overhead"] == pytest.approx(m["ours_monitor_off"] / m["ours"])
+        assert m["monitor_overhead_self_timed"] > 1  # the monitor's time is measured, never zero
+        # the palindrome: 4 ceiling blocks, 2 runs with the monitor and 2 without
+        assert [len(m["samples"][k]) for k in ("ceiling", "ours", "ours_monitor_off")] == [4, 2, 2]
     s = r["sweep"]
     assert s["speedup"] == pytest.approx(s["one_job_s"] / s["two_jobs_s"]) and s["runs"] == 2
     for line in ("ceiling", "ours/standard", "monitor overhead", "speed-up"):

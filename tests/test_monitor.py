@@ -274,6 +274,7 @@ def test_training_run_writes_consistent_layer_records(tiny_cfg, activation):
     assert 0 < metrics[0]["dead_ratio"] < 1
     assert summary["dead_ratio_init"] == metrics[0]["dead_ratio"]
     assert summary["dead_ratio_final"] == metrics[-1]["dead_ratio"]
+    assert 0 < summary["monitor_seconds"] < summary["wall_time_s"]  # the monitor times itself
     assert summary["units"] == 4 + 8 + 16  # width 4, depth 4: 4, 8 and 16 channels
     if activation == "prelu":
         slopes = summary["prelu_slopes"]
@@ -298,6 +299,7 @@ def test_monitor_disabled_writes_no_layer_records(tiny_cfg):
     summary = train(cfg)
     assert read_jsonl(run_dir(cfg) / "layers.jsonl") == []
     assert summary["status"] == "ok" and summary["dead_ratio_final"] is None
+    assert summary["monitor_seconds"] is None
 
 
 def test_training_forward_passes_run_without_hooks(tiny_cfg, monkeypatch):

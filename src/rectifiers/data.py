@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +107,7 @@ def _folder_arrays(root: Path):
     return out
 
 
+@lru_cache(maxsize=2)  # the same arrays for every run of a process (tests, the benchmark)
 def _synthetic_arrays(n_train: int, n_test: int, seed: int = 1234):
     """Ten fixed smooth colour templates plus per-image noise and shifts: learnable, and
     hard enough that a network must train for a few epochs to separate the classes."""
@@ -116,7 +118,11 @@ def _synthetic_arrays(n_train: int, n_test: int, seed: int = 1234):
     def make(n):
         y = np.arange(n) % 10
         img = templates[y] + g.normal(0, 1.0, (n, 3, 32, 32))
-        img = np.stack([np.roll(im, g.integers(-3, 4, 2), axis=(1, 2)) for im in img])
+        shift = g.integers(-3, 4, (n, 2))  # per image, np.roll by (dy, dx), done for all at once
+        rows = (np.arange(32) - shift[:, :1]) % 32                    # (n, 32)
+        cols = (np.arange(32) - shift[:, 1:]) % 32                    # (n, 32)
+        img = img[np.arange(n)[:, None, None, None], np.arange(3)[None, :, None, None],
+                  rows[:, None, :, None], cols[:, None, None, :]]
         x = np.clip(128 + 40 * img, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
         return np.ascontiguousarray(x), y.astype(np.int64)
     return [make(n_train), make(n_test)]
@@ -191,15 +197,14 @@ def normalise(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, dtype=torc
 
 
 def augment(x: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
-    """Random crop with `pad`-pixel zero padding and horizontal flip, for a whole batch at once."""
+    """Random crop with `pad`-pixel zero padding and horizontal flip, for a whole batch at once.
+    The crops are picked from a view of every window of the padded batch (no copy until the
+    pick), which is about twice as fast on a CPU as gathering pixel by pixel."""
     n, _, h, w = x.shape
     dev = x.device
-    padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
     dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(dev)
     dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(dev)
     flip = (torch.rand(n, generator=generator) < 0.5).to(dev)
-    rows = (dy[:, None] + torch.arange(h, device=dev))[:, :, None]           # (n, h, 1)
-    cols = dx[:, None] + torch.arange(w, device=dev)                           # (n, w)
-    cols = torch.where(flip[:, None], cols.flip(1), cols)[:, None, :]          # (n, 1, w)
-    out = padded[torch.arange(n, device=dev)[:, None, None], :, rows, cols]   # (n, h, w, C)
-    return out.permute(0, 3, 1, 2)
+    windows = torch.nn.functional.pad(x, (pad,) * 4).unfold(2, h, 1).unfold(3, w, 1)  # (n, C, dy, dx, h, w)
+    out = windows.permute(0, 2, 3, 1, 4, 5)[torch.arange(n, device=dev), dy, dx]       # (n, C, h, w)
+    return torch.where(flip[:, None, None, None], out.flip(3), out)

@@ -7,6 +7,7 @@ run is in progress, and summary.json, written last and atomically.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import json
 import logging
@@ -90,6 +91,18 @@ def select_device(runtime) -> torch.device:
     return torch.device(runtime.device)
 
 
+def keep_freed_memory() -> None:
+    """Let glibc's malloc keep freed memory for reuse instead of handing it back to the OS. By
+    default each training step's activations (8-17 MB at batch 128) come from fresh pages, and
+    their page faults cost about a fifth of a small CNN's step time on a CPU."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return  # not glibc (macOS, musl): nothing to tune
+    libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: heap, not mmap, up to its maximum of 32 MiB
+    libc.mallopt(-1, 1 << 30)   # M_TRIM_THRESHOLD: do not shrink the heap after every free
+
+
 def autocast_for(device: torch.device):
     """bf16 autocast on CUDA; plain fp32 on CPU."""
     if device.type == "cuda":
@@ -111,11 +124,10 @@ def git_commit() -> str:
 
 
 def versions() -> dict:
-    import hydra
-    import numpy
-    import torchvision
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "torchvision": torchvision.__version__, "numpy": numpy.__version__, "hydra": hydra.__version__}
+    """Package versions, read from their metadata: importing torchvision would cost a second."""
+    from importlib.metadata import version
+    return {"python": platform.python_version(), "torch": torch.__version__, "torchvision": version("torchvision"),
+            "numpy": version("numpy"), "hydra": version("hydra-core")}
 
 
 def describe_device(device: torch.device) -> str:
@@ -135,17 +147,19 @@ def write_jsonl(path: Path, records: list[dict]) -> None:
 
 
 @torch.no_grad()
-def evaluate(model, x, y, ds, autocast, batch: int = 1000) -> tuple[float, float]:
-    """(accuracy, mean loss) on uint8 images x with labels y, in eval mode."""
+def evaluate(model, x, y, ds, autocast, batch: int = 256) -> tuple[float, float]:
+    """(accuracy, mean loss) on uint8 images x with labels y, in eval mode. Batches of 256 keep
+    the activations in cache on a CPU: 1.5x faster there than batches of 1000."""
     model.eval()
-    correct, loss = 0, 0.0
+    correct = torch.zeros((), device=y.device, dtype=torch.long)
+    loss = torch.zeros((), device=y.device)
     for xb, yb in zip(x.split(batch), y.split(batch)):
         with autocast():
             logits = model(data.normalise(xb, ds.mean, ds.std))
-        loss += F.cross_entropy(logits.float(), yb, reduction="sum").item()
-        correct += (logits.argmax(1) == yb).sum().item()
+        loss += F.cross_entropy(logits.float(), yb, reduction="sum")
+        correct += (logits.argmax(1) == yb).sum()
     model.train()
-    return correct / len(y), loss / len(y)
+    return correct.item() / len(y), loss.item() / len(y)
 
 
 class Diverged(Exception):
@@ -201,6 +215,7 @@ def train(cfg: DictConfig) -> dict:
 
     if cfg.runtime.threads:
         torch.set_num_threads(cfg.runtime.threads)
+    keep_freed_memory()
     device = select_device(cfg.runtime)
     autocast = autocast_for(device)
     ds = data.load(cfg.data, cfg.monitor.probe_size, device)  # bad data fails here, nothing written
@@ -249,9 +264,10 @@ def train(cfg: DictConfig) -> dict:
                 {"epoch": 0, "learning_rate": None, "train_loss": None, "train_acc": None, "images": 0,
                  "images_per_s": None, "seconds": 0.0}))
         for epoch in range(state["epoch"] + 1, cfg.optim.epochs + 1):
-            t0 = time.perf_counter()
+            t0, monitor_t0 = time.perf_counter(), monitor.seconds if monitor else 0.0
             record = evaluate_and_measure(train_epoch(model, opt, ds, gen, epoch, cfg.optim, autocast, monitor))
             record["seconds"] = time.perf_counter() - t0
+            record["monitor_seconds"] = monitor.seconds - monitor_t0 if monitor else None  # within "seconds"
             state["metrics"].append(record)
             state.update(epoch=epoch, elapsed=time.perf_counter() - t_start)
             write_jsonl(out / "metrics.jsonl", state["metrics"])
@@ -273,7 +289,7 @@ def train(cfg: DictConfig) -> dict:
         raise
     finally:
         if state["status"] != "running":
-            summary = summarise(cfg, ident, out.name, state, ds, device, model, autocast,
+            summary = summarise(cfg, ident, out.name, state, ds, device, model, monitor, autocast,
                                 time.perf_counter() - t_start)
             write_jsonl(out / "metrics.jsonl", state["metrics"])
             write_jsonl(out / "layers.jsonl", state["layers"])
@@ -283,7 +299,7 @@ def train(cfg: DictConfig) -> dict:
     return summary
 
 
-def summarise(cfg, ident, rid, state, ds, device, model, autocast, wall) -> dict:
+def summarise(cfg, ident, rid, state, ds, device, model, monitor, autocast, wall) -> dict:
     m = state["metrics"]
     trained = [r for r in m if r["epoch"] > 0]
     dead = [r["dead_ratio"] for r in m if "dead_ratio" in r]
@@ -309,6 +325,7 @@ def summarise(cfg, ident, rid, state, ds, device, model, autocast, wall) -> dict
         "prelu_slopes": [{k: r[k] for k in ("layer", "name", "slope_mean", "slope_min", "slope_max")}
                          for r in last_layers if r["slope_mean"] is not None],
         "wall_time_s": wall,
+        "monitor_seconds": monitor.seconds if monitor else None,  # included in wall_time_s
         "images_per_s": sum(r["images_per_s"] for r in trained) / len(trained) if trained else None,
         "device": describe_device(device), "versions": versions(), "git_commit": git_commit(),
         "data_fingerprint": ds.fingerprint, "data_description": ds.description,
