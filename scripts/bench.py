@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -58,9 +59,21 @@ def config(model: str, args, tmp: Path, monitor: bool):
             f"data.train_size={images}", f"data.eval_size={images // EVAL_SHARE}"])
 
 
+class Timing(NamedTuple):
+    images: int
+    seconds: float              # wall seconds: a ceiling block, or epochs with evaluation and monitor
+    step_seconds: float = 0.0   # of which the training steps
+    monitor_seconds: float = 0.0  # of which the monitor, timed by itself
+
+
+def rate(samples: list[Timing], seconds: str = "seconds") -> float:
+    """Images per second over all samples together."""
+    return sum(s.images for s in samples) / sum(getattr(s, seconds) for s in samples)
+
+
 def ceiling_block(cfg, device, steps: int):
     """A function that times `steps` fwd+bwd+SGD steps on one fixed batch (no data pipeline, no
-    monitor) and returns (images, seconds)."""
+    monitor)."""
     torch.manual_seed(0)
     model = models.build_model(cfg.model, cfg.activation).to(device, memory_format=torch.channels_last)
     net = torch.compile(model) if cfg.runtime.compile else model
@@ -76,33 +89,27 @@ def ceiling_block(cfg, device, steps: int):
         loss.backward()
         opt.step()
 
-    def block() -> tuple[int, float]:
+    def block() -> Timing:
         sync(device)
         t = time.perf_counter()
         for _ in range(steps):
             step()
         sync(device)
-        return steps * cfg.optim.batch_size, time.perf_counter() - t
+        return Timing(steps * cfg.optim.batch_size, time.perf_counter() - t)
     for _ in range(3):  # warm-up
         step()
     return block
 
 
-def ours(cfg) -> tuple[int, float, float, float]:
-    """One run of the project's training loop: (images trained, epoch wall seconds with the
-    per-epoch evaluation and monitor, seconds of the training steps alone, seconds within the
-    epoch that the monitor timed itself at)."""
+def ours(cfg) -> Timing:
+    """The trained epochs of one run of the project's training loop."""
     summary = train(cfg)
     run = Path(cfg.runs_dir) / cfg.profile.name / summary["run_id"]
     epochs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()][1:]
     shutil.rmtree(run)  # so that a repeat trains again instead of skipping a finished run
-    return (sum(r["images"] for r in epochs), sum(r["seconds"] for r in epochs),
-            sum(r["images"] / r["images_per_s"] for r in epochs), sum(r["monitor_seconds"] or 0 for r in epochs))
-
-
-def rate(samples, seconds=1) -> float:
-    """Images per second over all samples (images, seconds, ...) together."""
-    return sum(s[0] for s in samples) / sum(s[seconds] for s in samples)
+    return Timing(sum(r["images"] for r in epochs), sum(r["seconds"] for r in epochs),
+                  sum(r["images"] / r["images_per_s"] for r in epochs),
+                  sum(r["monitor_seconds"] or 0.0 for r in epochs))
 
 
 def measure(name: str, args, tmp: Path, device) -> dict:
@@ -120,9 +127,9 @@ def measure(name: str, args, tmp: Path, device) -> dict:
     runs_off.append(ours(off))
     runs_on.append(ours(on))
     c.append(block())
-    on_seconds, monitor_seconds = sum(run[1] for run in runs_on), sum(run[3] for run in runs_on)
+    on_seconds, monitor_seconds = sum(run.seconds for run in runs_on), sum(run.monitor_seconds for run in runs_on)
     r = {"train_images": on.data.train_size, "eval_images": on.data.eval_size, "ceiling": rate(c),
-         "ours": rate(runs_on), "ours_steps": rate(runs_on, seconds=2), "ours_monitor_off": rate(runs_off),
+         "ours": rate(runs_on), "ours_steps": rate(runs_on, "step_seconds"), "ours_monitor_off": rate(runs_off),
          "standard": standard_rate,
          "samples": {"ceiling": [rate([s]) for s in c], "ours": [rate([s]) for s in runs_on],
                      "ours_monitor_off": [rate([s]) for s in runs_off]}}

@@ -18,8 +18,7 @@ def main(argv=None):
     args = style.parse_args(__doc__, argv)
     res = style.load(args.results, "runs")
     style.setup()
-    knobs = style.plain_knobs(res.study)
-    rows = style.require(R.stress_rows(res.runs, res.study).query("knob in @knobs"), "plain-CNN runs", res)
+    knobs, rows = style.plain_stress_runs(res)
     summary = R.summarise(rows, "final_test_acc", ["knob", "level", "act"])
 
     fig, axes = plt.subplots(1, len(knobs), figsize=(style.DOUBLE, 2.3), sharey=True, layout="constrained")
@@ -30,10 +29,7 @@ def main(argv=None):
         ax.axhline(CHANCE, color="0.5", lw=0.6, ls=":")
     axes[0].annotate("chance", (0.02, CHANCE), xycoords=("axes fraction", "data"), ha="left", va="bottom",
                       fontsize=7, color="0.4")
-    if any(diverged):
-        style.room_below(axes)
-    handles = style.act_handles(style.acts(rows)) + ([style.diverged_handle()] if any(diverged) else [])
-    style.legend_on_top(fig, handles)
+    style.stress_legend(fig, axes, rows, any(diverged))
     style.save(fig, args.out, "stress_accuracy", __file__, res.files)
     return fig
 

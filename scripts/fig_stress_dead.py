@@ -17,8 +17,7 @@ def main(argv=None):
     args = style.parse_args(__doc__, argv)
     res = style.load(args.results, "runs")
     style.setup()
-    knobs = style.plain_knobs(res.study)
-    rows = style.require(R.stress_rows(res.runs, res.study).query("knob in @knobs"), "plain-CNN runs", res)
+    knobs, rows = style.plain_stress_runs(res)
 
     fig, axes = plt.subplots(len(VALUES), len(knobs), figsize=(style.DOUBLE, 4.2), sharex="col", sharey=True,
                              layout="constrained")
@@ -31,10 +30,7 @@ def main(argv=None):
     for ax in axes[0]:
         ax.set_xlabel("")
     style.fraction_axis(axes[0, 0])
-    if diverged:
-        style.room_below(axes.ravel())
-    handles = style.act_handles(style.acts(rows)) + ([style.diverged_handle()] if diverged else [])
-    style.legend_on_top(fig, handles)
+    style.stress_legend(fig, axes.ravel(), rows, diverged)
     style.save(fig, args.out, "stress_dead", __file__, res.files)
     return fig
 

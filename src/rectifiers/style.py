@@ -197,6 +197,12 @@ def band(ax, x, summary: pd.DataFrame, act: str, **kw):
     return line
 
 
+def plain_stress_runs(res: Results) -> tuple[list[str], pd.DataFrame]:
+    """The plain-CNN stress knobs and the stress rows of their runs."""
+    knobs = plain_knobs(res.study)
+    return knobs, require(R.stress_rows(res.runs, res.study).query("knob in @knobs"), "plain-CNN runs", res)
+
+
 def stress_panel(ax, summary: pd.DataFrame, study: dict, knob: str) -> bool:
     """One knob of a `results.summarise(stress_rows, value, ["knob", "level", "act"])`
     table: one line per activation over the knob's levels (baseline first, evenly spaced),
@@ -248,9 +254,15 @@ def act_handles(names) -> list:
     return [Line2D([], [], color=ACT_COLORS[a], marker=ACT_MARKERS[a], label=ACT_NAMES[a]) for a in names]
 
 
-def diverged_handle(label: str = "a diverged run"):
+def stress_legend(fig, axes, rows: pd.DataFrame, diverged: bool) -> None:
+    """The legend of the stress panels: one entry per activation, and, if any run diverged, a
+    strip at the bottom of every panel for its x markers and an entry for them."""
     from matplotlib.lines import Line2D
-    return Line2D([], [], color="0.3", marker=DIVERGED_MARKER, ls="", label=label)
+    handles = act_handles(acts(rows))
+    if diverged:
+        room_below(axes)
+        handles.append(Line2D([], [], color="0.3", marker=DIVERGED_MARKER, ls="", label="a diverged run"))
+    legend_on_top(fig, handles)
 
 
 def legend_on_top(fig, handles, ncol: int | None = None) -> None:
