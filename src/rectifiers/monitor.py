@@ -55,25 +55,43 @@ def revival(dead_history: list[torch.Tensor]) -> tuple[int, int]:
     return int((earlier & ~now).sum()), int((earlier | now).sum())
 
 
-class _LayerStats:
-    """Streams the metrics over probe chunks: per unit, the count of positive pre-activations
-    and the sum of |output|. The sums run over slices of `rows` images, whose temporaries stay
-    in a CPU core's cache, as matrix-vector products, the cheapest column sums here (`.float()`
-    for bf16 maps under autocast). A float32 count is exact below 2**24 per unit and slice; the
-    running totals are float64."""
+class LayerStats:
+    """Streams the metrics of one activation call site over probe chunks: per unit, the count of
+    positive pre-activations and the sum of |output|. The sums run over slices of `rows` images,
+    whose temporaries stay in a CPU core's cache, as matrix-vector products, the cheapest column
+    sums here (`.float()` for bf16 maps under autocast). A float32 count is exact below 2**24 per
+    unit and slice; the running totals are float64. Used as a forward hook by `Monitor`, and fed
+    input and output separately by `rectifiers.diagnose` (which must read an in-place
+    activation's input before the call overwrites it)."""
 
     def __init__(self, rows: int = 16):
         self.rows = rows
         self.positive = self.abs_sum = 0
         self.values_per_unit = 0
 
+    def add_pre(self, pre: torch.Tensor) -> None:
+        for cols in map(unit_columns, pre.split(self.rows)):
+            ones = cols.new_ones(cols.shape[0], dtype=torch.float32)
+            self.positive = self.positive + (ones @ torch.relu(cols).sign_().float()).double()
+            self.values_per_unit += cols.shape[0]
+
+    def add_post(self, post: torch.Tensor) -> None:
+        for cols in map(unit_columns, post.split(self.rows)):
+            ones = cols.new_ones(cols.shape[0], dtype=torch.float32)
+            self.abs_sum = self.abs_sum + (ones @ cols.abs().float()).double()
+
     def __call__(self, module, inputs, output):
-        for pre, post in zip(inputs[0].split(self.rows), output.split(self.rows)):
-            pre, post = unit_columns(pre), unit_columns(post)
-            ones = pre.new_ones(pre.shape[0], dtype=torch.float32)
-            self.positive = self.positive + (ones @ torch.relu(pre).sign_().float()).double()
-            self.abs_sum = self.abs_sum + (ones @ post.abs().float()).double()
-            self.values_per_unit += pre.shape[0]
+        self.add_pre(inputs[0])
+        self.add_post(output)
+
+    def metrics(self, tau: float) -> dict:
+        """The call site's units, dead mask (bool, per unit) and dead, sparsity and
+        tau-dormant ratios over everything streamed so far."""
+        dead = self.positive == 0
+        dormant = dormant_scores_from_means(self.abs_sum / self.values_per_unit) <= tau
+        return {"units": dead.numel(), "dead_mask": dead, "dead_ratio": dead.float().mean().item(),
+                "sparsity": 1.0 - self.positive.sum().item() / (dead.numel() * self.values_per_unit),
+                "dormant_ratio": dormant.float().mean().item()}
 
 
 def feeding_weights(model: nn.Module) -> list[nn.Parameter]:
@@ -105,8 +123,8 @@ class Monitor:
         self.seconds += time.perf_counter() - t
 
     @torch.no_grad()
-    def probe(self, autocast) -> list[_LayerStats]:
-        stats = [_LayerStats() for _ in self.layers]
+    def probe(self, autocast) -> list[LayerStats]:
+        stats = [LayerStats() for _ in self.layers]
         hooks = [m.register_forward_hook(s) for (_, m), s in zip(self.layers, stats)]
         was_training = self.model.training
         self.model.eval()
@@ -129,15 +147,13 @@ class Monitor:
         self.grad_steps = 0
         layers, dead_all = [], []
         for i, ((name, m), s, g) in enumerate(zip(self.layers, stats, grads)):
-            dead = s.positive == 0
-            dormant = dormant_scores_from_means(s.abs_sum / s.values_per_unit) <= self.tau
+            r = s.metrics(self.tau)
             slope = getattr(m, "weight", None)  # learned slopes (PReLU) only
-            dead_all.append(dead)
+            dead_all.append(r["dead_mask"])
             layers.append({
-                "epoch": epoch, "layer": i, "name": name, "units": dead.numel(),
-                "dead": int(dead.sum()), "dead_ratio": dead.float().mean().item(),
-                "sparsity": 1.0 - s.positive.sum().item() / (dead.numel() * s.values_per_unit),
-                "dormant_ratio": dormant.float().mean().item(),
+                "epoch": epoch, "layer": i, "name": name, "units": r["units"],
+                "dead": int(r["dead_mask"].sum()), "dead_ratio": r["dead_ratio"],
+                "sparsity": r["sparsity"], "dormant_ratio": r["dormant_ratio"],
                 "slope_mean": None if slope is None else slope.mean().item(),
                 "slope_min": None if slope is None else slope.min().item(),
                 "slope_max": None if slope is None else slope.max().item(),
