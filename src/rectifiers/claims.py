@@ -1,0 +1,493 @@
+"""The six claims of the paper, each decided by one small pure function over a tidy table of
+runs. Every number a rule uses (alpha, margins, thresholds, what a diverged run counts as,
+the design) is declared in conf/claims.yaml and loaded once into RULES; the families, their
+sizes and corrections are fixed here, and `rule_text(n)` writes each rule in plain English
+from the same constants, for the paper.
+
+Verdicts:
+- supported: the test in the claim's direction rejects, within its family's correction;
+- contradicted: a test against the claim rejects (an effect of the opposite sign, or an
+  equivalence test showing that an effect the claim asserts is below the margin);
+- inconclusive: neither. Lack of evidence is never a contradiction, and a claim whose runs
+  do not exist yet is "inconclusive (not yet run)".
+When a claim can be contradicted in several ways, alpha is split between the ways
+(Bonferroni) so that the claim's false-contradiction rate stays at most alpha.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from rectifiers import stats
+
+CONFIG = Path(__file__).resolve().parents[2] / "conf" / "claims.yaml"
+SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
+NOT_RUN = "not yet run"
+
+
+@dataclass(frozen=True)
+class Rules:
+    alpha: float
+    accuracy_margin: float
+    dead_margin: float
+    dead_threshold: float
+    chance_accuracy: float
+    diverged_dead_ratio: float
+    collapse_accuracy: float
+    permutations: int
+    seed: int
+    design: dict
+    calibration: dict
+
+    @property
+    def relu(self) -> str:
+        return self.design["relu"]
+
+    @property
+    def leaky(self) -> list[str]:
+        return list(self.design["leaky"])
+
+    @property
+    def prelu(self) -> str:
+        return self.design["prelu"]
+
+    @property
+    def knobs(self) -> dict:
+        return self.design["stress"]["knobs"]
+
+    def stress_cells(self) -> list[str]:
+        """The stress grid's cells in table order: the baseline, then each knob's levels."""
+        return ["baseline"] + [cell_key(k, v) for k, levels in self.knobs.items() for v in levels]
+
+    def harshest_cells(self) -> list[str]:
+        """The most stressful level of each knob."""
+        return [cell_key(k, levels[-1]) for k, levels in self.knobs.items()]
+
+
+def load_rules(path: Path = CONFIG) -> Rules:
+    return Rules(**yaml.safe_load(Path(path).read_text()))
+
+
+RULES = load_rules()
+
+
+def cell_key(knob: str, level) -> str:
+    """'lr', 0.1 -> 'lr=0.1'; the name of a cell of the stress grid or the long runs."""
+    return f"{knob}={float(level):g}"
+
+
+# --- the tidy table: one row per run, outcomes defined once ---------------------------
+
+def _scale_and_cell(runs: pd.DataFrame, rules: Rules) -> tuple[pd.Series, pd.Series]:
+    d = rules.design
+    s, base = d["stress"], d["stress"]["baseline"]
+    scale = pd.Series(None, index=runs.index, dtype=object)
+    cell = pd.Series(None, index=runs.index, dtype=object)
+    budget = runs.train_size * runs.epochs
+    grid_budget = s["train_size"] * s["epochs"]
+    plain = runs.model == s["model"]
+    # stress grid: the baseline, or exactly one knob at a declared stress level
+    in_grid = plain & (runs.train_size == s["train_size"]) & (runs.epochs == s["epochs"])
+    off = {k: ~np.isclose(runs[k].astype(float), float(base[k])) for k in base}
+    n_off = sum(off.values())
+    scale[in_grid & (n_off == 0)] = "stress"
+    cell[in_grid & (n_off == 0)] = "baseline"
+    for knob, levels in s["knobs"].items():
+        for level in levels:
+            sel = in_grid & (n_off == 1) & np.isclose(runs[knob].astype(float), float(level))
+            scale[sel], cell[sel] = "stress", cell_key(knob, level)
+    ref = (runs.model == d["trained"]["model"]) & (runs.train_size == s["train_size"]) & (runs.epochs == s["epochs"])
+    scale[ref] = "stress"
+    cell[ref] = "resnet" + runs.depth[ref].astype(int).astype(str)
+    # long plain runs: the largest plain budget of at least min_budget_factor x the grid's
+    others = sum(off[k] for k in base if k != "depth")
+    long_ = plain & (budget >= d["long"]["min_budget_factor"] * grid_budget) & (others == 0)
+    if long_.any():
+        long_ &= budget == budget[long_].max()
+        scale[long_], cell[long_] = "long", [cell_key("depth", v) for v in runs.depth[long_]]
+    # trained: ResNet on the full training set, at its largest epoch count (a pilot is not data)
+    full = runs.train_size.isna() | (runs.train_size == d["trained"]["train_size"])  # empty: all images
+    tr = (runs.model == d["trained"]["model"]) & full
+    if tr.any():
+        tr &= runs.epochs == runs.epochs[tr].max()
+        scale[tr], cell[tr] = "trained", "resnet" + runs.depth[tr].astype(int).astype(str)
+    return scale, cell
+
+
+def tidy(runs: pd.DataFrame, epochs: pd.DataFrame | None = None, rules: Rules = RULES) -> pd.DataFrame:
+    """runs.csv -> the table every claim reads. Adds:
+    - scale ('stress' | 'long' | 'trained' | None) and cell (e.g. 'baseline', 'lr=0.1');
+    - the outcomes, with the one definition of what a diverged run contributes:
+      acc (final test accuracy; chance for a diverged run), dead_final, dead_peak (dead
+      ratios; diverged_dead_ratio for a diverged run), diverged, collapsed (acc at most
+      collapse_accuracy). A run that failed with an error has NaN outcomes: it is missing;
+    - with `epochs` (epochs.csv): dead_epoch1, acc_epoch1 and early_collapse (diverged
+      before epoch 1 ended, or at chance after it), for claim 6."""
+    t = runs.copy()
+    t["scale"], t["cell"] = _scale_and_cell(t, rules)
+    ok, div = t.status == "ok", t.status == "diverged"
+    t["diverged"] = div
+    t["acc"] = np.where(div, rules.chance_accuracy, np.where(ok, t.final_test_acc, np.nan))
+    for col, src in (("dead_final", "dead_ratio_final"), ("dead_peak", "dead_ratio_peak")):
+        t[col] = np.where(div, rules.diverged_dead_ratio, np.where(ok, t[src], np.nan))
+    t["collapsed"] = np.where(ok | div, t.acc <= rules.collapse_accuracy, np.nan)
+    if epochs is not None:
+        e1 = epochs[epochs.epoch == 1].set_index("run_id")
+        t["dead_epoch1"] = t.run_id.map(e1.dead_ratio)
+        t["acc_epoch1"] = t.run_id.map(e1.test_acc)
+        t["early_collapse"] = t.acc_epoch1.isna() | (t.acc_epoch1 <= rules.collapse_accuracy)
+    return t
+
+
+def paired(t: pd.DataFrame, scale: str, cell: str, act, vs: str, outcome: str = "acc") -> np.ndarray:
+    """outcome(act) - outcome(vs) for each seed present in both, same scale and cell. `act`
+    may be a list: then its outcome is the mean over those activations for each seed (only
+    seeds where all of them have a value)."""
+    here = t[(t.scale == scale) & (t.cell == cell)]
+    acts = [act] if isinstance(act, str) else list(act)
+    a = here[here.act.isin(acts)].pivot_table(index="seed", columns="act", values=outcome, aggfunc="first")
+    a = a.reindex(columns=acts).dropna().mean(axis=1)
+    b = here[here.act == vs].set_index("seed")[outcome].dropna()
+    common = a.index.intersection(b.index)
+    return (a.loc[common] - b.loc[common]).to_numpy(dtype=float)
+
+
+def has_scale(t: pd.DataFrame, scale: str) -> bool:
+    return bool((t.scale == scale).any())
+
+
+# --- verdicts -----------------------------------------------------------------------
+
+@dataclass
+class Verdict:
+    number: int
+    verdict: str
+    result: str                    # one sentence: what the data say
+    scale: str                     # the runs it was decided on
+    method: str                    # the tests
+    family: str                    # what the family is
+    family_size: int
+    correction: str
+    comparisons: list = field(default_factory=list)   # one dict per test, see `_row`
+    numbers: dict = field(default_factory=dict)
+
+    @property
+    def claim(self) -> str:
+        return CLAIMS[self.number]
+
+    @property
+    def rule(self) -> str:
+        return rule_text(self.number)
+
+
+def _row(label: str, x, null: float = 0.0, rules: Rules = RULES, margin: float | None = None) -> dict:
+    """One comparison: its t analysis against `null` (and TOST against `margin`)."""
+    r = stats.t_test(x, null, rules.alpha)
+    out = dict(label=label, n=r.n, estimate=r.mean, low=r.low, high=r.high, p_greater=r.p_greater,
+               p_less=r.p_less, p_two=r.p_two)
+    if margin is not None:
+        out["p_tost"] = stats.tost(x, margin)
+    return out
+
+
+def _adjust(rows: list[dict], key: str, out: str) -> None:
+    for r, p in zip(rows, stats.holm([r[key] for r in rows])):
+        r[out] = float(p)
+
+
+def _not_run(n: int, scale: str, method: str, family: str, size: int, correction: str) -> Verdict:
+    return Verdict(n, INCONCLUSIVE, f"{NOT_RUN}: no runs at the {SCALE_NAMES[scale]} scale", scale, method,
+                   family, size, correction)
+
+
+SCALE_NAMES = {"stress": "stress-grid (5,000 images x 5 epochs)", "long": "long plain (>= 4x budget)",
+               "trained": "trained ResNet (50,000 images)"}
+
+
+def claim1(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
+    """ReLU can lose a large fraction of its units. Per stress cell, one-sided t tests of
+    ReLU's mean peak dead ratio against the threshold."""
+    cells = rules.stress_cells()
+    method, family, corr = ("one-sided t test of ReLU's mean peak dead ratio vs the threshold",
+                            "plain cells of the stress grid", "Holm")
+    if not has_scale(t, "stress"):
+        return _not_run(1, "stress", method, family, len(cells), corr)
+    here = t[(t.scale == "stress") & (t.act == rules.relu)]
+    rows = [_row(c, here[here.cell == c].dead_peak, rules.dead_threshold, rules) for c in cells]
+    _adjust(rows, "p_greater", "p_adj")
+    above = [r["label"] for r in rows if r["p_adj"] < rules.alpha]
+    below_all = all(r["p_less"] < rules.alpha for r in rows)   # intersection-union: no correction
+    v = SUPPORTED if above else CONTRADICTED if below_all else INCONCLUSIVE
+    worst = max(rows, key=lambda r: -np.inf if np.isnan(r["estimate"]) else r["estimate"])
+    return Verdict(1, v, f"ReLU's mean peak dead ratio is detectably above {pct0(rules.dead_threshold)} in "
+                         f"{len(above)} of {len(cells)} cells; highest mean {pct0(worst['estimate'])} ({worst['label']})",
+                   "stress", method, family, len(cells), corr, rows,
+                   dict(cells_above=above, max_peak=worst["estimate"], max_cell=worst["label"]))
+
+
+def claim2(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
+    """Leaky ReLU keeps gradient flowing, so fewer units end dead. Paired (by seed) end dead
+    ratio of each Leaky slope minus ReLU in every stress cell."""
+    cells, leaky = rules.stress_cells(), rules.leaky
+    size = len(cells) * len(leaky)
+    method = "paired t test of the end dead ratio, Leaky minus ReLU; TOST against the dead-ratio margin"
+    family, corr = "Leaky slopes x plain cells of the stress grid", "Holm"
+    if not has_scale(t, "stress"):
+        return _not_run(2, "stress", method, family, size, corr)
+    rows = [_row(f"{a} @ {c}", paired(t, "stress", c, a, rules.relu, "dead_final"), 0.0, rules, rules.dead_margin)
+            for c in cells for a in leaky]
+    _adjust(rows, "p_less", "p_adj")           # fewer dead units: the claim's direction
+    _adjust(rows, "p_greater", "p_adj_more")   # more dead units: against the claim
+    fewer = sum(r["p_adj"] < rules.alpha for r in rows)
+    more = sum(r["p_adj_more"] < rules.alpha / 2 for r in rows)
+    p_equiv = max(r["p_tost"] if not np.isnan(r["p_tost"]) else 1.0 for r in rows)
+    v = (CONTRADICTED if more or p_equiv < rules.alpha / 2 else SUPPORTED if fewer else INCONCLUSIVE)
+    rev = _revival(t[t.scale == "stress"], rules)
+    return Verdict(2, v, f"Leaky ends with detectably fewer dead units than ReLU in {fewer} of {size} comparisons, "
+                         f"more in {more}; all within the margin: {'yes' if p_equiv < rules.alpha / 2 else 'no'}; "
+                         f"revived / ever-dead units: Leaky {pct0(rev[1])}, ReLU {pct0(rev[0])}",
+                   "stress", method, family, size, corr, rows,
+                   dict(n_fewer=fewer, n_more=more, p_equivalent=p_equiv, revival_relu=rev[0], revival_leaky=rev[1]))
+
+
+def _revival(t: pd.DataFrame, rules: Rules) -> tuple[float, float]:
+    """Share of ever-dead units that revived, pooled over finished runs (descriptive only:
+    units of one run are not independent, so no test is made on them)."""
+    ok = t[t.status == "ok"]
+
+    def share(f):
+        ever = f.ever_dead.sum()
+        return float(f.revived.sum() / ever) if ever > 0 else np.nan
+    return share(ok[ok.act == rules.relu]), share(ok[ok.act.isin(rules.leaky)])
+
+
+def claim3(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
+    """Leaky 0.01 works well: it is not worse, by more than the margin, than ReLU or the
+    larger slopes (non-inferiority), in the long plain runs at every depth."""
+    default, others = rules.leaky[0], [rules.relu] + rules.leaky[1:]
+    depths = rules.design["long"]["depths"]
+    size = len(depths) * len(others)
+    method = "paired t tests of non-inferiority (Leaky 0.01 minus other > -margin)"
+    family, corr = "Leaky 0.01 vs ReLU and each larger slope x long-run depths", \
+        "none for support (all must pass); Holm for contradiction"
+    if not has_scale(t, "long"):
+        return _not_run(3, "long", method, family, size, corr)
+    m = rules.accuracy_margin
+    rows = [_row(f"{default} vs {o} @ depth {d:g}", paired(t, "long", cell_key("depth", d), default, o), -m, rules)
+            for d in depths for o in others]
+    for r, d in zip(rows, [d for d in depths for _ in others]):
+        r["p_noninf"] = r["p_greater"]        # H0: difference <= -margin
+        r["p_inferior"] = r["p_less"]         # H0: difference >= -margin
+    _adjust(rows, "p_inferior", "p_adj")
+    noninf = all(r["p_noninf"] < rules.alpha for r in rows)
+    worse = [r["label"] for r in rows if r["p_adj"] < rules.alpha]
+    v = CONTRADICTED if worse else SUPPORTED if noninf else INCONCLUSIVE
+    passed = sum(r["p_noninf"] < rules.alpha for r in rows)
+    return Verdict(3, v, f"Leaky 0.01 shown not worse by more than {pts(m)} in {passed} of {size} comparisons; "
+                         f"worse by more than the margin in {len(worse)}", "long", method, family, size, corr, rows,
+                   dict(n_noninferior=passed, worse=worse))
+
+
+def claim4(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
+    """PReLU helps most in very deep networks: a trend. PReLU's paired gain over ReLU
+    (per seed) regressed on depth, and the mean gain at the deepest depth, in the long runs."""
+    depths = rules.design["long"]["depths"]
+    deepest = max(depths)
+    method = ("least-squares slope of PReLU's paired gain over ReLU on depth (t interval); "
+              "paired t test and TOST of the gain at the deepest depth")
+    family, corr = "slope and deepest gain (support needs both); 3 ways to contradict", \
+        "none for support (both must pass); Holm for contradiction"
+    if not has_scale(t, "long"):
+        return _not_run(4, "long", method, family, 2, corr)
+    xs, ys = [], []
+    for d in depths:
+        g = paired(t, "long", cell_key("depth", d), rules.prelu, rules.relu)
+        xs += [d] * len(g)
+        ys += list(g)
+    s = stats.slope_test(xs, ys, rules.alpha)
+    gain = _row(f"gain @ depth {deepest:g}", paired(t, "long", cell_key("depth", deepest), rules.prelu, rules.relu),
+                0.0, rules, rules.accuracy_margin)
+    slope_row = dict(label="slope per layer", n=s.n, estimate=s.slope, low=s.low, high=s.high,
+                     p_greater=s.p_greater, p_less=s.p_less)
+    against = stats.holm([s.p_less, gain["p_less"], gain["p_tost"]])
+    for r, p in zip((slope_row, gain), (against[0], against[1])):
+        r["p_adj"] = float(p)
+    gain["p_adj_tost"] = float(against[2])
+    supported = s.p_greater < rules.alpha and gain["p_greater"] < rules.alpha
+    v = CONTRADICTED if (against < rules.alpha).any() else SUPPORTED if supported else INCONCLUSIVE
+    return Verdict(4, v, f"PReLU's gain over ReLU changes by {pts(s.slope * 10, signed=True)} per 10 layers "
+                         f"[{pts(s.low * 10, signed=True)}, {pts(s.high * 10, signed=True)}]; at depth {deepest:g}: "
+                         f"{pts(gain['estimate'], signed=True)} [{pts(gain['low'], signed=True)}, "
+                         f"{pts(gain['high'], signed=True)}]", "long", method, family, 2, corr, [slope_row, gain],
+                   dict(slope=s.slope, gain_deepest=gain["estimate"]))
+
+
+def claim5(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
+    """Little difference in a typical network (every activation equivalent to ReLU within the
+    margin in the trained ResNet), but differences under stress (each knob has a cell where
+    some activation differs detectably from ReLU)."""
+    others = rules.leaky + [rules.prelu]
+    stress_cells = [c for c in rules.stress_cells() if c != "baseline"]
+    size_b = len(stress_cells) * len(others)
+    method = "paired t tests of accuracy vs ReLU: TOST (trained ResNet), two-sided (stress cells)"
+    family = f"ResNet: every activation run there; stress: {size_b} = activations x stress cells"
+    corr = "none for equivalence (all must pass); Holm within each family; alpha split between the two ways to contradict"
+    trained = t[t.scale == "trained"]
+    if trained.empty or not has_scale(t, "stress"):
+        return _not_run(5, "trained" if trained.empty else "stress", method, family, size_b, corr)
+    m, a = rules.accuracy_margin, rules.alpha
+    cell = trained.cell.iloc[0]
+    ref_acts = [x for x in others if x in set(trained.act)]
+    ref = [_row(f"{x} @ {cell}", paired(t, "trained", cell, x, rules.relu), 0.0, rules, m) for x in ref_acts]
+    for r, x in zip(ref, ref_acts):
+        d = paired(t, "trained", cell, x, rules.relu)
+        r["p_outside"] = min(stats.t_test(d, m, a).p_greater, stats.t_test(d, -m, a).p_less)
+    _adjust(ref, "p_outside", "p_adj_outside")
+    stress = [_row(f"{x} @ {c}", paired(t, "stress", c, x, rules.relu), 0.0, rules, m)
+              for c in stress_cells for x in others]
+    _adjust(stress, "p_two", "p_adj")
+    knob_of = [c.split("=")[0] for c in stress_cells for _ in others]
+    knobs = list(rules.knobs)
+    matters = {k: sum(r["p_adj"] < a for r, kk in zip(stress, knob_of) if kk == k) for k in knobs}
+    # a knob where every comparison is equivalent to no difference: the choice does not matter there
+    knob_equiv = [max((r["p_tost"] if not np.isnan(r["p_tost"]) else 1.0) for r, kk in zip(stress, knob_of) if kk == k)
+                  for k in knobs]
+    knob_equiv_adj = stats.holm(knob_equiv)
+    equiv_ref = len(ref_acts) >= 3 and all(r["p_tost"] < a for r in ref)
+    differs_ref = any(r["p_adj_outside"] < a / 2 for r in ref)
+    v = (CONTRADICTED if differs_ref or (knob_equiv_adj < a / 2).any() else
+         SUPPORTED if equiv_ref and all(matters.values()) else INCONCLUSIVE)
+    return Verdict(5, v, f"ResNet: {sum(r['p_tost'] < a for r in ref)} of {len(ref)} activations shown within "
+                         f"{pts(m)} of ReLU; detectable differences per stress knob: "
+                         + ", ".join(f"{k} {n}" for k, n in matters.items()),
+                   "trained + stress", method, family, size_b, corr, ref + stress,
+                   dict(ref_equivalent=equiv_ref, matters=matters))
+
+
+def claim6(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
+    """The dead ratio diagnoses the problem and Leaky ReLU usually solves it.
+    Diagnosis: among stress-grid runs that have not collapsed after epoch 1, does a higher
+    dead ratio after epoch 1 go with a lower final accuracy within the same cell and
+    activation (permutation test within those groups)? Cure: in the harshest cell of each
+    knob, is Leaky ReLU (mean over its slopes, per seed) more accurate than ReLU?"""
+    cells = rules.harshest_cells()
+    method = ("within-(cell, activation) Spearman of epoch-1 dead ratio and final accuracy, permutation test; "
+              "paired t tests of Leaky (mean over slopes) minus ReLU accuracy")
+    family = f"diagnosis (1 test) and cure ({len(cells)} harshest cells; a majority must pass)"
+    corr = "Holm over the cure cells; alpha split between the two ways to contradict"
+    if not has_scale(t, "stress") or "dead_epoch1" not in t:
+        return _not_run(6, "stress", method, family, len(cells) + 1, corr)
+    a = rules.alpha
+    s = t[(t.scale == "stress") & t.cell.isin(rules.stress_cells()) & ~t.early_collapse.astype(bool)]
+    assoc = stats.within_group_spearman(s.dead_epoch1, s.acc, s.cell + "/" + s.act, rules.permutations, rules.seed)
+    diag = dict(label="diagnosis: rho(epoch-1 dead ratio, final accuracy)", n=assoc.n, estimate=assoc.rho,
+                low=np.nan, high=np.nan, p_less=assoc.p_less, p_greater=assoc.p_greater, groups=assoc.groups)
+    cure = [_row(f"Leaky vs ReLU @ {c}", paired(t, "stress", c, rules.leaky, rules.relu), 0.0, rules,
+                 rules.accuracy_margin) for c in cells]
+    _adjust(cure, "p_greater", "p_adj")
+    for r in cure:
+        r["p_ruled_out"] = min(r["p_less"], r["p_tost"] if not np.isnan(r["p_tost"]) else 1.0)
+    _adjust(cure, "p_ruled_out", "p_adj_ruled_out")
+    need = len(cells) // 2 + 1                        # "usually": more than half the cells
+    cured = sum(r["p_adj"] < a for r in cure)
+    ruled_out = sum(r["p_adj_ruled_out"] < a / 2 for r in cure)
+    contradicted = assoc.p_greater < a / 2 or ruled_out > len(cells) - need
+    v = CONTRADICTED if contradicted else SUPPORTED if assoc.p_less < a and cured >= need else INCONCLUSIVE
+    return Verdict(6, v, f"within-group rho = {assoc.rho:.2f} over {assoc.n} runs in {assoc.groups} groups "
+                         f"(p = {assoc.p_less:.3f}); Leaky detectably more accurate than ReLU in {cured} of "
+                         f"{len(cells)} harshest cells (needs {need})", "stress", method, family, len(cells) + 1,
+                   corr, [diag] + cure, dict(rho=assoc.rho, n_cured=cured, n_ruled_out=ruled_out))
+
+
+CLAIM_FUNCS = {1: claim1, 2: claim2, 3: claim3, 4: claim4, 5: claim5, 6: claim6}
+
+
+def decide(t: pd.DataFrame, rules: Rules = RULES) -> list[Verdict]:
+    """All six verdicts, in order."""
+    return [f(t, rules) for f in CLAIM_FUNCS.values()]
+
+
+# --- the words ----------------------------------------------------------------------
+
+CLAIMS = {
+    1: "ReLU units can die; bad initialisation, high learning rates or some data can kill a large fraction "
+       "(e.g. 30%) of a network.",
+    2: "Leaky ReLU passes gradient a for negative inputs, so gradient always flows and dead units can come back "
+       "to life.",
+    3: "a = 0.01 is the common default and works well; 0.1 to 0.3 is more aggressive.",
+    4: "PReLU learns a (one per channel, initialised to 0.25) and helps most in very deep networks.",
+    5: "For typical networks the choice makes little difference; it matters for deep networks, high learning "
+       "rates, small batches and many dead units.",
+    6: "Monitoring activation statistics such as the dead ratio diagnoses the problem; switching to Leaky ReLU "
+       "usually solves it.",
+}
+
+
+def pct0(x) -> str:
+    return "n/a" if x is None or np.isnan(x) else f"{100 * x:.0f}%"
+
+
+def pts(x, signed: bool = False) -> str:
+    """A difference of fractions in percentage points: 0.01 -> '1 point', signed '+1.0 points'."""
+    if x is None or np.isnan(x):
+        return "n/a"
+    if signed:
+        return f"{100 * x:+.1f} points"
+    return f"{100 * x:g} point" + ("" if abs(100 * x) == 1 else "s")
+
+
+def rule_text(n: int, rules: Rules = RULES) -> str:
+    """The rule of claim n in plain English, written from the constants."""
+    a, m, dm = rules.alpha, pts(rules.accuracy_margin), pts(rules.dead_margin)
+    thr = pct0(rules.dead_threshold)
+    cells = len(rules.stress_cells())
+    leaky = len(rules.leaky)
+    depths = rules.design["long"]["depths"]
+    harsh = len(rules.harshest_cells())
+    text = {
+        1: f"In each of the {cells} plain cells of the stress grid, a one-sided t test asks whether ReLU's mean "
+           f"peak dead ratio exceeds {thr}. Supported if it does in at least one cell after Holm's correction "
+           f"over the {cells} cells (alpha {a:g}); contradicted if in every cell the mean is shown to be below "
+           f"{thr}; otherwise inconclusive.",
+        2: f"In each of the {cells} plain cells and for each of the {leaky} Leaky slopes, the end dead ratio is "
+           f"paired with ReLU's by seed. Supported if Leaky ends with fewer dead units in at least one of the "
+           f"{cells * leaky} comparisons after Holm's correction and with more in none; contradicted if it ends "
+           f"with more in some comparison (Holm, alpha {a / 2:g}) or if every difference is shown to lie within "
+           f"{dm} (two one-sided tests, alpha {a / 2:g}); otherwise inconclusive.",
+        3: f"In the long plain runs at depths {', '.join(f'{d:g}' for d in depths)}, Leaky 0.01's accuracy is "
+           f"paired by seed with ReLU's and with each larger slope's. Supported if in all "
+           f"{len(depths) * (leaky)} comparisons it is shown to be less accurate by no more than {m} "
+           f"(one-sided t tests, alpha {a:g} each); contradicted if in some comparison it is shown to be less "
+           f"accurate by more than {m} (Holm); otherwise inconclusive. It need not beat anything.",
+        4: f"In the long plain runs, PReLU's per-seed gain in accuracy over ReLU is regressed on depth. Supported "
+           f"if the slope is positive and the mean gain at depth {max(depths):g} is positive (one-sided tests, "
+           f"alpha {a:g} each); contradicted if, after Holm's correction over three tests, the slope is negative, "
+           f"the gain at depth {max(depths):g} is negative, or that gain is shown to lie within {m} of zero; "
+           f"otherwise inconclusive.",
+        5: f"Supported if, in the trained ResNet, every activation's mean paired difference from ReLU is shown to "
+           f"lie within {m} (two one-sided tests, alpha {a:g}, at least three activations), and every stress knob "
+           f"has a cell where some activation differs from ReLU (two-sided paired t tests, Holm over all stress "
+           f"cells and activations); contradicted if, in the ResNet, some activation is shown to differ by more "
+           f"than {m}, or some knob is shown to make no difference beyond {m} in all its cells (alpha {a / 2:g} "
+           f"each); otherwise inconclusive.",
+        6: f"Diagnosis: among stress-grid runs not at chance after epoch 1, the Spearman correlation between the "
+           f"dead ratio after epoch 1 and final accuracy within each (cell, activation), averaged, tested by "
+           f"permuting within those groups. Cure: in the harshest cell of each of the {harsh} knobs, Leaky ReLU "
+           f"(mean over its slopes) is paired with ReLU by seed. Supported if the correlation is negative "
+           f"(alpha {a:g}) and Leaky is more accurate in more than half of the {harsh} cells (Holm); "
+           f"contradicted if the correlation is positive, or Leaky is shown to be less accurate or within {m} "
+           f"of ReLU in so many cells that no majority is left (alpha {a / 2:g} each); otherwise inconclusive.",
+    }
+    return text[n]
+
+
+def outcome_text(rules: Rules = RULES) -> str:
+    """The paper's sentence on what a diverged or failed run contributes."""
+    return (f"A run that diverged counts, in every outcome, as the worst value: accuracy "
+            f"{pct0(rules.chance_accuracy)} (chance) and {pct0(rules.diverged_dead_ratio)} of its units dead; "
+            f"divergence and collapse (accuracy at most {100 * rules.collapse_accuracy:g}%) are also counted as "
+            f"rates. A run that failed with an error is missing, and reported as such.")
