@@ -35,6 +35,18 @@ def test_t_test_against_a_null_and_with_nans():
     assert r.n == 3 and r.p_greater == pytest.approx(1 - cdf_df2(t), abs=1e-9)
 
 
+def test_t_test_agrees_with_scipy_ttest_1samp():
+    from scipy import stats as st
+    x = np.random.default_rng(3).normal(0.02, 0.03, size=5)
+    r = stats.t_test(x, null=0.01, alpha=0.1)
+    ref = st.ttest_1samp(x, 0.01)
+    ci = ref.confidence_interval(0.9)
+    assert (r.low, r.high) == pytest.approx((ci.low, ci.high), rel=1e-10)
+    assert r.p_two == pytest.approx(ref.pvalue, rel=1e-10)
+    assert r.p_greater == pytest.approx(st.ttest_1samp(x, 0.01, alternative="greater").pvalue, rel=1e-10)
+    assert r.p_less == pytest.approx(st.ttest_1samp(x, 0.01, alternative="less").pvalue, rel=1e-10)
+
+
 @pytest.mark.parametrize("values", [[], [0.4], [0.2, 0.2, 0.2]])
 def test_t_test_decides_nothing_without_spread(values):
     # one run, or identical runs, have no interval: never a zero-width "95% interval"

@@ -143,17 +143,30 @@ def tidy(runs: pd.DataFrame, epochs: pd.DataFrame | None = None, rules: Rules = 
     return t
 
 
+class Values:
+    """One outcome of one scale, by (cell, act) -> {seed: value}, NaNs left out. Built once
+    per claim, so that its many paired comparisons do not each search the table."""
+
+    def __init__(self, t: pd.DataFrame, scale: str, outcome: str = "acc"):
+        here = t.loc[t.scale == scale, ["cell", "act", "seed", outcome]].dropna()
+        self.v: dict = {}
+        for c, a, seed, x in here.itertuples(index=False):
+            self.v.setdefault((c, a), {})[seed] = float(x)
+
+    def diff(self, cell: str, act, vs: str) -> np.ndarray:
+        """outcome(act) - outcome(vs) for each seed present in both. `act` may be a list: its
+        outcome is then the mean over those activations, for seeds where all have a value."""
+        parts = [self.v.get((cell, a), {}) for a in ([act] if isinstance(act, str) else act)]
+        base = self.v.get((cell, vs), {})
+        seeds = sorted(set(base).intersection(*parts))
+        return np.array([sum(p[s] for p in parts) / len(parts) - base[s] for s in seeds])
+
+
 def paired(t: pd.DataFrame, scale: str, cell: str, act, vs: str, outcome: str = "acc") -> np.ndarray:
     """outcome(act) - outcome(vs) for each seed present in both, same scale and cell. `act`
     may be a list: then its outcome is the mean over those activations for each seed (only
     seeds where all of them have a value)."""
-    here = t[(t.scale == scale) & (t.cell == cell)]
-    acts = [act] if isinstance(act, str) else list(act)
-    a = here[here.act.isin(acts)].pivot_table(index="seed", columns="act", values=outcome, aggfunc="first")
-    a = a.reindex(columns=acts).dropna().mean(axis=1)
-    b = here[here.act == vs].set_index("seed")[outcome].dropna()
-    common = a.index.intersection(b.index)
-    return (a.loc[common] - b.loc[common]).to_numpy(dtype=float)
+    return Values(t, scale, outcome).diff(cell, act, vs)
 
 
 def has_scale(t: pd.DataFrame, scale: str) -> bool:
@@ -238,7 +251,8 @@ def claim2(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     family, corr = "Leaky slopes x plain cells of the stress grid", "Holm"
     if not has_scale(t, "stress"):
         return _not_run(2, "stress", method, family, size, corr)
-    rows = [_row(f"{a} @ {c}", paired(t, "stress", c, a, rules.relu, "dead_final"), 0.0, rules, rules.dead_margin)
+    dead = Values(t, "stress", "dead_final")
+    rows = [_row(f"{a} @ {c}", dead.diff(c, a, rules.relu), 0.0, rules, rules.dead_margin)
             for c in cells for a in leaky]
     _adjust(rows, "p_less", "p_adj")           # fewer dead units: the claim's direction
     _adjust(rows, "p_greater", "p_adj_more")   # more dead units: against the claim
@@ -276,8 +290,8 @@ def claim3(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
         "none for support (all must pass); Holm for contradiction"
     if not has_scale(t, "long"):
         return _not_run(3, "long", method, family, size, corr)
-    m = rules.accuracy_margin
-    rows = [_row(f"{default} vs {o} @ depth {d:g}", paired(t, "long", cell_key("depth", d), default, o), -m, rules)
+    m, acc = rules.accuracy_margin, Values(t, "long")
+    rows = [_row(f"{default} vs {o} @ depth {d:g}", acc.diff(cell_key("depth", d), default, o), -m, rules)
             for d in depths for o in others]
     for r, d in zip(rows, [d for d in depths for _ in others]):
         r["p_noninf"] = r["p_greater"]        # H0: difference <= -margin
@@ -303,13 +317,13 @@ def claim4(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
         "none for support (both must pass); Holm for contradiction"
     if not has_scale(t, "long"):
         return _not_run(4, "long", method, family, 2, corr)
-    xs, ys = [], []
+    xs, ys, acc = [], [], Values(t, "long")
     for d in depths:
-        g = paired(t, "long", cell_key("depth", d), rules.prelu, rules.relu)
+        g = acc.diff(cell_key("depth", d), rules.prelu, rules.relu)
         xs += [d] * len(g)
         ys += list(g)
     s = stats.slope_test(xs, ys, rules.alpha)
-    gain = _row(f"gain @ depth {deepest:g}", paired(t, "long", cell_key("depth", deepest), rules.prelu, rules.relu),
+    gain = _row(f"gain @ depth {deepest:g}", acc.diff(cell_key("depth", deepest), rules.prelu, rules.relu),
                 0.0, rules, rules.accuracy_margin)
     slope_row = dict(label="slope per layer", n=s.n, estimate=s.slope, low=s.low, high=s.high,
                      p_greater=s.p_greater, p_less=s.p_less)
@@ -342,12 +356,13 @@ def claim5(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     m, a = rules.accuracy_margin, rules.alpha
     cell = trained.cell.iloc[0]
     ref_acts = [x for x in others if x in set(trained.act)]
-    ref = [_row(f"{x} @ {cell}", paired(t, "trained", cell, x, rules.relu), 0.0, rules, m) for x in ref_acts]
+    ref_acc, stress_acc = Values(t, "trained"), Values(t, "stress")
+    ref = [_row(f"{x} @ {cell}", ref_acc.diff(cell, x, rules.relu), 0.0, rules, m) for x in ref_acts]
     for r, x in zip(ref, ref_acts):
-        d = paired(t, "trained", cell, x, rules.relu)
+        d = ref_acc.diff(cell, x, rules.relu)
         r["p_outside"] = min(stats.t_test(d, m, a).p_greater, stats.t_test(d, -m, a).p_less)
     _adjust(ref, "p_outside", "p_adj_outside")
-    stress = [_row(f"{x} @ {c}", paired(t, "stress", c, x, rules.relu), 0.0, rules, m)
+    stress = [_row(f"{x} @ {c}", stress_acc.diff(c, x, rules.relu), 0.0, rules, m)
               for c in stress_cells for x in others]
     _adjust(stress, "p_two", "p_adj")
     knob_of = [c.split("=")[0] for c in stress_cells for _ in others]
@@ -386,7 +401,8 @@ def claim6(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     assoc = stats.within_group_spearman(s.dead_epoch1, s.acc, s.cell + "/" + s.act, rules.permutations, rules.seed)
     diag = dict(label="diagnosis: rho(epoch-1 dead ratio, final accuracy)", n=assoc.n, estimate=assoc.rho,
                 low=np.nan, high=np.nan, p_less=assoc.p_less, p_greater=assoc.p_greater, groups=assoc.groups)
-    cure = [_row(f"Leaky vs ReLU @ {c}", paired(t, "stress", c, rules.leaky, rules.relu), 0.0, rules,
+    acc = Values(t, "stress")
+    cure = [_row(f"Leaky vs ReLU @ {c}", acc.diff(c, rules.leaky, rules.relu), 0.0, rules,
                  rules.accuracy_margin) for c in cells]
     _adjust(cure, "p_greater", "p_adj")
     for r in cure:
