@@ -9,7 +9,7 @@ endif
 JOBS ?= $(shell nproc)
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STUDIES := calibration lr batch_size depth init_bias resnet
+STUDIES := calibration resnet_pilot lr batch_size depth init_bias resnet plain_long resnet_trained
 RESULTS := results/$(PROFILE)
 RESULT_FILES := $(RESULTS)/runs.csv $(RESULTS)/epochs.csv $(RESULTS)/layers.csv $(RESULTS)/study.json \
   $(RESULTS)/calibration.csv
@@ -39,9 +39,10 @@ tex:  ## pdflatex and friends; as root on Debian they are installed, otherwise s
 	    apt-get update -q && apt-get install -y -q --no-install-recommends $(TEX_PACKAGES); \
 	  else echo "LaTeX is missing. Install: sudo apt-get install --no-install-recommends $(TEX_PACKAGES)"; exit 1; fi; }
 
-train: env  ## resumable: finished runs are skipped
+train: env  ## resumable: runs with a record in results/$(PROFILE)/runs/ are skipped; new records go there
 	for s in $(STUDIES); do \
 	  $(PY) scripts/train.py -m +study=$$s profile=$(PROFILE) $(DATA) runtime.threads=1 runtime.progress=false \
+	    runtime.record_dir=$(RESULTS)/runs \
 	    hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS) || exit 1; done
 
 results: env  ## files are rewritten only when their content changes

@@ -156,7 +156,7 @@ class ArrayDataset(VisionDataset):
 def standard(cfg, device, workers: int) -> float:
     """The common CIFAR pipeline: PIL RandomCrop+Flip+ToTensor+Normalize in DataLoader workers,
     and the same per-epoch evaluation on the test subset (ToTensor+Normalize) as ours."""
-    ((x, y), (tx, ty)), _ = data.load_arrays(cfg.data)
+    ((x, y), (tx, ty)), _, _ = data.load_arrays(cfg.data)
     n = cfg.data.train_size or len(y)
     idx = data.balanced_subset(y, n if n < len(y) else None, cfg.data.subset_seed)
     ev = data.balanced_subset(ty, cfg.data.eval_size, cfg.data.subset_seed)

@@ -3,8 +3,8 @@
 Sources: `torchvision` (the official pickled batches, optionally downloaded), `folder`
 (an ImageFolder tree such as the JPEG re-encoded copy in ../shared/data/cifar10-jpeg) and
 `synthetic` (a deterministic, learnable stand-in made in memory, for tests and smoke runs).
-Decoded arrays are cached as .npz, keyed by source and content, and every run records
-the sha256 fingerprint of the decoded arrays.
+Decoded arrays are cached as .npz, keyed by a sha256 of the source files' bytes. The sha256
+fingerprint of the decoded arrays is part of every run's identity.
 """
 from __future__ import annotations
 
@@ -81,10 +81,24 @@ def _check_folder(root: Path) -> None:
                             f"found {len(found)}: {', '.join(found) or 'none'}")
 
 
-def _folder_listing(root: Path) -> list[tuple[str, int]]:
-    """(relative path, size) of every image, sorted: the cache key of a folder source."""
-    return sorted((str(p.relative_to(root)), p.stat().st_size)
-                  for split in ("train", "test") for p in (root / split).rglob("*") if p.is_file())
+def _source_files(cfg) -> list[Path]:
+    """The files a source's arrays are decoded from, in a fixed order."""
+    root = Path(cfg.root).expanduser()
+    if cfg.source == "folder":
+        return sorted(p for split in ("train", "test") for p in (root / split).rglob("*") if p.is_file())
+    batches = root / "cifar-10-batches-py"
+    return [batches / f for f in (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch")]
+
+
+def source_digest(cfg) -> str:
+    """sha256 of the source files' names and bytes: the cache key. Unlike a listing of sizes,
+    it changes when any image changes (about a second for the 60,000 JPEGs)."""
+    root = Path(cfg.root).expanduser()
+    h = hashlib.sha256()
+    for p in _source_files(cfg):
+        h.update(str(p.relative_to(root)).encode() + b"\0")
+        h.update(p.read_bytes())
+    return h.hexdigest()
 
 
 def _folder_arrays(root: Path):
@@ -128,32 +142,56 @@ def _synthetic_arrays(n_train: int, n_test: int, seed: int = 1234):
     return [make(n_train), make(n_test)]
 
 
-def load_arrays(cfg):
-    """The full train and test arrays of the configured source, decoded once and cached."""
+def _check_source(cfg) -> Path:
     if cfg.source not in SOURCES:
         raise DataError(f"unknown data.source {cfg.source!r}; use one of {', '.join(SOURCES)}")
-    if cfg.source == "synthetic":
-        return _synthetic_arrays(cfg.synthetic_train, cfg.synthetic_test), DESCRIPTIONS["synthetic"]
     root = Path(cfg.root).expanduser()
     if cfg.source == "folder":
         if not root.is_dir():
             raise DataError(f"data.root={root} does not exist. Fix: set data.root to a CIFAR-10 ImageFolder "
                             "tree (e.g. ../shared/data/cifar10-jpeg) or use data.source=torchvision")
         _check_folder(root)
-        key = hashlib.sha256(repr(_folder_listing(root)).encode()).hexdigest()[:16]
-    else:
-        key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
-    cache = Path(cfg.cache_dir).expanduser() / f"cifar10-{cfg.source}-{key}.npz"
+    elif not all(p.is_file() for p in _source_files(cfg)):
+        _torchvision_arrays(root, cfg.download)  # fetches the release, or says how to get it
+    return root
+
+
+def _cache_path(cfg) -> Path:
+    return Path(cfg.cache_dir).expanduser() / f"cifar10-{cfg.source}-{source_digest(cfg)[:16]}.npz"
+
+
+def load_arrays(cfg):
+    """(train, test) arrays of the configured source, the sha256 fingerprint of the decoded
+    arrays, and a description. Decoded once, then cached under the source's content digest."""
+    if cfg.source == "synthetic":
+        arrays = _synthetic_arrays(cfg.synthetic_train, cfg.synthetic_test)
+        return arrays, fingerprint(*arrays[0], *arrays[1]), DESCRIPTIONS["synthetic"]
+    root = _check_source(cfg)
+    cache = _cache_path(cfg)
     if cache.exists():
         z = np.load(cache)
         arrays = [(z["train_x"], z["train_y"]), (z["test_x"], z["test_y"])]
+        fp = str(z["fingerprint"])
     else:
         arrays = _folder_arrays(root) if cfg.source == "folder" else _torchvision_arrays(root, cfg.download)
+        fp = fingerprint(*arrays[0], *arrays[1])
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".tmp{os.getpid()}.npz")
-        np.savez(tmp, train_x=arrays[0][0], train_y=arrays[0][1], test_x=arrays[1][0], test_y=arrays[1][1])
+        np.savez(tmp, train_x=arrays[0][0], train_y=arrays[0][1], test_x=arrays[1][0], test_y=arrays[1][1],
+                 fingerprint=np.array(fp))
         os.replace(tmp, cache)
-    return arrays, DESCRIPTIONS[cfg.source].format(root=root)
+    return arrays, fp, DESCRIPTIONS[cfg.source].format(root=root)
+
+
+def content_fingerprint(cfg) -> str:
+    """The fingerprint of the decoded arrays a run would train on: part of its identity, so the
+    same data reached by another path gives the same run id, and other data another one."""
+    if cfg.source != "synthetic":
+        _check_source(cfg)
+        cache = _cache_path(cfg)
+        if cache.exists():
+            return str(np.load(cache)["fingerprint"])  # reads only that member of the archive
+    return load_arrays(cfg)[1]
 
 
 def balanced_subset(y: np.ndarray, n: int | None, seed: int) -> np.ndarray:
@@ -170,8 +208,7 @@ def balanced_subset(y: np.ndarray, n: int | None, seed: int) -> np.ndarray:
 
 def load(cfg, probe_size: int, device: torch.device) -> CIFAR:
     """The training subset, the full test set, and the fixed eval and probe indices, on `device`."""
-    ((trx, try_), (tex, tey)), description = load_arrays(cfg)
-    fp = fingerprint(trx, try_, tex, tey)
+    ((trx, try_), (tex, tey)), fp, description = load_arrays(cfg)
     tr = balanced_subset(try_, cfg.train_size, cfg.subset_seed)
     ev = balanced_subset(tey, cfg.eval_size, cfg.subset_seed)
     if probe_size > len(tr):

@@ -16,8 +16,9 @@ from omegaconf import OmegaConf
 from .train import ConfigError, check_config
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
-STUDIES = ("lr", "batch_size", "depth", "init_bias", "resnet")  # the stress study, in order
-CALIBRATION = "calibration"  # the baseline's calibration, run first
+STUDIES = ("lr", "batch_size", "depth", "init_bias", "resnet")  # the stress grid, in order
+SCALE_STUDIES = ("plain_long", "resnet_trained")  # the same questions with networks that learned more
+CALIBRATION = ("calibration", "resnet_pilot")  # the baseline's calibration and the ResNet pilot, run first
 
 
 def sweep_values(params) -> dict[str, list]:

@@ -59,19 +59,30 @@ def check_config(cfg) -> None:
         raise ConfigError(f"runtime.device={cfg.runtime.device} is invalid: use auto, cpu or cuda")
 
 
-def identity(cfg) -> dict:
-    """The resolved settings that determine a run's result (and so its id)."""
+DATA_IDENTITY = ("train_size", "eval_size", "subset_seed")  # with the fingerprint, what data a run sees
+
+
+def identity(cfg, fingerprint: str | None = None) -> dict:
+    """The resolved settings that determine a run's result (and so its id). The data enter by
+    the fingerprint of their decoded arrays, not by where they are: the same data reached by a
+    relative or an absolute path, or through another cache, give the same id."""
     c = OmegaConf.to_container(cfg, resolve=True)
-    return {k: v for k, v in c.items() if k not in NOT_IDENTITY}
+    ident = {k: v for k, v in c.items() if k not in NOT_IDENTITY}
+    if fingerprint is None:
+        fingerprint = data.content_fingerprint(cfg.data)
+    ident["data"] = {"fingerprint": fingerprint, **{k: c["data"][k] for k in DATA_IDENTITY}}
+    ident["monitor"] = {k: v for k, v in c["monitor"].items() if k != "chunk"}  # chunking changes no result
+    return ident
 
 
-def run_id(cfg) -> str:
-    h = hashlib.sha256(json.dumps(identity(cfg), sort_keys=True).encode()).hexdigest()[:10]
+def run_id(cfg, fingerprint: str | None = None) -> str:
+    ident = identity(cfg, fingerprint)
+    h = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:10]
     return f"{cfg.model.name}{cfg.model.depth}-{cfg.activation.name}-{h}-s{cfg.seed}"
 
 
-def run_dir(cfg) -> Path:
-    return Path(cfg.runs_dir) / cfg.profile.name / run_id(cfg)
+def run_dir(cfg, fingerprint: str | None = None) -> Path:
+    return Path(cfg.runs_dir) / cfg.profile.name / run_id(cfg, fingerprint)
 
 
 def lr_at(step: int, total: int, warmup: int, optim) -> float:
@@ -134,6 +145,17 @@ def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def cpu_model() -> str:
+    """The CPU's model name: results are bit-identical only on one kind of CPU."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -204,14 +226,16 @@ def train_epoch(model, opt, ds, gen, epoch: int, optim, autocast, monitor) -> di
 def train(cfg: DictConfig) -> dict:
     """Run (or resume, or skip) one training run and return its summary."""
     check_config(cfg)
-    out = run_dir(cfg)
-    ident = identity(cfg)
+    fp = data.content_fingerprint(cfg.data)
+    out, ident = run_dir(cfg, fp), identity(cfg, fp)
+    kept = Path(cfg.runtime.record_dir) / out.name if cfg.runtime.record_dir else None  # the run's record
     summary_path = out / "summary.json"
-    if summary_path.exists():
-        done = json.loads(summary_path.read_text())
-        if done["status"] in FINISHED and done["config"] == ident:
-            log.info("%s: already finished (%s), skipped", out.name, done["status"])
-            return done
+    for path in (kept / "summary.json" if kept else None, summary_path):
+        if path and path.exists():
+            done = json.loads(path.read_text())
+            if done["status"] in FINISHED and done["config"] == ident:
+                log.info("%s: already finished (%s), skipped", out.name, done["status"])
+                return done
 
     if cfg.runtime.threads:
         torch.set_num_threads(cfg.runtime.threads)
@@ -296,7 +320,20 @@ def train(cfg: DictConfig) -> dict:
             write_atomic(summary_path, json.dumps(summary, indent=1) + "\n")
             if state["status"] in FINISHED:  # a failed run keeps its checkpoint and resumes
                 ckpt_path.unlink(missing_ok=True)
+                if kept:
+                    save_record(out, kept)
     return summary
+
+
+RECORD_FILES = ("config.yaml", "metrics.jsonl", "layers.jsonl", "summary.json")  # what results/ keeps of a run
+
+
+def save_record(out: Path, record: Path) -> None:
+    """Copy a finished run's record (not its checkpoint) to the results folder, summary last,
+    so that a record with a summary is complete."""
+    record.mkdir(parents=True, exist_ok=True)
+    for name in RECORD_FILES:
+        write_atomic(record / name, (out / name).read_text())
 
 
 def summarise(cfg, ident, rid, state, ds, device, model, monitor, autocast, wall) -> dict:
@@ -327,7 +364,10 @@ def summarise(cfg, ident, rid, state, ds, device, model, monitor, autocast, wall
         "wall_time_s": wall,
         "monitor_seconds": monitor.seconds if monitor else None,  # included in wall_time_s
         "images_per_s": sum(r["images_per_s"] for r in trained) / len(trained) if trained else None,
-        "device": describe_device(device), "versions": versions(), "git_commit": git_commit(),
+        "train_images": len(ds.train.y),
+        "device": describe_device(device), "cpu": cpu_model(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),  # oneDNN's kernels follow it
+        "versions": versions(), "git_commit": git_commit(),
         "data_fingerprint": ds.fingerprint, "data_description": ds.description,
         "command": " ".join(sys.argv),
     }
