@@ -1,5 +1,7 @@
-"""Print the number of runs of the stress study at a profile and an estimated wall time,
-from throughput measured now on this machine (a few steps per distinct model shape).
+"""Print, per study at a profile, the runs done (a record in results/<profile>/runs/), the runs
+remaining and an estimate of the time they need. A remaining run's CPU time comes from the
+committed records of runs with the same model shape (seconds per trained image, evaluation
+and monitor included); for a shape with no record yet, from a few steps timed now.
 
     python scripts/plan.py --profile cpu [--jobs 2]
 For a GPU, the estimate uses results/bench/gpu.json when it exists (measured with
@@ -15,27 +17,36 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from hydra import compose, initialize_config_dir
 from torch.utils.flop_counter import FlopCounterMode
 
 from rectifiers import models
-from rectifiers.study import CALIBRATION, CONF, STUDIES, grid
+from rectifiers.study import CALIBRATION, SCALE_STUDIES, STUDIES, study_runs
 from rectifiers.train import identity
 
 ROOT = Path(__file__).resolve().parents[1]
+ORDER = (*CALIBRATION, *STUDIES, *SCALE_STUDIES)  # as `make train` runs them
 
 
-def study_runs(profile: str) -> list:
-    """The distinct runs (configs) of every study at this profile; shared baselines count once."""
-    runs = {}
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        for name in (CALIBRATION, *STUDIES):
-            cfg = compose("train", overrides=[f"+study={name}", f"profile={profile}"], return_hydra_config=True)
-            for cell in grid(cfg.hydra.sweeper.params):
-                run = compose("train", overrides=[f"+study={name}", f"profile={profile}"]
-                              + [f"{k}={v}" for k, v in cell.items()])
-                runs.setdefault(json.dumps(identity(run), sort_keys=True), run)
-    return list(runs.values())
+def cell_key(ident: dict) -> str:
+    """A run's identity without the data fingerprint: what plan and records are matched on."""
+    return json.dumps({**ident, "data": {k: v for k, v in ident["data"].items() if k != "fingerprint"}},
+                      sort_keys=True)
+
+
+def shape(cfg) -> tuple:
+    return (cfg["model"]["name"], cfg["model"]["depth"], cfg["model"]["width"], cfg["optim"]["batch_size"])
+
+
+def recorded(records: Path) -> tuple[set, dict]:
+    """Cell keys of the committed records, and seconds per trained image by model shape."""
+    done, cost = set(), {}
+    for p in sorted(records.glob("*/summary.json")):
+        s = json.loads(p.read_text())
+        done.add(cell_key(s["config"]))
+        images = (s.get("train_images") or s["config"]["data"]["train_size"]) * s["epochs_completed"]
+        if s["status"] == "ok" and images:
+            cost.setdefault(shape(s["config"]), []).append(s["wall_time_s"] / images)
+    return done, {k: sorted(v)[len(v) // 2] for k, v in cost.items()}  # median
 
 
 def measure(cfg, steps: int = 6) -> dict:
@@ -69,6 +80,16 @@ def measure(cfg, steps: int = 6) -> dict:
     return {"train": train_ips, "infer": infer_ips, "flops_per_image": fc.get_total_flops() / b}
 
 
+def remaining_seconds(cfg, cost: dict, tp: dict) -> float:
+    """CPU seconds of one run: from the records' seconds per image of its shape, or from the
+    throughput `tp` timed now."""
+    n_train = (cfg.data.get("train_size") or 50_000) * cfg.optim.epochs
+    if shape(cfg) in cost:
+        return n_train * cost[shape(cfg)]
+    n_infer = (cfg.data.eval_size + cfg.monitor.probe_size) * (cfg.optim.epochs + 1) + 10_000
+    return n_train / tp["train"] + n_infer / tp["infer"]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--profile", default="cpu")
@@ -77,31 +98,40 @@ def main(argv=None) -> int:
                     help="assumed sustained TFLOP/s of one GPU when no results/bench/gpu.json exists")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    runs = study_runs(args.profile)
-    shapes, cpu_s, flops = {}, 0.0, 0.0
-    for cfg in runs:
-        key = (cfg.model.name, cfg.model.depth, cfg.model.width, cfg.optim.batch_size)
-        if key not in shapes:
-            shapes[key] = measure(cfg)
-        tp = shapes[key]
-        n_train = (cfg.data.get("train_size") or 50_000) * cfg.optim.epochs
-        n_infer = cfg.data.eval_size * (cfg.optim.epochs + 1) + cfg.monitor.probe_size * (cfg.optim.epochs + 1) + 10_000
-        cpu_s += n_train / tp["train"] + n_infer / tp["infer"]
-        flops += (n_train + n_infer / 3) * tp["flops_per_image"]
-    print(f"profile {args.profile}: {len(runs)} runs over {len(STUDIES) + 1} studies ({CALIBRATION}, {', '.join(STUDIES)}), "
-          f"{len(shapes)} distinct model shapes measured on this machine")
-    print(f"  CPU estimate: {cpu_s / 60:.0f} core-minutes, {cpu_s / 60 / args.jobs:.0f} min of wall time with "
-          f"{args.jobs} single-threaded jobs (throughput measured now, 1 thread per job)")
+    done, cost = recorded(ROOT / "results" / args.profile / "runs")
+    seen, measured, cpu_s, flops = set(), {}, 0.0, 0.0
+    print(f"profile {args.profile}: runs per study; a run shared by two studies counts in the first")
+    print(f"  {'study':16s} {'runs':>5s} {'done':>5s} {'left':>5s}  wall time left ({args.jobs} jobs)")
+    for name in ORDER:
+        n, n_done, study_s = 0, 0, 0.0
+        for _, _, cfg in study_runs(args.profile, [name]):
+            key = cell_key(identity(cfg, fingerprint=""))
+            if key in seen:
+                continue
+            seen.add(key)
+            n += 1
+            if key in done:
+                n_done += 1
+                continue
+            if shape(cfg) not in measured:
+                measured[shape(cfg)] = measure(cfg)
+            tp = measured[shape(cfg)]
+            study_s += remaining_seconds(cfg, cost, tp)
+            flops += (cfg.data.get("train_size") or 50_000) * cfg.optim.epochs * tp["flops_per_image"]
+        cpu_s += study_s
+        print(f"  {name:16s} {n:5d} {n_done:5d} {n - n_done:5d}  {study_s / 60 / args.jobs:5.0f} min")
+    print(f"  CPU: {cpu_s / 60:.0f} core-minutes left, {cpu_s / 60 / args.jobs:.0f} min of wall time with {args.jobs} "
+          "single-threaded jobs (seconds per image from the records of the same model shape, or timed now)")
     gpu_json = ROOT / "results" / "bench" / "gpu.json"
     if gpu_json.exists():
         bench = json.loads(gpu_json.read_text())
         cpu_json = ROOT / "results" / "bench" / "cpu.json"
         speedup = min(bench["models"][m]["ours"] / json.loads(cpu_json.read_text())["models"][m]["ours"]
                       for m in bench["models"])
-        print(f"  GPU estimate: {cpu_s / speedup / 60:.0f} min on one {bench['device']} "
+        print(f"  GPU: {cpu_s / speedup / 60:.0f} min on one {bench['device']} "
               f"(measured GPU/CPU speed-up {speedup:.0f}x from results/bench)")
     else:
-        print(f"  GPU estimate: {flops / (args.gpu_tflops * 1e12) / 60:.0f} min on one GPU: {flops / 1e15:.1f} PFLOP "
+        print(f"  GPU: {flops / (args.gpu_tflops * 1e12) / 60:.0f} min on one GPU: {flops / 1e15:.1f} PFLOP of training "
               f"(counted) at an ASSUMED {args.gpu_tflops:g} TFLOP/s sustained; no GPU measurement in "
               "results/bench/gpu.json yet (run `make bench` on a GPU)")
     return 0

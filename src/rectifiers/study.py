@@ -67,3 +67,17 @@ class CheckStudy(Callback):
             check_study(config)
         except ConfigError as e:  # Hydra turns a callback's exceptions into warnings; exit instead
             sys.exit(f"refused before any job started: {e}")
+
+
+def study_runs(profile: str, names, overrides=()) -> list[tuple[str, dict, object]]:
+    """(study, cell, composed run config) for every cell of the named studies at `profile`:
+    the one place the study grid is built."""
+    from hydra import compose, initialize_config_dir
+    out = []
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        for name in names:
+            base = [f"+study={name}", f"profile={profile}", *overrides]
+            cfg = compose("train", overrides=base, return_hydra_config=True)
+            for cell in grid(cfg.hydra.sweeper.params):
+                out.append((name, cell, compose("train", overrides=base + [f"{k}={v}" for k, v in cell.items()])))
+    return out

@@ -1,0 +1,82 @@
+"""The committed run records are the study's ground truth: each one keeps its run id under the
+current identity, every study cell maps to its id, and results/<profile>/*.csv are exactly
+what scripts/aggregate.py rebuilds from them."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+from PIL import Image
+
+from rectifiers.data import CLASSES
+from rectifiers.study import CALIBRATION, SCALE_STUDIES, STUDIES, study_runs
+from rectifiers.train import RECORD_FILES, identity, run_id
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDS = sorted((ROOT / "results" / "cpu" / "runs").glob("*/summary.json"))
+
+
+def summaries() -> dict:
+    return {p.parent.name: json.loads(p.read_text()) for p in RECORDS}
+
+
+@pytest.mark.skipif(not RECORDS, reason="no committed records")
+def test_every_record_is_complete_and_its_config_gives_its_id():
+    for rid, s in summaries().items():
+        d = RECORDS[0].parents[1] / rid
+        assert all((d / f).is_file() for f in RECORD_FILES), rid
+        assert s["run_id"] == rid and s["status"] in ("ok", "diverged")
+        cfg = OmegaConf.load(d / "config.yaml")
+        assert identity(cfg, s["data_fingerprint"]) == s["config"], rid
+        assert run_id(cfg, s["data_fingerprint"]) == rid
+        assert len((d / "metrics.jsonl").read_text().splitlines()) == s["epochs_completed"] + 1
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not RECORDS, reason="no committed records")
+def test_composing_the_studies_gives_the_committed_ids():
+    """A changed default in conf/ would silently retrain the whole study under new ids."""
+    fingerprint = next(iter(summaries().values()))["data_fingerprint"]
+    data = ["data.source=folder", "data.root=/nowhere"]  # the path does not enter the id
+    ids = {run_id(cfg, fingerprint) for _, _, cfg in
+           study_runs("cpu", (*CALIBRATION, *STUDIES, *SCALE_STUDIES), data)}
+    assert set(summaries()) <= ids
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not RECORDS, reason="no committed records")
+def test_aggregate_rebuilds_the_committed_tables_from_the_records(tmp_path):
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "runs").symlink_to(RECORDS[0].parents[1])
+    subprocess.run([sys.executable, "scripts/aggregate.py", "--profile", "cpu", "--out", str(tmp_path)], cwd=ROOT,
+                   check=True, capture_output=True, text=True)
+    for name in ("runs.csv", "calibration.csv", "study.json"):
+        assert (tmp_path / "cpu" / name).read_bytes() == (ROOT / "results" / "cpu" / name).read_bytes(), name
+
+
+def image_tree(root: Path, seed: int = 0) -> None:
+    g = np.random.default_rng(seed)
+    for split in ("train", "test"):
+        for c in CLASSES:
+            (root / split / c).mkdir(parents=True)
+            for i in range(2):
+                Image.fromarray(g.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(root / split / c / f"{i}.png")
+
+
+def test_the_same_data_by_any_path_or_cache_gives_the_same_id(compose, tmp_path, monkeypatch):
+    image_tree(tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+
+    def rid(*data):
+        return run_id(compose(["profile=smoke", "data=cifar10", "data.source=folder", "data.train_size=null",
+                               "data.eval_size=10", *data]))
+    a = rid("data.root=data", "data.cache_dir=c1")
+    assert rid(f"data.root={tmp_path / 'data'}/", "data.cache_dir=c2") == a
+    img = tmp_path / "data" / "test" / CLASSES[3] / "1.png"
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(img)  # other data: another id
+    assert rid("data.root=data", "data.cache_dir=c1") != a
