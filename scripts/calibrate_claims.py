@@ -1,0 +1,322 @@
+"""Calibrate the claim rules (src/rectifiers/claims.py) by simulation.
+
+Each simulated table has the study's shape: the stress grid's cells, the long plain runs at
+their depths and the trained ResNet, the same activations and seeds. Its values are planted
+means plus seed noise taken from the committed runs: whole residual vectors across
+activations of one (cell, seed) are resampled, so the noise keeps the runs' real spread,
+their skew and heavy tails (a diverged run at chance accuracy is in there), and the
+correlation between activations trained from one seed. Scales whose runs are not committed
+yet borrow the noise of the nearest committed cells (the long runs that of the plain
+baseline and depth 20, the trained ResNet that of the 5,000-image ResNet).
+
+Per claim, three worlds (the rows of the CSV):
+- true: the claim holds, at the edge where a false "contradicted" is most likely;
+- false: the claim fails, at the edge where a false "supported" is most likely;
+- effect: the claim holds with the declared effect size (conf/claims.yaml, calibration):
+  P(supported) there is the rule's power.
+Coverage is the share of the rule's printed intervals (paired t, slope) that contain the
+planted value. Exit status 1 if a rule says "contradicted" in more than 5% of a true world,
+"supported" in more than 5% of a false world, or its intervals cover less than 93%.
+
+    python scripts/calibrate_claims.py --results results/cpu --out results/cpu/claims_calibration.csv
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rectifiers import claims as C
+
+MAX_FALSE_VERDICT = 0.05
+MIN_COVERAGE = 0.93
+RNG_SEED = 20240611
+DIAGNOSIS_SLOPE = 0.3   # effect world of claim 6: 3 points of accuracy lost per 0.1 of epoch-1 dead ratio
+OUTCOMES = ("acc", "dead_final", "dead_peak")
+# the activations of the trained-ResNet study (conf/study/resnet_trained.yaml), until its runs exist
+TRAINED_ACTS = ["relu", "leaky_relu_0.01", "leaky_relu_0.1", "prelu"]
+
+
+@dataclass
+class Shape:
+    """The study's shape and its noise: per scale, the cells, the activations, the seeds,
+    the base means (cell x act, per outcome) and the pool of residual vectors (k x act)."""
+    acts: list[str]
+    seeds: int
+    cells: dict                      # scale -> list of cells
+    means: dict                      # (scale, outcome) -> DataFrame cell x act
+    pools: dict                      # (scale, outcome) -> array (k, len(acts))
+    dead1: dict = field(default_factory=dict)   # (cell, act) -> observed epoch-1 dead ratios
+    trained_acts: list = field(default_factory=lambda: list(TRAINED_ACTS))
+
+
+def _residual_pool(t: pd.DataFrame, cells: list[str], acts: list[str], outcome: str) -> np.ndarray:
+    """Residual vectors (one per cell and seed with every activation present): value minus
+    its (cell, act) mean over seeds, times sqrt(n / (n - 1)) so that resampling them keeps
+    the seed-to-seed variance."""
+    vecs = []
+    for c in cells:
+        g = t[t.cell == c].pivot_table(index="seed", columns="act", values=outcome, aggfunc="first")
+        g = g.reindex(columns=acts).dropna()
+        n = len(g)
+        if n >= 2:
+            vecs.append((g - g.mean()).to_numpy() * np.sqrt(n / (n - 1)))
+    return np.concatenate(vecs) if vecs else np.zeros((1, len(acts)))
+
+
+def shape_from(runs: pd.DataFrame, epochs: pd.DataFrame | None, rules: C.Rules = C.RULES,
+               seeds: int = 5) -> Shape:
+    t = C.tidy(runs, epochs, rules)
+    acts = [rules.relu] + rules.leaky + [rules.prelu]
+    stress_cells = rules.stress_cells()
+    long_cells = [C.cell_key("depth", d) for d in rules.design["long"]["depths"]]
+    cells = {"stress": stress_cells, "long": long_cells, "trained": ["resnet20"]}
+    stress = t[t.scale == "stress"]
+    # the nearest committed cells for scales not run yet
+    proxy = {"stress": (stress, stress_cells),
+             "long": (stress.assign(cell=stress.cell.replace({"baseline": long_cells[0]})), long_cells),
+             "trained": (stress, ["resnet20"])}
+    for scale in ("long", "trained"):
+        own = t[t.scale == scale]
+        if len(own) and own.groupby(["cell", "act"]).seed.nunique().min() >= 3:
+            proxy[scale] = (own, cells[scale])
+    means, pools = {}, {}
+    for scale, (src, cs) in proxy.items():
+        for o in OUTCOMES:
+            m = src[src.cell.isin(cs)].groupby(["cell", "act"])[o].mean().unstack().reindex(index=cs, columns=acts)
+            means[(scale, o)] = m.fillna(m.mean().mean() if m.notna().any().any() else 0.0)
+            pools[(scale, o)] = _residual_pool(src, cs, acts, o)
+    dead1 = {}
+    if "dead_epoch1" in t:
+        for (c, a), g in stress.groupby(["cell", "act"]):
+            dead1[(c, a)] = g.dead_epoch1.dropna().to_numpy()
+    trained_acts = sorted(set(t[t.scale == "trained"].act), key=acts.index) or list(TRAINED_ACTS)
+    return Shape(acts, seeds, cells, means, pools, dead1, trained_acts)
+
+
+def simulate(shape: Shape, means: dict, rng, diagnosis_slope: float = 0.0, scales=None) -> pd.DataFrame:
+    """One tidy table: for each scale, planted means (cell x act) plus resampled residual
+    vectors, one per (cell, seed). Epoch-1 dead ratios of the stress grid are resampled from
+    the committed ones of the same (cell, act); with diagnosis_slope > 0 a run's accuracy
+    falls by that much per unit of its epoch-1 dead ratio above the (cell, act) average."""
+    parts = []
+    n_act = len(shape.acts)
+    for scale, cells in shape.cells.items():
+        if scales is not None and scale not in scales:
+            continue
+        k = len(cells) * shape.seeds
+        cols = {}
+        for o in OUTCOMES:
+            pool = shape.pools[(scale, o)]
+            noise = pool[rng.integers(0, len(pool), size=k)].reshape(len(cells), shape.seeds, n_act)
+            cols[o] = means[(scale, o)].to_numpy()[:, None, :] + noise
+        if scale == "stress":
+            d1 = np.zeros((len(cells), shape.seeds, n_act))
+            centre = np.zeros_like(d1)
+            for i, c in enumerate(cells):
+                for j, a in enumerate(shape.acts):
+                    obs = shape.dead1.get((c, a), np.zeros(0))
+                    if len(obs):
+                        d1[i, :, j] = obs[rng.integers(0, len(obs), size=shape.seeds)]
+                        centre[i, :, j] = obs.mean()
+            cols["dead_epoch1"] = d1
+            cols["acc"] = cols["acc"] - diagnosis_slope * (d1 - centre)
+        idx = np.indices((len(cells), shape.seeds, n_act)).reshape(3, -1)
+        part = pd.DataFrame({"scale": scale, "cell": np.asarray(cells, dtype=object)[idx[0]], "seed": idx[1],
+                             "act": np.asarray(shape.acts, dtype=object)[idx[2]],
+                             **{o: v.ravel() for o, v in cols.items()}})
+        if scale == "trained":
+            part = part[part.act.isin(shape.trained_acts)]
+        parts.append(part)
+    t = pd.concat(parts, ignore_index=True)
+    t["status"], t["ever_dead"], t["revived"] = "ok", 0, 0
+    t["early_collapse"] = False
+    t["run_id"] = np.arange(len(t)).astype(str)
+    if "dead_epoch1" not in t:
+        t["dead_epoch1"] = np.nan
+    return t
+
+
+SCALES = {1: ["stress"], 2: ["stress"], 3: ["long"], 4: ["long"], 5: ["stress", "trained"], 6: ["stress"]}
+
+
+def noiseless(shape: Shape, means: dict) -> pd.DataFrame:
+    """The planted means as a table (one seed per cell repeated), for the true values."""
+    zero = Shape(shape.acts, 2, shape.cells, shape.means, {k: np.zeros((1, len(shape.acts))) for k in shape.pools},
+                 {}, shape.trained_acts)
+    return simulate(zero, means, np.random.default_rng(0))
+
+
+# --- the worlds -------------------------------------------------------------------------
+
+def worlds(shape: Shape, rules: C.Rules) -> list[dict]:
+    """(claim, world, role, description, means, diagnosis_slope) for every world."""
+    relu, leaky, prelu = rules.relu, rules.leaky, rules.prelu
+    m, dm, thr = rules.accuracy_margin, rules.dead_margin, rules.dead_threshold
+    eff_acc, eff_dead = rules.calibration["accuracy_effect"], rules.calibration["dead_effect"]
+    harsh = rules.harshest_cells()
+    deepest = C.cell_key("depth", max(rules.design["long"]["depths"]))
+    others = leaky + [prelu]
+
+    def base():
+        return {k: v.copy() for k, v in shape.means.items()}
+
+    def set_relu_peak(f):
+        w = base()
+        for c in shape.cells["stress"]:
+            w[("stress", "dead_peak")].loc[c, relu] = f(c)
+        return w
+
+    def leaky_dead(f):
+        w = base()
+        d = w[("stress", "dead_final")]
+        for c in shape.cells["stress"]:
+            d.loc[c, leaky] = d.loc[c, relu] - f(c)
+        return w
+
+    def long_acc(f):       # f(cell, act) -> difference from ReLU
+        w = base()
+        a = w[("long", "acc")]
+        for c in shape.cells["long"]:
+            for x in shape.acts:
+                a.loc[c, x] = a.loc[c, relu] + f(c, x)
+        return w
+
+    def typical(ref, stress):  # ref: diff in the ResNet; stress(cell) -> diff of every non-ReLU act
+        w = base()
+        r = w[("trained", "acc")]
+        r.loc[:, others] = r[[relu]].to_numpy() + ref
+        s = w[("stress", "acc")]
+        for c in shape.cells["stress"]:
+            s.loc[c, others] = s.loc[c, relu] + stress(c)
+        return w
+
+    def cure(f):            # f(cell) -> Leaky minus ReLU
+        w = base()
+        s = w[("stress", "acc")]
+        for c in shape.cells["stress"]:
+            s.loc[c, leaky] = s.loc[c, relu] + f(c)
+        return w
+
+    at_thr = set_relu_peak(lambda c: thr)
+    d = [
+        (1, "true", "true", f"ReLU's mean peak dead ratio exactly {thr:g} in every cell", at_thr, 0),
+        (1, "false", "false", f"ReLU's mean peak dead ratio exactly {thr:g} in every cell", at_thr, 0),
+        (1, "effect", "effect", f"{thr + eff_dead:g} in the harshest cells, {thr - eff_dead:g} elsewhere",
+         set_relu_peak(lambda c: thr + eff_dead if c in harsh else thr - eff_dead), 0),
+        (2, "true", "true", f"every Leaky slope ends with {dm:g} less dead ratio than ReLU in every cell",
+         leaky_dead(lambda c: dm), 0),
+        (2, "false", "false", "Leaky ends with ReLU's dead ratio everywhere", leaky_dead(lambda c: 0.0), 0),
+        (2, "effect", "effect", f"Leaky {eff_dead:g} below ReLU in the harshest cells, equal elsewhere",
+         leaky_dead(lambda c: eff_dead if c in harsh else 0.0), 0),
+        (3, "true", "true", f"Leaky 0.01 exactly {m:g} below ReLU and every larger slope",
+         long_acc(lambda c, x: -m if x == leaky[0] else 0.0), 0),
+        (3, "false", "false", f"Leaky 0.01 exactly {m:g} below ReLU at {deepest}, equal elsewhere",
+         long_acc(lambda c, x: -m if (x == leaky[0] and c == deepest) else 0.0), 0),
+        (3, "effect", "effect", "every activation equal", long_acc(lambda c, x: 0.0), 0),
+        (4, "true", "true", f"PReLU's gain 0 at the baseline depth, {m:g} at {deepest}",
+         long_acc(lambda c, x: m if (x == prelu and c == deepest) else 0.0), 0),
+        (4, "false", "false", "PReLU's gain 0 at every depth", long_acc(lambda c, x: 0.0), 0),
+        (4, "effect", "effect", f"PReLU's gain 0 at the baseline depth, {eff_acc:g} at {deepest}",
+         long_acc(lambda c, x: eff_acc if (x == prelu and c == deepest) else 0.0), 0),
+        (5, "true", "true", f"ResNet differences exactly {m:g}; {m:g} in each knob's harshest cell",
+         typical(m, lambda c: m if c in harsh else 0.0), 0),
+        (5, "false (ResNet)", "false", f"ResNet differences exactly {m:g}; {eff_acc:g} in the harshest cells",
+         typical(m, lambda c: eff_acc if c in harsh else 0.0), 0),
+        (5, "false (stress)", "false", f"ResNet equal; {eff_acc:g} in the harshest cells but the last knob's, "
+         "whose cells are all equal", typical(0.0, lambda c: eff_acc if (c in harsh and c != harsh[-1]) else 0.0), 0),
+        (5, "effect", "effect", f"ResNet equal; {eff_acc:g} in the harshest cells",
+         typical(0.0, lambda c: eff_acc if c in harsh else 0.0), 0),
+        (6, "true", "true", f"no association; Leaky {m:g} above ReLU in all but one harshest cell",
+         cure(lambda c: m if c in harsh[:-1] else 0.0), 0),
+        (6, "false", "false", "no association; Leaky equal to ReLU", cure(lambda c: 0.0), 0),
+        (6, "effect", "effect", f"{DIAGNOSIS_SLOPE:g} accuracy per unit of epoch-1 dead ratio; Leaky {eff_acc:g} "
+         "above ReLU in the harshest cells", cure(lambda c: eff_acc if c in harsh else 0.0), DIAGNOSIS_SLOPE),
+    ]
+    return [dict(claim=c, world=w, role=r, description=desc, means=mu, slope=s) for c, w, r, desc, mu, s in d]
+
+
+def run_world(shape: Shape, world: dict, n_sim: int, rng, rules: C.Rules) -> dict:
+    f = C.CLAIM_FUNCS[world["claim"]]
+    truth = [r["estimate"] for r in f(noiseless(shape, world["means"]), rules).comparisons]
+    counts = {C.SUPPORTED: 0, C.CONTRADICTED: 0, C.INCONCLUSIVE: 0}
+    covered = intervals = 0
+    for _ in range(n_sim):
+        v = f(simulate(shape, world["means"], rng, world["slope"], SCALES[world["claim"]]), rules)
+        counts[v.verdict] += 1
+        for r, true in zip(v.comparisons, truth):
+            if not (np.isnan(r["low"]) or np.isnan(true)):
+                intervals += 1
+                covered += r["low"] <= true <= r["high"]
+    return dict(claim=world["claim"], world=world["world"], role=world["role"], description=world["description"],
+                simulations=n_sim, supported=counts[C.SUPPORTED] / n_sim,
+                contradicted=counts[C.CONTRADICTED] / n_sim, inconclusive=counts[C.INCONCLUSIVE] / n_sim,
+                coverage=covered / intervals if intervals else np.nan, intervals=intervals)
+
+
+def _one_world(shape: Shape, world: dict, index: int, n_sim: int, rules: C.Rules, seed: int) -> dict:
+    # a generator per world, so the numbers do not depend on how worlds are shared out to jobs
+    return run_world(shape, world, n_sim, np.random.default_rng([seed, index]), rules)
+
+
+def calibrate(runs: pd.DataFrame, epochs: pd.DataFrame | None, n_sim: int, rules: C.Rules = C.RULES,
+              seed: int = RNG_SEED, claims=range(1, 7), jobs: int = 1) -> pd.DataFrame:
+    """One row per (claim, world), in the order of `worlds`."""
+    shape = shape_from(runs, epochs, rules)
+    todo = [(i, w) for i, w in enumerate(worlds(shape, rules)) if w["claim"] in claims]
+    if jobs > 1:
+        from joblib import Parallel, delayed
+        rows = Parallel(n_jobs=jobs)(delayed(_one_world)(shape, w, i, n_sim, rules, seed) for i, w in todo)
+    else:
+        rows = [_one_world(shape, w, i, n_sim, rules, seed) for i, w in todo]
+    return pd.DataFrame(rows)
+
+
+def failures(table: pd.DataFrame) -> list[str]:
+    """The bars a rule misses: false verdicts above 5%, coverage below 93%."""
+    out = []
+    for r in table.itertuples():
+        if r.role == "true" and r.contradicted > MAX_FALSE_VERDICT:
+            out.append(f"claim {r.claim}: 'contradicted' in {r.contradicted:.1%} of the {r.world} world")
+        if r.role == "false" and r.supported > MAX_FALSE_VERDICT:
+            out.append(f"claim {r.claim}: 'supported' in {r.supported:.1%} of the {r.world} world")
+        if not np.isnan(r.coverage) and r.coverage < MIN_COVERAGE:
+            out.append(f"claim {r.claim}: intervals cover {r.coverage:.1%} in the {r.world} world")
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--results", type=Path, default=Path("results/cpu"))
+    ap.add_argument("--out", type=Path, help="CSV to write (default: <results>/claims_calibration.csv)")
+    ap.add_argument("--simulations", type=int, default=C.RULES.calibration["simulations"])
+    ap.add_argument("--claims", type=int, nargs="+", default=list(range(1, 7)), help="only these claims")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel processes (one world each)")
+    args = ap.parse_args(argv)
+    runs_csv, epochs_csv = args.results / "runs.csv", args.results / "epochs.csv"
+    if not runs_csv.is_file():
+        sys.exit(f"calibrate_claims: {runs_csv} is missing: run `make results` first")
+    epochs = pd.read_csv(epochs_csv) if epochs_csv.is_file() else None
+    start = time.time()
+    table = calibrate(pd.read_csv(runs_csv), epochs, args.simulations, claims=args.claims, jobs=args.jobs)
+    out = args.out or args.results / "claims_calibration.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.round(4).to_csv(out, index=False)
+    with pd.option_context("display.width", 200, "display.max_colwidth", 60):
+        print(table[["claim", "world", "simulations", "supported", "contradicted", "inconclusive",
+                     "coverage"]].to_string(index=False))
+    print(f"{len(table)} worlds x {args.simulations} simulations in {time.time() - start:.0f} s -> {out}")
+    bad = failures(table)
+    for b in bad:
+        print("FAIL", b, file=sys.stderr)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
