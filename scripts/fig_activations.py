@@ -8,6 +8,7 @@ at the end of training). The inset magnifies x < 0, where ReLU and Leaky 0.01 di
 import matplotlib.pyplot as plt
 import numpy as np
 
+from rectifiers import cli
 from rectifiers import results as R
 from rectifiers import style
 
@@ -16,18 +17,18 @@ LINES = {"relu": "-", "leaky_relu_0.01": "--", "leaky_relu_0.3": "-.", "prelu": 
 
 
 def learned_prelu_slope(res) -> float:
-    knob = style.plain_knobs(res.study)[0]
-    layers = R.stress_rows(res.layers, res.study)
+    knob = R.plain_knobs(res.study)[0]
+    layers = R.stress_rows(res.layers, res.study, R.grid_budget(res.runs))
     base = layers[(layers.knob == knob) & (layers.level == res.study["knobs"][knob]["baseline"])
                   & (layers.act == "prelu") & (layers.status == "ok") & (layers.layer == 0)]
-    base = style.require(style.final_epoch(base).dropna(subset=["slope_mean"]),
+    base = R.require(R.final_epoch(base).dropna(subset=["slope_mean"]),
                          "finished PReLU runs of the baseline plain CNN", res)
     return float(base.slope_mean.mean())
 
 
 def main(argv=None):
-    args = style.parse_args(__doc__, argv)
-    res = style.load(args.results, "layers")
+    args = cli.figure_args(__doc__, argv)
+    res = R.load(args.results, "layers")
     style.setup()
     slopes = {**SLOPES, "prelu": learned_prelu_slope(res)}
     labels = {a: f"{style.ACT_NAMES[a]}" + (f" (learned a = {s:.2f})" if a == "prelu" else "")
@@ -52,4 +53,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    style.run(main)
+    cli.run_figure(main)

@@ -1,23 +1,25 @@
 """Dead units over training, in the most lethal level of each plain-CNN knob (the level
 with the highest mean ReLU peak dead ratio): the network's dead-unit fraction at
-initialisation (epoch 0) and after every epoch, one line per activation, mean over the
-seeds that finished, with a 95% bootstrap band.
+initialisation (epoch 0) and after every epoch, one line per activation: the mean over the
+seeds that finished, each seed a thin line of the same colour. Runs that diverged have no
+dead ratio after their divergence: they are counted under the panel.
 
     python scripts/fig_dynamics.py --results results/cpu --out figures
 """
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 
+from rectifiers import cli
 from rectifiers import results as R
 from rectifiers import style
 
 
 def main(argv=None):
-    args = style.parse_args(__doc__, argv)
-    res = style.load(args.results, "runs", "epochs")
+    args = cli.figure_args(__doc__, argv)
+    res = R.load(args.results, "runs", "epochs")
     style.setup()
-    lethal = style.require(style.most_lethal(res.runs, res.study), "ReLU runs of the plain CNN", res)
-    epochs = R.stress_rows(res.epochs, res.study)
+    lethal = R.require(R.most_lethal(res.runs, res.study), "ReLU runs of the plain CNN", res)
+    epochs = R.stress_rows(res.epochs, res.study, R.grid_budget(res.runs))
 
     fig, axes = plt.subplots(1, len(lethal), figsize=(style.DOUBLE, 2.3), sharey=True, layout="constrained",
                              squeeze=False)
@@ -26,7 +28,8 @@ def main(argv=None):
         summary = R.summarise(cell, "dead_ratio", ["act", "epoch"])
         for act in style.acts(summary):
             s = summary[summary.act == act]
-            style.band(ax, s.epoch, s, act, markersize=3)
+            style.mean_line(ax, s.epoch, s, act, markersize=3)
+            style.seed_lines(ax, cell[cell.act == act], "epoch", "dead_ratio", act)
         ax.set_title(f"{style.KNOB_NAMES[knob]} = {style.level_label(res.study, knob, level, False)}")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         # runs that diverged are named under the panel, so no curve hides the note
@@ -43,4 +46,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    style.run(main)
+    cli.run_figure(main)

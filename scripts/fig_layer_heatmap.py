@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib.ticker import PercentFormatter
 
+from rectifiers import cli
 from rectifiers import results as R
 from rectifiers import style
 
@@ -17,19 +18,19 @@ ANNOTATE_UP_TO = 12  # layers or epochs; beyond that the cells are too small to 
 
 
 def main(argv=None):
-    args = style.parse_args(__doc__, argv)
-    res = style.load(args.results, "runs", "layers")
+    args = cli.figure_args(__doc__, argv)
+    res = R.load(args.results, "runs", "layers")
     style.setup()
-    lethal = style.require(style.most_lethal(res.runs, res.study), "ReLU runs of the plain CNN", res)
+    lethal = R.require(R.most_lethal(res.runs, res.study), "ReLU runs of the plain CNN", res)
     knob = lethal.relu_peak.idxmax()
     level = lethal.level[knob]
-    layers = R.stress_rows(res.layers, res.study)
+    layers = R.stress_rows(res.layers, res.study, R.grid_budget(res.runs))
     cell = layers[(layers.knob == knob) & (layers.level == level) & (layers.status == "ok")]
 
     fig, axes = plt.subplots(1, len(ACTS) + 1, figsize=(style.DOUBLE, 2.6), layout="constrained",
                              gridspec_kw={"width_ratios": [1] * len(ACTS) + [0.05]})
     for ax, act in zip(axes, ACTS):
-        runs = style.require(cell[cell.act == act], f"finished {style.ACT_NAMES[act]} runs at {knob}={level:g}", res)
+        runs = R.require(cell[cell.act == act], f"finished {style.ACT_NAMES[act]} runs at {knob}={level:g}", res)
         grid = runs.pivot_table(index="layer", columns="epoch", values="dead_ratio", aggfunc="mean")
         grid.index = grid.index + 1
         sns.heatmap(grid, ax=ax, vmin=0, vmax=1, cmap="viridis", cbar_ax=axes[-1],
@@ -47,4 +48,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    style.run(main)
+    cli.run_figure(main)

@@ -12,6 +12,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
+from rectifiers import cli
 from rectifiers import results as R
 from rectifiers import style
 
@@ -22,14 +23,14 @@ LINES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 2)))
 
 
 def main(argv=None):
-    args = style.parse_args(__doc__, argv)
-    res = style.load(args.results, "runs", "layers")
+    args = cli.figure_args(__doc__, argv)
+    res = R.load(args.results, "runs", "layers")
     style.setup()
-    lethal = style.most_lethal(res.runs, res.study)
-    first = style.plain_knobs(res.study)[0]
+    lethal = R.most_lethal(res.runs, res.study)
+    first = R.plain_knobs(res.study)[0]
     regimes = [(first, res.study["knobs"][first]["baseline"])] + list(lethal.level.items())
-    layers = R.stress_rows(res.layers, res.study)
-    prelu = style.final_epoch(layers[(layers.act == "prelu") & (layers.status == "ok")])
+    layers = R.stress_rows(res.layers, res.study, R.grid_budget(res.runs))
+    prelu = R.final_epoch(layers[(layers.act == "prelu") & (layers.status == "ok")])
 
     fig, ax = plt.subplots(figsize=(style.SINGLE, 3.4), layout="constrained")
     # all lines are PReLU: shades of its colour, told apart by marker and line style
@@ -48,7 +49,7 @@ def main(argv=None):
         ax.fill_between(x, s["low"], s["high"], color=color, alpha=0.12, lw=0)
         drawn += 1
     if not drawn:
-        style.require(pd.DataFrame(), "finished PReLU runs of the plain CNN", res)
+        R.require(pd.DataFrame(), "finished PReLU runs of the plain CNN", res)
     ax.axhline(INIT, color="0.5", lw=0.6, ls=":")
     ax.annotate("init 0.25", (1, INIT), xycoords=("axes fraction", "data"), ha="right", va="bottom",
                 fontsize=7, color="0.4")
@@ -68,4 +69,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    style.run(main)
+    cli.run_figure(main)

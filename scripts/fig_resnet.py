@@ -1,12 +1,14 @@
 """Does the activation matter with BatchNorm and skip connections? Test accuracy of the
 CIFAR ResNet (at the study's baseline depth, 20) after every epoch, one line per
-activation: mean over the seeds that finished, with a 95% bootstrap band.
+activation: the mean over the seeds that finished, each seed a thin line of the same
+colour. Runs that diverged are counted in the panel.
 
     python scripts/fig_resnet.py --results results/cpu --out figures
 """
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from rectifiers import cli
 from rectifiers import results as R
 from rectifiers import style
 
@@ -14,19 +16,20 @@ KNOB = "resnet"
 
 
 def main(argv=None):
-    args = style.parse_args(__doc__, argv)
-    res = style.load(args.results, "epochs")
+    args = cli.figure_args(__doc__, argv)
+    res = R.load(args.results, "runs", "epochs")
     style.setup()
     if KNOB not in res.study["knobs"]:
-        raise style.ResultsError(f"{res.dir}/study.json has no '{KNOB}' study")
+        raise R.ResultsError(f"{res.dir}/study.json has no '{KNOB}' study")
     depth = res.study["knobs"][KNOB]["baseline"]
-    epochs = R.stress_rows(res.epochs, res.study)
-    cell = style.require(epochs[(epochs.knob == KNOB) & (epochs.level == depth)], f"ResNet-{depth} runs", res)
+    epochs = R.stress_rows(res.epochs, res.study, R.grid_budget(res.runs))
+    cell = R.require(epochs[(epochs.knob == KNOB) & (epochs.level == depth)], f"ResNet-{depth} runs", res)
     summary = R.summarise(cell, "test_acc", ["act", "epoch"])
 
     fig, ax = plt.subplots(figsize=(style.SINGLE, 2.8), layout="constrained")
     for act in style.acts(summary):
-        style.band(ax, summary[summary.act == act].epoch, summary[summary.act == act], act, markersize=3)
+        style.mean_line(ax, summary[summary.act == act].epoch, summary[summary.act == act], act, markersize=3)
+        style.seed_lines(ax, cell[cell.act == act], "epoch", "test_acc", act)
     diverged = summary.groupby("act", sort=False)[["n_diverged", "n"]].max().query("n_diverged > 0")
     if len(diverged):
         ax.text(0.03, 0.97, "diverged, not shown:\n" + "\n".join(
@@ -41,4 +44,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    style.run(main)
+    cli.run_figure(main)

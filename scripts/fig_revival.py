@@ -7,16 +7,20 @@ with the counts.
     python scripts/fig_revival.py --results results/cpu --out figures
 """
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.ticker import PercentFormatter
 
+from rectifiers import cli
+from rectifiers import results as R
 from rectifiers import style
 
 
 def main(argv=None):
-    args = style.parse_args(__doc__, argv)
-    res = style.load(args.results, "runs")
+    args = cli.figure_args(__doc__, argv)
+    res = R.load(args.results, "runs")
     style.setup()
-    runs = style.require(res.runs[res.runs.status == "ok"].dropna(subset=["ever_dead", "revived", "units"]),
+    grid = res.runs[np.isclose(res.runs.budget, R.grid_budget(res.runs))]  # the stress grid's runs
+    runs = R.require(grid[grid.status == "ok"].dropna(subset=["ever_dead", "revived", "units"]),
                          "finished runs with dead-unit counts", res)
     acts = style.acts(runs)
     totals = runs.groupby("act")[["ever_dead", "revived"]].sum().loc[acts]
@@ -53,4 +57,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    style.run(main)
+    cli.run_figure(main)

@@ -1,39 +1,42 @@
 """Dead units under stress: the fraction of dead units at the end of training (top row)
 and at its worst epoch (bottom row), one column per plain-CNN knob, its levels on x with
-the baseline first, one line per activation: mean over the seeds that finished, with a
-95% bootstrap band. Each diverged run is an x at the bottom of its panel.
+the baseline first, one line per activation: the mean over all its seeds, each seed a
+point beside it. A diverged run is a cross at 100%, the value it counts as in the mean
+(rectifiers.claims.outcomes: with non-finite activations no unit is ever positive).
 
     python scripts/fig_stress_dead.py --results results/cpu --out figures
 """
 import matplotlib.pyplot as plt
 
+from rectifiers import cli
 from rectifiers import results as R
 from rectifiers import style
 
-VALUES = {"dead_ratio_final": "dead units, end", "dead_ratio_peak": "dead units, peak"}
+VALUES = {"dead_final": "dead units, end", "dead_peak": "dead units, peak"}
 
 
 def main(argv=None):
-    args = style.parse_args(__doc__, argv)
-    res = style.load(args.results, "runs")
+    args = cli.figure_args(__doc__, argv)
+    res = R.load(args.results, "runs")
     style.setup()
-    knobs, rows = style.plain_stress_runs(res)
+    knobs = R.plain_knobs(res.study)
+    rows = R.require(R.stress_rows(res.runs, res.study, R.grid_budget(res.runs)).query("knob in @knobs"),
+                     "plain-CNN runs", res)
 
-    fig, axes = plt.subplots(len(VALUES), len(knobs), figsize=(style.DOUBLE, 4.2), sharex="col", sharey=True,
+    fig, axes = plt.subplots(len(VALUES), len(knobs), figsize=(style.DOUBLE, 4.4), sharex="col", sharey=True,
                              layout="constrained")
     diverged = False
     for row, (value, label) in zip(axes, VALUES.items()):
-        summary = R.summarise(rows, value, ["knob", "level", "act"])
         for ax, knob in zip(row, knobs):
-            diverged |= style.stress_panel(ax, summary, res.study, knob)
+            diverged |= style.stress_panel(ax, rows, value, res.study, knob)
         row[0].set_ylabel(label)
     for ax in axes[0]:
         ax.set_xlabel("")
     style.fraction_axis(axes[0, 0])
-    style.stress_legend(fig, axes.ravel(), rows, diverged)
+    style.stress_legend(fig, rows, diverged, "all dead")
     style.save(fig, args.out, "stress_dead", __file__, res.files)
     return fig
 
 
 if __name__ == "__main__":
-    style.run(main)
+    cli.run_figure(main)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from rectifiers import cli
+from rectifiers import latex as L
 from rectifiers import results as R
 
 
@@ -17,8 +19,8 @@ def table(cal: pd.DataFrame) -> str:
     lines = [r"\begin{tabular}{@{}rrrlrr@{}}", r"\toprule",
              r"Depth & Learning rate & Batch & Status & Test acc.\ (\%) & Peak dead (\%) \\", r"\midrule"]
     for r in cal.sort_values(["depth", "batch_size", "lr"]).itertuples():
-        lines.append(f"{r.depth} & {r.lr:g} & {r.batch_size} & {r.status} & {R.pct(r.final_test_acc)} & "
-                     f"{R.pct(r.dead_ratio_peak)} \\\\")
+        lines.append(f"{r.depth} & {r.lr:g} & {r.batch_size} & {r.status} & {L.pct(r.final_test_acc)} & "
+                     f"{L.pct(r.dead_ratio_peak)} \\\\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
 
@@ -27,10 +29,10 @@ def main(argv=None) -> int:
     def make(results: Path) -> str:
         path = results / "calibration.csv"
         if not path.exists() or not path.read_text().strip():
-            raise FileNotFoundError(f"{path} is missing or has no runs: run the calibration study (`make "
+            raise R.ResultsError(f"{path} is missing or has no runs: run the calibration study (`make "
                                     "train` runs +study=calibration first), then aggregate (`make results`)")
         return table(pd.read_csv(path))
-    return R.generated_main("table_calibration", make, argv)
+    return cli.generated_main("table_calibration", make, argv)
 
 
 if __name__ == "__main__":

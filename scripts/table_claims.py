@@ -1,39 +1,40 @@
-"""Claims table: each claim of DESIGN.md section 1, the measurement that tests it, the
-computed result and the verdict that results.claims derives from the data by its
-pre-declared rule (the rules are printed in the paper through numbers.tex).
+"""Claims table: each claim, the runs it is decided on, its test with the family size and
+the correction, the result computed from the runs and the verdict of its rule
+(rectifiers.claims; the rules are printed in the paper through numbers.tex).
 
     python scripts/table_claims.py --results results/cpu --out paper/generated/table_claims.tex
 """
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-import pandas as pd
-
+from rectifiers import claims as C
+from rectifiers import cli
+from rectifiers import latex as L
 from rectifiers import results as R
 
+SCALES = {"stress": "stress grid", "long": "plain CNN, 4$\\times$ budget", "trained": "trained ResNet",
+          "trained + stress": "trained ResNet and stress grid"}
 
-def table(runs, study, layers) -> str:
-    lines = [r"\begin{tabular}{@{}>{\raggedright}p{0.02\linewidth}>{\raggedright}p{0.23\linewidth}"
-             r">{\raggedright}p{0.17\linewidth}>{\raggedright}p{0.33\linewidth}"
-             r">{\raggedright\arraybackslash}p{0.13\linewidth}@{}}", r"\toprule",
-             r"\# & Claim & Measurement & Result & Verdict \\", r"\midrule"]
-    for i, c in enumerate(R.claims(runs, study, layers)):
+
+def table(verdicts: list[C.Verdict]) -> str:
+    lines = [r"\begin{tabular}{@{}>{\raggedright}p{0.02\linewidth}>{\raggedright}p{0.2\linewidth}"
+             r">{\raggedright}p{0.1\linewidth}>{\raggedright}p{0.25\linewidth}"
+             r">{\raggedright}p{0.27\linewidth}>{\raggedright\arraybackslash}p{0.08\linewidth}@{}}", r"\toprule",
+             r"\# & Claim & Runs & Test; family; correction & Result & Verdict \\", r"\midrule"]
+    for i, v in enumerate(verdicts):
         if i:
             lines.append(r"\addlinespace")
-        lines.append(" & ".join([str(c["number"]), R.tex_escape(c["claim"]), R.tex_escape(c["test"]),
-                                 R.tex_escape(c["result"]), r"\textbf{" + c["verdict"] + "}"]) + r" \\")
+        test = (f"{L.tex_escape(v.method)}; family: {L.tex_escape(v.family)} "
+                f"(size {v.family_size}); {L.tex_escape(v.correction)}")
+        lines.append(" & ".join([str(v.number), L.tex_escape(v.claim), SCALES.get(v.scale, L.tex_escape(v.scale)),
+                                 test, L.tex_escape(v.result), r"\textbf{" + v.verdict + "}"]) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
-    def make(results: Path) -> str:
-        runs, study = R.load(results)
-        layers = pd.read_csv(results / "layers.csv") if (results / "layers.csv").exists() else None
-        return table(runs, study, layers)
-    return R.generated_main("table_claims", make, argv)
+    return cli.generated_main("table_claims", lambda d: table(C.decide(R.load(d, "epochs").tidy())), argv)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from rectifiers import cli
+from rectifiers import latex as L
 from rectifiers import results as R
 from rectifiers.study import STUDIES, sweep_values
 
@@ -62,7 +64,7 @@ def fmt(v) -> str:
         return "yes" if v else "no"
     if isinstance(v, (int, float)):
         return f"\\num{{{v:g}}}"
-    return R.tex_escape(v)
+    return L.tex_escape(v)
 
 
 def fmt_list(values) -> str:
@@ -116,7 +118,7 @@ def table(reported: str) -> str:
 
 def main(argv=None) -> int:
     # the results only say which profile the paper reports; the settings come from conf/
-    return R.generated_main("table_setup", lambda d: table(R.load(d)[1]["profile"]), argv)
+    return cli.generated_main("table_setup", lambda d: table(R.load(d).study["profile"]), argv)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """A small synthetic results set with the schema of scripts/aggregate.py, for figure,
 table and paper tests. Values are random but shaped like a study: ReLU dies at the most
-stressful level of each knob; one run diverges."""
+stressful level of each knob; one run diverges; the plain CNN also has runs at 4x the
+grid's budget and the ResNet a trained set, as the accuracy claims need."""
 from __future__ import annotations
 
 import json
@@ -35,7 +36,7 @@ def cells():
                 yield cfg, i / max(1, len(k["levels"]) - 1)  # stress in [0, 1]
 
 
-def write_fake_results(out: Path, seeds: int = 3, epochs: int = 3, profile: str = "fake") -> Path:
+def write_fake_results(out: Path, seeds: int = 3, epochs: int = 5, profile: str = "fake") -> Path:
     rng = np.random.default_rng(0)
     out.mkdir(parents=True, exist_ok=True)
     runs, ep_rows, layer_rows = [], [], []
@@ -48,7 +49,7 @@ def write_fake_results(out: Path, seeds: int = 3, epochs: int = 3, profile: str 
                 dies = act == "relu" and stress == 1.0
                 status = "diverged" if (act == "prelu" and stress == 1.0 and seed == 0) else "ok"
                 acc = 0.1 if dies else 0.35 + 0.05 * rng.standard_normal() - 0.05 * stress
-                dead_final = 0.6 if dies else max(0.0, 0.02 * stress + 0.01 * rng.standard_normal())
+                dead_final = 0.6 + 0.05 * seed if dies else max(0.0, 0.02 * stress + 0.01 * rng.standard_normal())
                 keys = {"run_id": rid, **cfg, "act": act, "seed": seed, "status": status}
                 n_layers = 7 if cfg["model"] == "plain" else 19
                 units = [16] * n_layers
@@ -82,6 +83,33 @@ def write_fake_results(out: Path, seeds: int = 3, epochs: int = 3, profile: str 
                              "revived": 0 if act == "relu" else 1, "units": sum(units), "wall_time_s": 30.0,
                              "images_per_s": 1000.0, "device": "cpu (x86_64, 1 threads)",
                              "data_fingerprint": "f" * 64, "git_commit": "0" * 40})
+    # longer runs of the same networks, which the accuracy claims are decided on: the plain
+    # CNN at 4x the grid's budget (baseline and deepest depth) and a trained ResNet
+    longer = [({**BASE, "depth": d}, 10000, 10, list(ACTS)) for d in (8, 20)]
+    longer.append(({**BASE, "model": "resnet", "depth": 20, "lr": 0.1, "batch_size": 128}, 50000, 8,
+                   ["relu", "leaky_relu_0.01", "leaky_relu_0.1", "prelu"]))
+    for cfg, train_size, n_epochs, acts in longer:
+        for act in acts:
+            name, slope = ACTS[act]
+            for seed in range(seeds):
+                n += 1
+                acc = (0.85 if cfg["model"] == "resnet" else 0.5) + 0.01 * rng.standard_normal()
+                runs.append({"run_id": f"{cfg['model']}{cfg['depth']}-{name}-{n:06x}-s{seed}", **cfg, "act": act,
+                             "seed": seed, "status": "ok", "profile": profile, "width": 16, "activation": name,
+                             "negative_slope": slope, "weight_scale": 1.0, "epochs": n_epochs,
+                             "train_size": train_size, "error": None, "final_test_acc": acc, "best_test_acc": acc,
+                             "final_train_loss": 1.0, "final_train_acc": acc, "epochs_completed": n_epochs,
+                             "dead_ratio_init": 0.0, "dead_ratio_final": 0.0, "dead_ratio_peak": 0.0,
+                             "ever_dead": 0, "revived": 0, "units": 112, "wall_time_s": 300.0,
+                             "images_per_s": 1000.0, "device": "cpu (x86_64, 1 threads)",
+                             "data_fingerprint": "f" * 64, "git_commit": "0" * 40})
+    # the claim rules' calibration (scripts/calibrate_claims.py), in its CSV's shape
+    pd.DataFrame([dict(claim=c, world=role, role=role, description=f"planted world {role}", simulations=10,
+                       supported={"true": 0.5, "false": 0.0, "effect": 0.8}[role],
+                       contradicted={"true": 0.0, "false": 0.1, "effect": 0.0}[role],
+                       inconclusive={"true": 0.5, "false": 0.9, "effect": 0.2}[role], coverage=0.95, intervals=20)
+                  for c in range(1, 7) for role in ("true", "false", "effect")]).to_csv(
+        out / "claims_calibration.csv", index=False)
     calibration = [{"run_id": f"cal-{i}", "depth": d, "lr": lr, "batch_size": b, "act": "relu", "seed": 0,
                     "epochs": 3, "status": "ok", "final_test_acc": 0.2 + 0.01 * i, "dead_ratio_peak": 0.01 * i}
                    for i, (d, lr, b) in enumerate((d, lr, b) for d in (8, 10) for lr in (0.01, 0.02, 0.05)

@@ -23,7 +23,8 @@ from pypdf import PdfReader
 
 from conftest import ROOT, files_under
 from fake_results import write_fake_results
-from rectifiers import style
+from rectifiers import claims, style
+from rectifiers import results as R
 
 FIGURES = ("activations", "stress_accuracy", "stress_dead", "dynamics", "layer_heatmap", "revival",
            "prelu_slopes", "resnet")
@@ -39,8 +40,10 @@ def load_script(name):
 
 
 def code_commit(name: str) -> str:
-    """The last commit that changed the figure's drawing code (script, style, results)."""
-    code = [f"scripts/fig_{name}.py", "src/rectifiers/style.py", "src/rectifiers/results.py"]
+    """The last commit that changed the figure's drawing code (script, style, and results,
+    claims, stats, conf/claims.yaml, which shape what is drawn)."""
+    code = [f"scripts/fig_{name}.py", "src/rectifiers/style.py", "src/rectifiers/results.py",
+            "src/rectifiers/claims.py", "conf/claims.yaml", "src/rectifiers/stats.py"]
     return subprocess.run(["git", "log", "-1", "--format=%H", "--", *code], cwd=ROOT, capture_output=True,
                           text=True).stdout.strip() or "uncommitted"
 
@@ -147,7 +150,9 @@ def test_stress_accuracy_draws_every_activation_in_every_panel_and_marks_diverge
         marks = [c for c in ax.collections if (c.get_gid() or "").startswith("diverged:")]
         assert [c.get_gid() for c in marks] == ["diverged:prelu"]
         assert tuple(marks[0].get_facecolor()[0]) == to_rgba(style.ACT_COLORS["prelu"])
-        assert marks[0].get_offsets()[0][0] == pytest.approx(2)  # the last level
+        x, y = marks[0].get_offsets()[0]
+        assert x == pytest.approx(2, abs=0.3)  # beside the last level
+        assert y == pytest.approx(claims.RULES.chance_accuracy)  # at the value it counts as
         assert ax.get_xticklabels()[0].get_text().endswith("(baseline)")
 
 
@@ -160,15 +165,15 @@ def test_no_text_below_7pt(drawn, name):
 
 
 def test_most_lethal_level_is_where_relu_dies(fake):
-    res = style.load(fake, "runs")
-    assert style.most_lethal(res.runs, res.study).level.to_dict() == {
+    res = R.load(fake, "runs")
+    assert R.most_lethal(res.runs, res.study).level.to_dict() == {
         "lr": 0.1, "batch_size": 4, "depth": 20, "init_bias": -0.5}
 
 
 @pytest.mark.parametrize("name", FIGURES)
 def test_missing_results_raise_a_clear_error_and_write_nothing(tmp_path, name):
     (tmp_path / "results").mkdir()
-    with pytest.raises(style.ResultsError, match=r"missing: run `make results`"):
+    with pytest.raises(R.ResultsError, match=r"missing: run `make results`"):
         load_script(name).main(["--results", str(tmp_path / "results"), "--out", str(tmp_path / "figures")])
     assert files_under(tmp_path / "figures") == []
 
@@ -180,7 +185,7 @@ def test_empty_results_raise_a_clear_error(fake, tmp_path, broken):
     for f in fake.glob("*.*"):
         (results / f.name).write_bytes(f.read_bytes())
     (results / "runs.csv").write_text("" if broken == "empty" else "run_id,act,status\n")
-    with pytest.raises(style.ResultsError, match="runs.csv"):
+    with pytest.raises(R.ResultsError, match="runs.csv"):
         load_script("stress_accuracy").main(["--results", str(results), "--out", str(tmp_path / "figures")])
     assert files_under(tmp_path / "figures") == []
 
@@ -194,7 +199,7 @@ def test_a_missing_part_of_the_study_writes_no_figure(fake, tmp_path):
     for f in ("runs.csv", "layers.csv"):
         df = pd.read_csv(fake / f)
         df[df.act != "prelu"].to_csv(results / f, index=False)
-    with pytest.raises(style.ResultsError, match="PReLU"):
+    with pytest.raises(R.ResultsError, match="PReLU"):
         load_script("prelu_slopes").main(["--results", str(results), "--out", str(tmp_path / "figures")])
     assert files_under(tmp_path / "figures") == []
 
@@ -207,3 +212,16 @@ def test_command_line_exits_non_zero_with_the_fix(tmp_path):
     assert "study.json is missing" in p.stderr and "make results" in p.stderr
     assert "Traceback" not in p.stderr
     assert not out.exists()
+
+
+def test_stress_figures_show_every_seed_as_a_point(drawn, fake):
+    """Each run of the stress grid is one point (a cross if it diverged) in its knob's panel,
+    next to the mean line: nothing is summarised away."""
+    res = R.load(fake, "runs")
+    rows = R.stress_rows(res.runs, res.study, R.grid_budget(res.runs))
+    for name, per_panel in (("stress_accuracy", 1), ("stress_dead", 2)):
+        panels = [ax for ax in drawn[1][name].axes if ax.collections]
+        knobs = R.plain_knobs(res.study) * per_panel
+        assert len(panels) == len(knobs)
+        for ax, knob in zip(panels, knobs):
+            assert sum(len(c.get_offsets()) for c in ax.collections) == len(rows[rows.knob == knob])

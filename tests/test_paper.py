@@ -16,11 +16,14 @@ import pandas as pd
 import pytest
 
 from fake_results import write_fake_results
+from rectifiers import claims as C
 from rectifiers import results as R
+from rectifiers import stats
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT / "paper"
-SCRIPTS = ["table_main", "table_paired", "table_claims", "table_setup", "table_calibration", "make_numbers"]
+SCRIPTS = ["table_main", "table_paired", "table_claims", "table_setup", "table_calibration", "table_rates",
+           "table_claims_calibration", "make_numbers"]
 FIGS = ["activations", "stress_accuracy", "stress_dead", "dynamics", "layer_heatmap", "revival", "prelu_slopes",
         "resnet"]
 # Capitalised commands of LaTeX and its packages that the paper may use; every other
@@ -120,10 +123,10 @@ def test_script_without_results_fails_clearly(name, tmp_path):
 
 def test_main_table_has_every_regime_and_activation(fake, generated):
     text = (generated / "table_main.tex").read_text()
-    runs, study = R.load(fake)
+    res = R.load(fake)
     body = [line for line in text.splitlines() if line.endswith(r"\\")][1:]
-    assert len(body) == len(R.regimes(study))
-    for act in runs.act.unique():
+    assert len(body) == len(R.regimes(res.study))
+    for act in res.runs.act.unique():
         assert R.act_name(act) in text
     assert "(1/3 div.)" in text  # the fake study's diverged PReLU runs are counted
 
@@ -168,19 +171,51 @@ def test_no_number_is_typed_into_the_prose():
 # --- the claims' verdicts follow the data ----------------------------------------------
 
 def test_claims_verdicts_are_computed_from_the_data(fake):
-    runs, study = R.load(fake)
-    layers = pd.read_csv(fake / "layers.csv")
-    verdicts = {c["number"]: c["verdict"] for c in R.claims(runs, study, layers)}
+    res = R.load(fake, "epochs")
+    verdicts = {v.number: v.verdict for v in C.decide(res.tidy())}
     assert set(verdicts) == set(range(1, 7))
     assert set(verdicts.values()) <= {"supported", "contradicted", "inconclusive"}
-    assert verdicts[1] == "supported" and verdicts[2] == "supported"  # the fake ReLU dies, Leaky does not
-    healthy = runs.copy()  # no ReLU unit ever dies: claim 1 contradicted, claim 2 untestable
-    relu = healthy.act == "relu"
-    healthy.loc[relu, ["dead_ratio_peak", "dead_ratio_final", "dead_ratio_init"]] = 0.0
-    after = {c["number"]: c["verdict"] for c in R.claims(healthy, study)}
-    assert after[1] == "contradicted" and after[2] == "inconclusive"
-    for c in R.claims(runs, study):
-        assert c["rule"] and c["result"] and c["claim"]
+    assert verdicts[1] == "supported"  # the fake ReLU loses 60% of its units at each knob's harshest level
+    healthy = res.runs.copy()  # no ReLU unit ever dies: claim 1 contradicted
+    healthy.loc[healthy.act == "relu", ["dead_ratio_peak", "dead_ratio_final", "dead_ratio_init"]] = 0.001 * \
+        healthy.loc[healthy.act == "relu", "seed"]
+    assert C.claim1(C.tidy(healthy)).verdict == "contradicted"
+
+
+def test_paired_table_prints_the_paired_t_interval_of_the_runs(fake, generated):
+    """Recompute one printed interval from runs.csv: the paired t interval of the mean
+    difference, PReLU minus ReLU, in the baseline cell."""
+    res = R.load(fake)
+    base = R.regime_frame(res.runs, res.study)
+    base = base[base.regime == "baseline"].set_index(["act", "seed"]).acc
+    t = stats.t_test((base["prelu"] - base["relu"]).to_numpy())
+    expected = f"${100 * t.mean:+.1f}$ [${100 * t.low:+.1f}$, ${100 * t.high:+.1f}$]"
+    row = next(line for line in (generated / "table_paired.tex").read_text().splitlines()
+               if line.startswith("Baseline") or ("PReLU" in line and line.startswith(" & PReLU")))
+    rows = [line for line in (generated / "table_paired.tex").read_text().splitlines() if "& PReLU &" in line]
+    assert expected in rows[0], (expected, rows[0], row)
+
+
+def test_claims_table_names_method_family_and_correction(fake, generated):
+    text = (generated / "table_claims.tex").read_text()
+    for v in C.decide(R.load(fake, "epochs").tidy()):
+        assert f"(size {v.family_size})" in text
+    assert "Holm" in text and "stress grid" in text and "trained ResNet" in text
+
+
+def test_no_interval_is_printed_for_a_single_run(fake, tmp_path):
+    """A cell with one run gets its mean, never an interval of zero width."""
+    one = tmp_path / "one"
+    one.mkdir()
+    for f in fake.glob("*.*"):
+        (one / f.name).write_bytes(f.read_bytes())
+    runs = pd.read_csv(fake / "runs.csv")
+    runs[runs.seed == 0].to_csv(one / "runs.csv", index=False)
+    out = tmp_path / "main.tex"
+    assert run("table_main", one, out) == 0
+    assert "[" not in out.read_text().split(r"\midrule")[1]
+    assert run("table_paired", one, out) == 0
+    assert "[$" not in out.read_text()
 
 
 # --- (c) the PDF builds --------------------------------------------------------------

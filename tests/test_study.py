@@ -6,12 +6,10 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT, TIMING_SUMMARY, TINY, without
 
-from rectifiers import results
 from rectifiers.study import STUDIES, check_study, grid
 
 TRAIN = [sys.executable, str(ROOT / "scripts" / "train.py")]
@@ -152,46 +150,3 @@ def test_aggregate_refuses_mixed_fingerprints_and_names_failed_runs(tmp_path):
     done[0].write_text(json.dumps(s))
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert out.returncode != 0 and "different data" in out.stderr
-
-
-# --- statistics ----------------------------------------------------------------------
-
-def test_bootstrap_of_a_constant_sample_has_zero_width():
-    assert results.bootstrap_ci([0.3, 0.3, 0.3]) == pytest.approx((0.3, 0.3, 0.3))
-
-
-def test_bootstrap_covers_the_true_mean_at_roughly_the_nominal_rate():
-    rng = np.random.default_rng(1)
-    hits = 0
-    for i in range(300):
-        lo, hi = results.bootstrap_ci(rng.normal(5.0, 2.0, 20), n_boot=2000, seed=i)[1:]
-        hits += lo <= 5.0 <= hi
-    assert 0.88 <= hits / 300 <= 0.99  # percentile bootstrap slightly under-covers at n=20
-
-
-def test_paired_differences_are_per_seed():
-    df = pd.DataFrame({"knob": "lr", "level": 0.1, "status": "ok",
-                       "act": ["relu"] * 3 + ["prelu"] * 3, "seed": [0, 1, 2, 2, 1, 0],
-                       "acc": [0.1, 0.2, 0.3, 0.33, 0.25, 0.17]})
-    pairs = results.paired_differences(df, "acc", ["knob", "level"]).sort_values("seed")
-    assert pairs["diff"].tolist() == pytest.approx([0.07, 0.05, 0.03])
-
-
-def test_paired_differences_drop_pairs_with_a_diverged_side():
-    df = pd.DataFrame({"knob": "lr", "level": 0.1, "status": ["ok", "ok", "diverged", "ok"],
-                       "act": ["relu", "relu", "prelu", "prelu"], "seed": [0, 1, 0, 1], "acc": [0.1, 0.2, np.nan, 0.3]})
-    pairs = results.paired_differences(df, "acc", ["knob", "level"])
-    assert pairs.seed.tolist() == [1] and pairs["diff"].tolist() == pytest.approx([0.1])
-
-
-def test_verdict_says_better_or_worse_only_when_the_interval_excludes_zero():
-    assert results.verdict(-0.01, 0.02) == "no detectable difference"
-    assert results.verdict(0.01, 0.02) == "better"
-    assert results.verdict(-0.03, -0.01) == "worse"
-    assert results.verdict(0.01, 0.02, higher_is_better=False) == "worse"
-
-
-def test_summarise_counts_diverged_runs_and_excludes_them_from_the_mean():
-    df = pd.DataFrame({"act": "prelu", "status": ["ok", "ok", "diverged"], "acc": [0.2, 0.4, np.nan]})
-    row = results.summarise(df, "acc", ["act"]).iloc[0]
-    assert row["mean"] == pytest.approx(0.3) and row.n == 3 and row.n_ok == 2 and row.n_diverged == 1

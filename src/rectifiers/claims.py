@@ -118,23 +118,30 @@ def _scale_and_cell(runs: pd.DataFrame, rules: Rules) -> tuple[pd.Series, pd.Ser
     return scale, cell
 
 
-def tidy(runs: pd.DataFrame, epochs: pd.DataFrame | None = None, rules: Rules = RULES) -> pd.DataFrame:
-    """runs.csv -> the table every claim reads. Adds:
-    - scale ('stress' | 'long' | 'trained' | None) and cell (e.g. 'baseline', 'lr=0.1');
-    - the outcomes, with the one definition of what a diverged run contributes:
-      acc (final test accuracy; chance for a diverged run), dead_final, dead_peak (dead
-      ratios; diverged_dead_ratio for a diverged run), diverged, collapsed (acc at most
-      collapse_accuracy). A run that failed with an error has NaN outcomes: it is missing;
-    - with `epochs` (epochs.csv): dead_epoch1, acc_epoch1 and early_collapse (diverged
-      before epoch 1 ended, or at chance after it), for claim 6."""
+def outcomes(runs: pd.DataFrame, rules: Rules = RULES) -> pd.DataFrame:
+    """runs.csv plus the outcomes, with the one definition of what a diverged run contributes:
+    acc (final test accuracy; chance for a diverged run), dead_final, dead_peak (dead ratios;
+    diverged_dead_ratio for a diverged run: with non-finite activations no unit is ever
+    positive, so by the monitor's own definition every unit is dead), diverged, collapsed
+    (acc at most collapse_accuracy). A run that failed with an error has NaN outcomes: it is
+    missing, not a result."""
     t = runs.copy()
-    t["scale"], t["cell"] = _scale_and_cell(t, rules)
     ok, div = t.status == "ok", t.status == "diverged"
     t["diverged"] = div
     t["acc"] = np.where(div, rules.chance_accuracy, np.where(ok, t.final_test_acc, np.nan))
     for col, src in (("dead_final", "dead_ratio_final"), ("dead_peak", "dead_ratio_peak")):
         t[col] = np.where(div, rules.diverged_dead_ratio, np.where(ok, t[src], np.nan))
     t["collapsed"] = np.where(ok | div, t.acc <= rules.collapse_accuracy, np.nan)
+    return t
+
+
+def tidy(runs: pd.DataFrame, epochs: pd.DataFrame | None = None, rules: Rules = RULES) -> pd.DataFrame:
+    """runs.csv -> the table every claim reads: `outcomes`, plus
+    - scale ('stress' | 'long' | 'trained' | None) and cell (e.g. 'baseline', 'lr=0.1');
+    - with `epochs` (epochs.csv): dead_epoch1, acc_epoch1 and early_collapse (diverged
+      before epoch 1 ended, or at chance after it), for claim 6."""
+    t = outcomes(runs, rules)
+    t["scale"], t["cell"] = _scale_and_cell(t, rules)
     if epochs is not None:
         e1 = epochs[epochs.epoch == 1].set_index("run_id")
         t["dead_epoch1"] = t.run_id.map(e1.dead_ratio)
@@ -313,8 +320,8 @@ def claim4(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     deepest = max(depths)
     method = ("least-squares slope of PReLU's paired gain over ReLU on depth (t interval); "
               "paired t test and TOST of the gain at the deepest depth")
-    family, corr = "slope and deepest gain (support needs both); 3 ways to contradict", \
-        "none for support (both must pass); Holm for contradiction"
+    family, corr = "the slope and the gain at the deepest depth, both needed for support", \
+        "none for support (both must pass); Holm over the 3 tests against the claim"
     if not has_scale(t, "long"):
         return _not_run(4, "long", method, family, 2, corr)
     xs, ys, acc = [], [], Values(t, "long")
@@ -348,7 +355,8 @@ def claim5(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     stress_cells = [c for c in rules.stress_cells() if c != "baseline"]
     size_b = len(stress_cells) * len(others)
     method = "paired t tests of accuracy vs ReLU: TOST (trained ResNet), two-sided (stress cells)"
-    family = f"ResNet: every activation run there; stress: {size_b} = activations x stress cells"
+    family = (f"ResNet: each activation trained there vs ReLU (at least 3); stress: {len(others)} activations x "
+              f"{len(stress_cells)} stress cells")
     corr = "none for equivalence (all must pass); Holm within each family; alpha split between the two ways to contradict"
     trained = t[t.scale == "trained"]
     if trained.empty or not has_scale(t, "stress"):

@@ -1,25 +1,20 @@
-"""The one look of every figure, and the plumbing every figure script shares.
+"""The look of every figure, and only that.
 
 - a seaborn theme for a one-column paper: 3.4 in single panels, 7 in page-wide
   figures, no font below 7 pt;
 - ONE fixed colour (and marker) per activation label, `ACT_COLORS` / `ACT_MARKERS`,
   from the colourblind-safe Okabe-Ito palette, with display names `ACT_NAMES`;
 - display names of the stress knobs, `KNOB_NAMES`, and tick labels of their levels;
-- the command line every script takes (`--results DIR --out DIR`);
-- `load`: the results files a figure reads, with a clear error (and no figure) when
-  one is missing or empty;
+- how a summary over seeds is drawn: the mean, and every seed as a point beside it;
 - `save`: figures/<name>.pdf and .png, byte-identical on rerun, carrying the script,
   the sha256 of every results file read and the git commit in their metadata.
+Reading the results is rectifiers.results; the command line is rectifiers.cli.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 import os
 import subprocess
-import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
@@ -29,7 +24,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from rectifiers import results as R  # noqa: E402
+from rectifiers import claims, results as R, stats  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SINGLE, DOUBLE = 3.4, 7.0  # figure widths in inches: one column, the whole page
@@ -52,7 +47,7 @@ ACT_NAMES = R.ACT_NAMES  # one source of display names, shared with the tables
 KNOB_NAMES = {"lr": "learning rate", "batch_size": "batch size", "depth": "depth (plain CNN)",
               "init_bias": "initial bias", "resnet": "depth (ResNet)"}
 DIVERGED_MARKER = "x"
-FILES = {"runs": "runs.csv", "epochs": "epochs.csv", "layers": "layers.csv"}
+SEED_SIZE = 7        # points (area) of one seed's marker
 
 RC = {
     "font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "xtick.labelsize": 7, "ytick.labelsize": 7,
@@ -66,92 +61,10 @@ RC = {
 }
 
 
-class ResultsError(RuntimeError):
-    """The results a figure needs are missing, empty or incomplete."""
-
-
 def setup() -> None:
     """Reset matplotlib (ignoring any user matplotlibrc) and apply the paper theme."""
     matplotlib.rcdefaults()
     sns.set_theme(context="paper", style="ticks", palette=list(ACT_COLORS.values()), rc=RC)
-
-
-def parse_args(doc: str, argv=None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=(doc or "").strip().split("\n")[0])
-    ap.add_argument("--results", type=Path, required=True, help="results/<profile> (made by `make results`)")
-    ap.add_argument("--out", type=Path, default=Path("figures"), help="folder for <name>.pdf and <name>.png")
-    return ap.parse_args(argv)
-
-
-def run(main) -> None:
-    """Entry point of a figure script: a results problem ends with a clear message and
-    exit status 1, not a traceback (and never with an empty figure)."""
-    script = Path(sys.argv[0]).name
-    try:
-        main(sys.argv[1:])
-    except ResultsError as e:
-        sys.exit(f"{script}: error: {e}")
-
-
-# --- reading the results ---------------------------------------------------------------
-
-@dataclass
-class Results:
-    dir: Path
-    study: dict
-    runs: pd.DataFrame | None = None
-    epochs: pd.DataFrame | None = None
-    layers: pd.DataFrame | None = None
-    files: list[Path] = field(default_factory=list)  # every file read, for the provenance
-
-
-def load(results_dir: Path, *tables: str) -> Results:
-    """study.json and the named tables ("runs", "epochs", "layers") of results_dir."""
-    results_dir = Path(results_dir)
-    paths = [results_dir / "study.json"] + [results_dir / FILES[t] for t in tables]
-    fix = f"run `make results` (scripts/aggregate.py --profile <profile>) to write {results_dir}/"
-    for p in paths:
-        if not p.is_file():
-            raise ResultsError(f"{p} is missing: {fix}")
-        if p.stat().st_size == 0:
-            raise ResultsError(f"{p} is empty: {fix}")
-    res = Results(dir=results_dir, study=json.loads(paths[0].read_text()), files=paths)
-    missing = len(res.study.get("missing", []))
-    if missing:
-        print(f"warning: {missing} of {res.study.get('cells', '?')} cells of the study have no finished run "
-              f"(listed in {paths[0]}); the figure shows the runs there are", file=sys.stderr)
-    for t in tables:
-        df = pd.read_csv(results_dir / FILES[t])
-        if df.empty:
-            raise ResultsError(f"{results_dir / FILES[t]} has a header but no rows: train the study "
-                               f"(`make train`), then {fix}")
-        unknown = set(df.act) - set(ACT_COLORS)
-        if unknown:
-            raise ResultsError(f"activation(s) {sorted(unknown)} have no colour: add them to "
-                               "rectifiers.style.ACT_COLORS and ACT_NAMES")
-        setattr(res, t, df)
-    return res
-
-
-def require(df: pd.DataFrame, what: str, res: Results) -> pd.DataFrame:
-    """`df` if it has rows; otherwise the figure cannot be drawn: say what is missing."""
-    if df.empty:
-        raise ResultsError(f"no {what} in {res.dir}/: that part of the study has not finished; "
-                           "train it (`make train`) and run `make results`")
-    return df
-
-
-# --- the study's layout ----------------------------------------------------------------
-
-def plain_knobs(study: dict) -> list[str]:
-    """The plain-CNN stress knobs, in study.json order (lr, batch_size, depth, init_bias)."""
-    return [k for k, v in study["knobs"].items() if v["model"] == "plain"]
-
-
-def levels(study: dict, knob: str) -> list:
-    """A knob's levels in study.json order, the baseline first."""
-    k = study["knobs"][knob]
-    return [k["baseline"]] + [lv for lv in k["levels"] if lv != k["baseline"]]
 
 
 def level_label(study: dict, knob: str, level, baseline_note: bool = True) -> str:
@@ -169,63 +82,51 @@ def acts(df: pd.DataFrame) -> list[str]:
     return R.act_order(df.act.unique())
 
 
-def most_lethal(runs: pd.DataFrame, study: dict) -> pd.DataFrame:
-    """Per plain knob: the level with the highest mean ReLU peak dead ratio (`level`) and
-    that mean (`relu_peak`). Knobs without ReLU runs are left out."""
-    rows = R.stress_rows(runs, study)
-    relu = rows[(rows.act == R.BASELINE_ACT) & rows.knob.isin(plain_knobs(study))]
-    peak = relu.groupby(["knob", "level"], sort=False).dead_ratio_peak.mean().dropna()
-    if peak.empty:
-        return pd.DataFrame(columns=["level", "relu_peak"])
-    best = peak.groupby(level="knob", sort=False).idxmax()
-    return pd.DataFrame({"level": [lv for _, lv in best], "relu_peak": peak[best.tolist()].to_numpy()},
-                        index=pd.Index(best.index, name="knob"))
-
-
-def final_epoch(df: pd.DataFrame) -> pd.DataFrame:
-    """Rows of each run's last measurement."""
-    return df[df.epoch == df.groupby("run_id").epoch.transform("max")]
-
-
 # --- drawing ---------------------------------------------------------------------------
 
-def band(ax, x, summary: pd.DataFrame, act: str, **kw):
-    """Mean line with its 95% bootstrap band (columns mean, low, high of results.summarise)."""
+def mean_line(ax, x, summary: pd.DataFrame, act: str, **kw):
+    """The mean over seeds (column `mean` of results.summarise) as a line with markers."""
     (line,) = ax.plot(x, summary["mean"], color=ACT_COLORS[act], marker=ACT_MARKERS[act],
                       label=ACT_NAMES[act], **kw)
-    ax.fill_between(x, summary["low"], summary["high"], color=ACT_COLORS[act], alpha=0.15, lw=0)
     return line
 
 
-def plain_stress_runs(res: Results) -> tuple[list[str], pd.DataFrame]:
-    """The plain-CNN stress knobs and the stress rows of their runs."""
-    knobs = plain_knobs(res.study)
-    return knobs, require(R.stress_rows(res.runs, res.study).query("knob in @knobs"), "plain-CNN runs", res)
+def seed_points(ax, x, values, act: str, diverged=None) -> None:
+    """Every seed as a small point at x: finished runs as hollow markers of the activation,
+    diverged runs as crosses (gid 'diverged:<act>') at the value they count as."""
+    x, values = np.asarray(x, dtype=float), np.asarray(values, dtype=float)
+    div = np.zeros(len(x), bool) if diverged is None else np.asarray(diverged, bool)
+    ax.scatter(x[~div], values[~div], s=SEED_SIZE, marker=ACT_MARKERS[act], facecolors="none",
+               edgecolors=ACT_COLORS[act], linewidths=0.6, alpha=0.8, zorder=3)
+    if div.any():
+        ax.scatter(x[div], values[div], s=SEED_SIZE * 2, marker=DIVERGED_MARKER, color=ACT_COLORS[act], lw=1.0,
+                   zorder=4, clip_on=False, gid=f"diverged:{act}")
 
 
-def stress_panel(ax, summary: pd.DataFrame, study: dict, knob: str) -> bool:
-    """One knob of a `results.summarise(stress_rows, value, ["knob", "level", "act"])`
-    table: one line per activation over the knob's levels (baseline first, evenly spaced),
-    and one x per diverged run at the bottom of the panel. True if any run diverged."""
-    lv = levels(study, knob)
-    s = summary[summary.knob == knob].copy()
-    s["x"] = s.level.map(lambda v: next(i for i, l in enumerate(lv) if np.isclose(v, l)))
-    s = s.sort_values("x")
-    for act in acts(s):
-        band(ax, s[s.act == act].x, s[s.act == act], act)
-    trans = ax.get_xaxis_transform()  # x in data, y in axes fraction
-    div = s[s.n_diverged > 0]
-    for x, g in div.groupby("x"):
-        offsets = (np.arange(len(g)) - (len(g) - 1) / 2) * 0.11
-        for dx, (_, row) in zip(offsets, g.sort_values("act", key=lambda a: a.map(R.ACT_ORDER.index)).iterrows()):
-            k = int(row.n_diverged)
-            ax.scatter([x + dx] * k, 0.04 + np.arange(k) * min(0.045, 0.14 / k), transform=trans,
-                       marker=DIVERGED_MARKER, color=ACT_COLORS[row.act], s=14, lw=1.0, clip_on=False,
-                       gid=f"diverged:{row.act}")
+def seed_lines(ax, rows: pd.DataFrame, x: str, value: str, act: str) -> None:
+    """Each run of `rows` as a thin line of `value` over `x` (curves over epochs)."""
+    for _, g in rows.sort_values(x).groupby("run_id", sort=True):
+        ax.plot(g[x], g[value], color=ACT_COLORS[act], lw=0.5, alpha=0.35, zorder=1)
+
+
+def stress_panel(ax, rows: pd.DataFrame, value: str, study: dict, knob: str) -> bool:
+    """One knob of the stress grid (`results.stress_rows`): per activation, the mean of
+    `value` over seeds as a line over the knob's levels (baseline first, evenly spaced) and
+    each seed as a point beside it, the activations side by side. True if a run diverged."""
+    lv = R.levels(study, knob)
+    r = rows[rows.knob == knob].copy()
+    r["x"] = r.level.map(lambda v: next(i for i, l in enumerate(lv) if np.isclose(v, l)))
+    names = acts(r)
+    for i, act in enumerate(names):
+        a = r[r.act == act]
+        s = R.summarise(a, value, ["x"]).sort_values("x")
+        mean_line(ax, s.x, s, act)
+        dodge = (i - (len(names) - 1) / 2) * 0.07  # seeds of each activation in their own column
+        seed_points(ax, a.x + dodge, a[value], act, a.status == "diverged")
     ax.set_xticks(range(len(lv)), [level_label(study, knob, v) for v in lv])
     ax.set_xlim(-0.4, len(lv) - 0.6)
     ax.set_xlabel(KNOB_NAMES[knob])
-    return not div.empty
+    return bool((r.status == "diverged").any())
 
 
 def fraction_axis(ax, min_top: float = 0.05) -> None:
@@ -236,33 +137,22 @@ def fraction_axis(ax, min_top: float = 0.05) -> None:
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
 
 
-def room_below(axes, fraction: float = 0.2) -> None:
-    """Extend the (shared) y axis downwards so the bottom `fraction` of each panel holds
-    no data: a grey strip, without y ticks, for the diverged-run markers."""
-    from matplotlib.patches import Rectangle
-    axes = np.atleast_1d(axes)
-    lo, hi = axes[0].get_ylim()
-    ticks = [t for t in axes[0].get_yticks() if lo <= t <= hi]
-    axes[0].set_ylim(lo - fraction / (1 - fraction) * (hi - lo), hi)
-    axes[0].set_yticks(ticks)
-    for ax in axes:
-        ax.add_patch(Rectangle((0, 0), 1, fraction, transform=ax.transAxes, color="0.93", lw=0, zorder=0))
-
-
 def act_handles(names) -> list:
     from matplotlib.lines import Line2D
     return [Line2D([], [], color=ACT_COLORS[a], marker=ACT_MARKERS[a], label=ACT_NAMES[a]) for a in names]
 
 
-def stress_legend(fig, axes, rows: pd.DataFrame, diverged: bool) -> None:
-    """The legend of the stress panels: one entry per activation, and, if any run diverged, a
-    strip at the bottom of every panel for its x markers and an entry for them."""
+def stress_legend(fig, rows: pd.DataFrame, diverged: bool, counted_as: str) -> None:
+    """The legend of the stress panels: one entry per activation, one for a seed, and one
+    for a diverged run with the value it counts as (rectifiers.claims.outcomes)."""
     from matplotlib.lines import Line2D
     handles = act_handles(acts(rows))
+    handles.append(Line2D([], [], color="0.3", marker="o", markerfacecolor="none", ls="", markersize=3,
+                          label="one seed"))
     if diverged:
-        room_below(axes)
-        handles.append(Line2D([], [], color="0.3", marker=DIVERGED_MARKER, ls="", label="a diverged run"))
-    legend_on_top(fig, handles)
+        handles.append(Line2D([], [], color="0.3", marker=DIVERGED_MARKER, ls="",
+                              label=f"diverged (counted as {counted_as})"))
+    legend_on_top(fig, handles, ncol=4)
 
 
 def legend_on_top(fig, handles, ncol: int | None = None) -> None:
@@ -275,9 +165,10 @@ def legend_on_top(fig, handles, ncol: int | None = None) -> None:
 # --- writing ---------------------------------------------------------------------------
 
 def git_commit(script) -> str:
-    """The last commit that changed the drawing code (the script, this module, results.py):
-    unlike HEAD it stays the same across unrelated commits, so a rebuilt figure is the same file."""
-    code = [str(Path(script).resolve()), __file__, R.__file__]
+    """The last commit that changed the drawing code (the script, this module, and the modules
+    that shape what is drawn: results, claims, stats): unlike HEAD it stays the same across
+    unrelated commits, so a rebuilt figure is the same file."""
+    code = [str(Path(script).resolve()), __file__, R.__file__, claims.__file__, str(claims.CONFIG), stats.__file__]
     try:
         return subprocess.run(["git", "log", "-1", "--format=%H", "--", *code], cwd=ROOT, capture_output=True,
                               text=True, check=True).stdout.strip() or "uncommitted"

@@ -1,0 +1,73 @@
+"""Failure rates in the stress grid: per cell and activation, how many runs diverged and how
+many collapsed (test accuracy at chance, diverged runs included), each compared with ReLU
+in the same cell by Fisher's exact test, Holm's correction over the family of every cell and
+non-ReLU activation. Only cells where some run diverged or collapsed are listed; the others
+are in the family with p = 1.
+
+    python scripts/table_rates.py --results results/cpu --out paper/generated/table_rates.tex
+"""
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+
+from rectifiers import cli, stats
+from rectifiers import latex as L
+from rectifiers import results as R
+
+RATES = ("diverged", "collapsed")
+
+
+def rates(df: pd.DataFrame, keys: list[str], acts: list[str]) -> pd.DataFrame:
+    """One row per (regime, act): k of n for each rate, Fisher p against ReLU and its Holm
+    adjustment within each rate's family."""
+    rows = []
+    for key in keys:
+        here = df[(df.regime == key) & df.acc.notna()]  # failed runs (errors) are missing, not outcomes
+        base = here[here.act == R.BASELINE_ACT]
+        for a in acts:
+            x = here[here.act == a]
+            row = dict(regime=key, act=a, n=len(x), n_relu=len(base))
+            for rate in RATES:
+                k, k0 = int(x[rate].astype(bool).sum()), int(base[rate].astype(bool).sum())
+                row[rate], row[rate + "_relu"] = k, k0
+                row["p_" + rate] = stats.fisher(k, len(x), k0, len(base))
+            rows.append(row)
+    out = pd.DataFrame(rows)
+    for rate in RATES:
+        out["holm_" + rate] = stats.holm(out["p_" + rate]) if len(out) else []
+    return out
+
+
+def table(res: R.Results) -> str:
+    df = R.regime_frame(res.runs, res.study)
+    regs = R.regimes(res.study)
+    acts = [a for a in R.act_order(df.act.unique()) if a != R.BASELINE_ACT]
+    r = rates(df, [g["key"] for g in regs], acts)
+    label = {g["key"]: g["label"] for g in regs}
+    lines = [r"\begin{tabular}{@{}llrrrrr@{}}", r"\toprule",
+             r"Regime & Activation & Diverged & $p_{\mathrm{Holm}}$ & Collapsed & $p_{\mathrm{Holm}}$ & "
+             r"ReLU collapsed \\", r"\midrule"]
+    shown = [k for k in dict.fromkeys(r.regime) if (r[r.regime == k][["diverged", "collapsed", "collapsed_relu"]]
+                                                    .to_numpy().sum() > 0)]
+    for i, key in enumerate(shown):
+        if i:
+            lines.append(r"\addlinespace")
+        for j, row in enumerate(r[r.regime == key].itertuples()):
+            name = L.tex_escape(label[key]).replace("-", "$-$") if j == 0 else ""
+            lines.append(f"{name} & {R.act_name(row.act)} & {row.diverged}/{row.n} & {L.p_value(row.holm_diverged)} & "
+                         f"{row.collapsed}/{row.n} & {L.p_value(row.holm_collapsed)} & "
+                         f"{row.collapsed_relu}/{row.n_relu} \\\\")
+    if not shown:
+        lines.append(r"\multicolumn{7}{c}{no run diverged or collapsed} \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    return cli.generated_main("table_rates", lambda d: table(R.load(d)), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""LaTeX text for the generated tables and numbers: escaping, percentages, intervals and
+macro names. Pure string functions; nothing here reads files."""
+from __future__ import annotations
+
+import numpy as np
+
+TEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                "<": r"\textless{}", ">": r"\textgreater{}"}
+
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and np.isnan(x)) or (isinstance(x, np.floating) and np.isnan(x))
+
+
+def tex_escape(text) -> str:
+    """Plain text -> LaTeX text: every special character escaped."""
+    return "".join(TEX_SPECIALS.get(c, c) for c in str(text))
+
+
+def pct(x, digits: int = 1) -> str:
+    """A fraction as a percentage without the % sign: 0.3549 -> '35.5'; NaN -> 'n/a'."""
+    return "n/a" if _missing(x) else f"{100 * x:.{digits}f}"
+
+
+def pct_signed(x, digits: int = 1) -> str:
+    """A difference of fractions in percentage points, signed, for math mode: '+1.2', '-0.5'."""
+    return "n/a" if _missing(x) else f"{100 * x:+.{digits}f}"
+
+
+def interval(low, high, digits: int = 1) -> str:
+    """'[33.1, 37.0]' (percent), or '' where there is no interval (a single run, no spread)."""
+    return "" if _missing(low) or _missing(high) else f"[{pct(low, digits)}, {pct(high, digits)}]"
+
+
+def signed_interval_tex(mean, low, high, digits: int = 1) -> str:
+    """'$+1.2$ [$-0.5$, $+2.9$]' (percentage points, proper minus signs); the mean alone
+    where there is no interval."""
+    if _missing(mean):
+        return "n/a"
+    text = f"${pct_signed(mean, digits)}$"
+    if not (_missing(low) or _missing(high)):
+        text += f" [${pct_signed(low, digits)}$, ${pct_signed(high, digits)}$]"
+    return text
+
+
+def p_value(p) -> str:
+    """'0.003', '<0.001', '1' (p-values are capped at 1 by the corrections); NaN -> 'n/a'."""
+    if _missing(p):
+        return "n/a"
+    return "$<$0.001" if p < 0.001 else ("1" if p >= 0.9995 else f"{p:.3f}")
+
+
+def macro_name(*parts) -> str:
+    """'relu', 'peak_dead', 'init_bias' -> 'ReluPeakDeadInitBias' (letters only, LaTeX-safe)."""
+    words = []
+    for p in parts:
+        words += [w for w in "".join(c if c.isalpha() else " " for c in str(p)).split()]
+    return "".join(w[:1].upper() + w[1:] for w in words)
+
+
+def number_word(n: int) -> str:
+    """0..12 as words for prose ('three'); larger numbers as digits."""
+    words = "zero one two three four five six seven eight nine ten eleven twelve".split()
+    return words[n] if 0 <= n < len(words) else str(n)
