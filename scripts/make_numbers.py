@@ -159,6 +159,8 @@ def numbers(results: Path) -> dict[str, str]:
     m["DeadThresholdPct"] = f"{100 * rules.dead_threshold:g}"
     m["AccuracyMarginPoints"] = f"{100 * rules.accuracy_margin:g}"
     m["DeadMarginPoints"] = f"{100 * rules.dead_margin:g}"
+    m["AccuracyMarginText"] = C.pts(rules.accuracy_margin)   # '1 point'
+    m["DeadMarginText"] = C.pts(rules.dead_margin)
     m["ChancePct"] = f"{100 * rules.chance_accuracy:g}"
     m["CollapsePct"] = f"{100 * rules.collapse_accuracy:g}"
     m["DivergedDeadPct"] = f"{100 * rules.diverged_dead_ratio:g}"

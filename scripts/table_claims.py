@@ -18,15 +18,16 @@ SCALES = {"stress": "stress grid", "long": "plain CNN, 4$\\times$ budget", "trai
 
 
 def table(verdicts: list[C.Verdict]) -> str:
-    lines = [r"\begin{tabular}{@{}>{\raggedright}p{0.02\linewidth}>{\raggedright}p{0.2\linewidth}"
-             r">{\raggedright}p{0.1\linewidth}>{\raggedright}p{0.25\linewidth}"
-             r">{\raggedright}p{0.27\linewidth}>{\raggedright\arraybackslash}p{0.08\linewidth}@{}}", r"\toprule",
-             r"\# & Claim & Runs & Test; family; correction & Result & Verdict \\", r"\midrule"]
+    lines = [r"\begin{tabular}{@{}>{\raggedright}p{0.02\linewidth}>{\raggedright}p{0.17\linewidth}"
+             r">{\raggedright}p{0.09\linewidth}>{\raggedright}p{0.28\linewidth}"
+             r">{\raggedright}p{0.19\linewidth}>{\raggedright\arraybackslash}p{0.12\linewidth}@{}}", r"\toprule",
+             r"\# & Claim & Runs & Test, family (size), correction & Result & Verdict \\", r"\midrule"]
     for i, v in enumerate(verdicts):
         if i:
             lines.append(r"\addlinespace")
-        test = (f"{L.tex_escape(v.method)}; family: {L.tex_escape(v.family)} "
-                f"(size {v.family_size}); {L.tex_escape(v.correction)}")
+        test = (rf"\emph{{test:}} {L.tex_escape(v.method)}\newline "
+                rf"\emph{{family ({v.family_size}):}} {L.tex_escape(v.family)}\newline "
+                rf"\emph{{correction:}} {L.tex_escape(v.correction)}")
         lines.append(" & ".join([str(v.number), L.tex_escape(v.claim), SCALES.get(v.scale, L.tex_escape(v.scale)),
                                  test, L.tex_escape(v.result), r"\textbf{" + v.verdict + "}"]) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]

@@ -199,7 +199,7 @@ def test_paired_table_prints_the_paired_t_interval_of_the_runs(fake, generated):
 def test_claims_table_names_method_family_and_correction(fake, generated):
     text = (generated / "table_claims.tex").read_text()
     for v in C.decide(R.load(fake, "epochs").tidy()):
-        assert f"(size {v.family_size})" in text
+        assert f"family ({v.family_size}):" in text and v.correction in text
     assert "Holm" in text and "stress grid" in text and "trained ResNet" in text
 
 

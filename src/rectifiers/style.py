@@ -152,7 +152,7 @@ def stress_legend(fig, rows: pd.DataFrame, diverged: bool, counted_as: str) -> N
     if diverged:
         handles.append(Line2D([], [], color="0.3", marker=DIVERGED_MARKER, ls="",
                               label=f"diverged (counted as {counted_as})"))
-    legend_on_top(fig, handles, ncol=4)
+    legend_on_top(fig, handles, ncol=len(acts(rows)))  # activations on the first row, the markers below
 
 
 def legend_on_top(fig, handles, ncol: int | None = None) -> None:
