@@ -197,6 +197,14 @@ def test_claim4_contradicted_when_the_gain_shrinks_with_depth():
     assert C.claim4(table(grid(acc, cells=LONG, scale="long", acts=["relu", "prelu"]))).verdict == C.CONTRADICTED
 
 
+def test_claim4_contradicted_when_prelu_is_shown_to_make_no_difference_at_depth():
+    # gains within a tenth of a point of zero at every depth, tightly: TOST shows |gain| < 1 point
+    def acc(c, a, s):
+        return dict(acc=0.4 + (J(s, a) - 0.003) * (a == "prelu") * 0.3)
+    v = C.claim4(table(grid(acc, cells=LONG, scale="long", acts=["relu", "prelu"], seeds=range(5))))
+    assert v.comparisons[1]["p_adj_tost"] < R.alpha and v.verdict == C.CONTRADICTED
+
+
 # --- claim 5 ------------------------------------------------------------------------
 
 def test_claim5_equivalent_in_resnet_and_different_under_every_knob():
@@ -210,6 +218,16 @@ def test_claim5_equivalent_in_resnet_and_different_under_every_knob():
     ref_far = grid(lambda c, a, s: dict(acc=0.85 + (0.05 + 0.001 * s) * (a == "prelu")), cells=["resnet20"],
                    scale="trained", seeds=range(5))
     assert C.claim5(table(stress + ref_far)).verdict == C.CONTRADICTED
+
+
+def test_claim5_contradicted_when_a_knob_is_shown_to_make_no_difference():
+    harsh = set(R.harshest_cells())
+    def stress(c, a, s):  # big differences under three knobs; the initial bias changes nothing
+        big = c in harsh and a == "prelu" and not c.startswith("init_bias")
+        return dict(acc=0.3 + (0.1 + 0.001 * s) * big + 0.3 * J(s, a))
+    ref = grid(lambda c, a, s: dict(acc=0.85 + J(s, a)), cells=["resnet20"], scale="trained", seeds=range(5))
+    v = C.claim5(table(grid(stress, seeds=range(5)) + ref))
+    assert v.numbers["matters"]["init_bias"] == 0 and v.verdict == C.CONTRADICTED
 
 
 # --- claim 6 ------------------------------------------------------------------------
@@ -229,6 +247,10 @@ def test_claim6_diagnosis_and_cure():
     v = C.claim6(t)
     assert v.comparisons[0]["estimate"] == pytest.approx(-1.0)  # every informative group perfectly ordered
     assert v.numbers["n_cured"] == 4 and v.verdict == C.SUPPORTED
+    # the association the wrong way round (more dead units, more accurate): contradicted
+    flipped = C.tidy(pd.DataFrame(rows), epochs_for(rows, lambda r: -0.1 * r["seed"] if r["act"] == "relu" else 0.0))
+    assert C.claim6(flipped).comparisons[0]["estimate"] == pytest.approx(1.0)
+    assert C.claim6(flipped).verdict == C.CONTRADICTED
     # runs already at chance after epoch 1 are left out of the diagnosis
     t2 = C.tidy(pd.DataFrame(rows), epochs_for(rows, lambda r: 0.1 * r["seed"]).assign(test_acc=0.1))
     assert C.claim6(t2).comparisons[0]["n"] == 0 and C.claim6(t2).verdict == C.INCONCLUSIVE
