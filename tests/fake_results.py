@@ -49,7 +49,7 @@ def write_fake_results(out: Path, seeds: int = 3, epochs: int = 5, profile: str 
                 dies = act == "relu" and stress == 1.0
                 status = "diverged" if (act == "prelu" and stress == 1.0 and seed == 0) else "ok"
                 acc = 0.1 if dies else 0.35 + 0.05 * rng.standard_normal() - 0.05 * stress
-                dead_final = 0.6 + 0.05 * seed if dies else max(0.0, 0.02 * stress + 0.01 * rng.standard_normal())
+                dead_final = 0.6 + 0.05 * (seed - 1) if dies else max(0.0, 0.02 * stress + 0.01 * rng.standard_normal())
                 keys = {"run_id": rid, **cfg, "act": act, "seed": seed, "status": status}
                 n_layers = 7 if cfg["model"] == "plain" else 19
                 units = [16] * n_layers

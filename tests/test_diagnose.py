@@ -331,7 +331,7 @@ def test_a_run_checkpoint_is_loaded(run_folder, tmp_path):
 
 def test_study_findings_follow_the_results(fake_results):
     f = diagnose.study_findings(fake_results)
-    runs = R.load(fake_results)[0]
+    runs = R.load(fake_results).runs
     relu = runs[(runs.act == "relu") & (runs.status == "ok")]
     assert f["dead_threshold"] == 0.30  # claim 1's threshold in conf/claims.yaml
     # the fake study: ReLU dies (60%, at chance) at the most stressful level of each plain knob

@@ -120,7 +120,8 @@ def study_findings(results_dir: Path = RESULTS) -> dict:
 
     from . import claims
     from . import results as R
-    runs, study = R.load(Path(results_dir))
+    res = R.load(Path(results_dir))
+    runs, study = res.runs, res.study
     df, regs = R.regime_frame(runs, study), R.regimes(study)
     relu, threshold = R.BASELINE_ACT, claims.RULES.dead_threshold
     acc, peak, init = (R.summarise(df, v, ["regime", "act"]).set_index(["regime", "act"])
@@ -143,7 +144,7 @@ def study_findings(results_dir: Path = RESULTS) -> dict:
         best = finished.idxmax() if len(finished) else None
         return {"label": r["label"], "relu_peak_dead": of(peak, r["key"]), "relu_acc": of(acc, r["key"]),
                 "best_act": R.act_name(best) if best else None, "best_acc": float(finished.max()) if best else np.nan,
-                "other_runs": int(others["n"].sum()), "other_diverged": int(others["n_diverged"].sum())}
+                "other_runs": int(others["n_runs"].sum()), "other_diverged": int(others["n_diverged"].sum())}
 
     def revival(acts):  # revived over ever-dead units, pooled over finished runs
         ok = runs[(runs.status == "ok") & runs.act.isin(acts)]

@@ -30,8 +30,9 @@ KNOB_SHORT = {"lr": "lr", "batch_size": "batch", "depth": "depth", "init_bias": 
 FILES = {"runs": "runs.csv", "epochs": "epochs.csv", "layers": "layers.csv"}
 
 
-class ResultsError(RuntimeError):
-    """The results a script needs are missing, empty or incomplete."""
+class ResultsError(ValueError):
+    """The results a script needs are missing, empty or incomplete (a ValueError: callers that
+    catch bad input catch it too)."""
 
 
 # --- names ---------------------------------------------------------------------------
