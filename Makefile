@@ -16,15 +16,17 @@ RESULT_FILES := $(RESULTS)/runs.csv $(RESULTS)/epochs.csv $(RESULTS)/layers.csv 
 FIGS := activations stress_accuracy stress_dead dynamics layer_heatmap revival prelu_slopes resnet
 FIG_PDFS := $(FIGS:%=figures/%.pdf)
 TABLES := $(patsubst scripts/%.py,paper/generated/%.tex,$(wildcard scripts/table_*.py)) paper/generated/numbers.tex
-STYLE := src/rectifiers/style.py src/rectifiers/results.py
+STYLE := src/rectifiers/style.py src/rectifiers/results.py src/rectifiers/claims.py src/rectifiers/stats.py \
+  src/rectifiers/latex.py src/rectifiers/cli.py src/rectifiers/scaling.py conf/claims.yaml
+CLAIMS_CAL := $(RESULTS)/claims_calibration.csv
 TEX_PACKAGES := latexmk texlive-latex-extra texlive-science lmodern poppler-utils
 export SOURCE_DATE_EPOCH := 1700000000
 export FORCE_SOURCE_DATE := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: reproduce env tex train results figures tables paper test smoke bench plan clean
+.PHONY: reproduce env tex train results calibrate figures tables paper test smoke bench plan clean
 
-reproduce: env train results figures tables paper
+reproduce: env train results calibrate figures tables paper
 
 env: $(VENV)/.installed
 
@@ -48,6 +50,12 @@ train: env  ## resumable: runs with a record in results/$(PROFILE)/runs/ are ski
 results: env  ## files are rewritten only when their content changes
 	$(PY) scripts/aggregate.py --profile $(PROFILE)
 
+calibrate: $(CLAIMS_CAL)  ## error rates, power and coverage of the claim rules; fails if a bar is missed
+
+$(CLAIMS_CAL): scripts/calibrate_claims.py src/rectifiers/claims.py src/rectifiers/stats.py conf/claims.yaml \
+  $(RESULTS)/runs.csv $(RESULTS)/epochs.csv
+	$(PY) scripts/calibrate_claims.py --results $(RESULTS) --out $@
+
 figures: $(FIG_PDFS)
 
 figures/%.pdf figures/%.png: scripts/fig_%.py $(STYLE) $(RESULT_FILES)
@@ -57,6 +65,8 @@ tables: $(TABLES)
 
 paper/generated/%.tex: scripts/%.py $(STYLE) $(RESULT_FILES) $(wildcard conf/*/*.yaml)
 	$(PY) scripts/$*.py --results $(RESULTS) --out $@
+
+paper/generated/table_claims_calibration.tex paper/generated/numbers.tex: $(CLAIMS_CAL)
 
 paper/generated/numbers.tex: scripts/make_numbers.py $(STYLE) $(RESULT_FILES)
 	$(PY) scripts/make_numbers.py --results $(RESULTS) --out $@
