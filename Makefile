@@ -13,7 +13,7 @@ STUDIES := calibration resnet_pilot lr batch_size depth init_bias resnet plain_l
 RESULTS := results/$(PROFILE)
 RESULT_FILES := $(RESULTS)/runs.csv $(RESULTS)/epochs.csv $(RESULTS)/layers.csv $(RESULTS)/study.json \
   $(RESULTS)/calibration.csv
-FIGS := activations stress_accuracy stress_dead dynamics layer_heatmap revival prelu_slopes resnet
+FIGS := activations stress_accuracy stress_dead dynamics layer_heatmap revival prelu_slopes resnet budget
 FIG_PDFS := $(FIGS:%=figures/%.pdf)
 TABLES := $(patsubst scripts/%.py,paper/generated/%.tex,$(wildcard scripts/table_*.py)) paper/generated/numbers.tex
 STYLE := src/rectifiers/style.py src/rectifiers/results.py src/rectifiers/claims.py src/rectifiers/stats.py \

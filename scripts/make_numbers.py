@@ -106,6 +106,28 @@ def calibration_numbers(results: Path) -> dict[str, str]:
     return m
 
 
+def scale_numbers(res) -> dict[str, str]:
+    """The larger budgets (conf/study/plain_long.yaml, resnet_trained.yaml), the trained
+    ResNet's ReLU accuracy and how the gaps over ReLU changed with the budget."""
+    from rectifiers.scaling import gap_changes, gaps
+    scales, grid = res.study["scales"], res.runs
+    grid_budget = C.RULES.design["stress"]["train_size"] * C.RULES.design["stress"]["epochs"]
+    long_, trained = scales["plain_long"], scales["resnet_trained"]
+    m = {"LongTrainSize": count(long_["train_size"]), "LongEpochs": count(long_["epochs"]),
+         "LongBudgetFactor": f"{long_['train_size'] * long_['epochs'] / grid_budget:g}",
+         "TrainedEpochs": count(trained["epochs"]),
+         "TrainedBudgetFactor": f"{50_000 * trained['epochs'] / grid_budget:g}"}
+    t = res.tidy()
+    relu = t[(t.scale == "trained") & (t.act == C.RULES.relu)].acc.dropna()
+    m["ReluAccTrained"] = L.pct(relu.mean()) if len(relu) else "n/a"
+    m["NumReluTrained"] = count(len(relu))
+    ch = gap_changes(gaps(t))
+    m["NumGapChanges"] = count(len(ch))
+    for trend, name in (("shrinks", "Shrink"), ("grows", "Grow"), ("no detectable change", "Unchanged")):
+        m["NumGaps" + name] = count((ch.trend == trend).sum())
+    return m
+
+
 def numbers(results: Path) -> dict[str, str]:
     res = R.load(results, "epochs", "layers")
     runs, study, layers = res.runs, res.study, res.layers
@@ -168,6 +190,7 @@ def numbers(results: Path) -> dict[str, str]:
     m["OutcomeRule"] = L.tex_escape(C.outcome_text(rules))
     m.update(rule_commits(results))
     m.update(calibration_numbers(results))
+    m.update(scale_numbers(res))
     slopes = runs[runs.activation == "leaky_relu"].negative_slope.dropna()
     m["LeakySlopes"] = listing(f"{s:g}" for s in sorted(slopes.unique()))
     # the configured defaults (conf/activation/), which hold whether or not such runs exist yet

@@ -1,0 +1,59 @@
+"""Learns faster, or ends better? Each activation's final test accuracy minus ReLU's (same
+seed, same cell) at the stress grid's budget and at the larger one: the plain CNN at depth 8
+and 20 trained 4x longer, ResNet-20 trained on all 50,000 images. Every seed is a point; the
+bar is the mean with its paired t interval. A diverged run counts as chance accuracy.
+A budget whose runs are not yet trained is left empty.
+
+    python scripts/fig_budget.py --results results/cpu --out figures
+"""
+import matplotlib.pyplot as plt
+import numpy as np
+
+from rectifiers import cli, stats
+from rectifiers import results as R
+from rectifiers import style
+from rectifiers.scaling import NETWORKS, gaps
+
+
+def budget_label(budget: int, base: int) -> str:
+    return f"{budget / base:g}x\n({budget / 1000:g}k images)"
+
+
+def main(argv=None):
+    args = cli.figure_args(__doc__, argv)
+    res = R.load(args.results, "runs")
+    style.setup()
+    g = gaps(res.tidy())
+    if g.empty:
+        raise R.ResultsError(f"{res.dir}/runs.csv has no pair of ReLU and another activation at any budget")
+    base = int(g.budget.min())
+    acts = [a for a in style.acts(g)]
+    fig, axes = plt.subplots(1, len(NETWORKS), figsize=(style.DOUBLE, 2.6), sharey=True, layout="constrained")
+    for ax, (network, points) in zip(axes, NETWORKS):
+        labels = []
+        for i, (scale, _) in enumerate(points):
+            here = g[(g.network == network) & (g.scale == scale)]
+            labels.append(budget_label(int(here.budget.iloc[0]), base) if len(here) else "larger budget:\nnot yet run")
+            for j, act in enumerate(acts):
+                x = i + (j - (len(acts) - 1) / 2) * 0.16
+                v = here[here.act == act].gap.to_numpy()
+                if not len(v):
+                    continue
+                style.seed_points(ax, np.full(len(v), x + 0.05), v, act)
+                t = stats.t_test(v)
+                ax.errorbar(x, t.mean, yerr=None if np.isnan(t.low) else [[t.mean - t.low], [t.high - t.mean]],
+                            color=style.ACT_COLORS[act], marker=style.ACT_MARKERS[act], markersize=3, lw=0.9,
+                            capsize=1.5)
+        ax.axhline(0, color="0.5", lw=0.6, ls=":")
+        ax.set_xticks(range(len(points)), labels)
+        ax.set_xlim(-0.6, len(points) - 0.4)
+        ax.set_title(network)
+    axes[0].set_ylabel("accuracy minus ReLU's\n(percentage points)")
+    axes[0].yaxis.set_major_formatter(lambda y, _: f"{100 * y:+.0f}" if round(100 * y) else "0")
+    style.legend_on_top(fig, style.act_handles(acts), ncol=len(acts))
+    style.save(fig, args.out, "budget", __file__, res.files)
+    return fig
+
+
+if __name__ == "__main__":
+    cli.run_figure(main)

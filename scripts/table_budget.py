@@ -1,0 +1,57 @@
+"""Learns faster, or ends better? Per network and activation: the mean accuracy gap over ReLU
+(same seed) at the stress grid's budget and at the larger one, each with its paired t
+interval, and the change between them with a Welch t interval (different runs), Holm's
+correction over the family of every network x activation change (rectifiers.scaling).
+
+    python scripts/table_budget.py --results results/cpu --out paper/generated/table_budget.tex
+"""
+from __future__ import annotations
+
+import sys
+
+from rectifiers import cli, stats
+from rectifiers import latex as L
+from rectifiers import results as R
+from rectifiers.scaling import NETWORKS, gap_changes, gaps
+
+
+def gap_cell(v) -> str:
+    """Mean gap [paired t interval] (n seeds); no interval for one seed or no spread."""
+    if not len(v):
+        return "none"
+    t = stats.t_test(v)
+    return f"{L.signed_interval_tex(t.mean, t.low, t.high)} ({t.n})"
+
+
+def table(res: R.Results) -> str:
+    g = gaps(res.tidy())
+    ch = gap_changes(g)
+    lines = [r"\begin{tabular}{@{}llllll@{}}", r"\toprule",
+             r"Network & Activation & Gap at $1\times$ & Gap at the larger budget & Change & "
+             r"$p_{\mathrm{Holm}}$ \\", r"\midrule"]
+    for i, (network, _) in enumerate(NETWORKS):
+        here = g[g.network == network]
+        if here.empty:
+            continue
+        if i:
+            lines.append(r"\addlinespace")
+        budgets = sorted(here.budget.unique())
+        for j, act in enumerate(R.act_order(here.act.unique())):
+            small = here[(here.budget == budgets[0]) & (here.act == act)].gap.to_numpy()
+            large = here[(here.budget == budgets[-1]) & (here.act == act)].gap.to_numpy() if len(budgets) > 1 else []
+            c = ch[(ch.network == network) & (ch.act == act)]
+            change = (f"{L.signed_interval_tex(c.change.iloc[0], c.low.iloc[0], c.high.iloc[0])}, "
+                      f"{c.trend.iloc[0]}" if len(c) else "")
+            p = L.p_value(c.p_adj.iloc[0]) if len(c) else ""
+            lines.append(f"{network if j == 0 else ''} & {R.act_name(act)} & {gap_cell(small)} & "
+                         f"{gap_cell(large)} & {change} & {p} \\\\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    return cli.generated_main("table_budget", lambda d: table(R.load(d)), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
