@@ -106,6 +106,17 @@ def calibration_numbers(results: Path) -> dict[str, str]:
     return m
 
 
+def device_text(runs: pd.DataFrame) -> str:
+    """Where the runs ran: 'AMD EPYC (AVX512), 40 runs; CPU model not recorded, 150 runs; one
+    thread per run'. Runs on different kinds of CPU differ like seeds (docs/design.md section 3)."""
+    cpus = [f"{c} ({k})" if isinstance(c, str) else "CPU model not recorded"
+            for c, k in zip(runs.get("cpu", [None] * len(runs)), runs.get("cpu_capability", [None] * len(runs)))]
+    parts = [f"{name}, {count(n)} runs" for name, n in pd.Series(cpus).value_counts().items()]
+    threads = sorted(runs.device.str.extract(r"(\d+) threads?")[0].dropna().astype(int).unique())
+    per_run = "one thread per run" if threads == [1] else f"{joined(str(t) for t in threads)} threads per run"
+    return L.tex_escape("; ".join(parts + [per_run]))
+
+
 def scale_numbers(res) -> dict[str, str]:
     """The larger budgets (conf/study/plain_long.yaml, resnet_trained.yaml), the trained
     ResNet's ReLU accuracy and how the gaps over ReLU changed with the budget."""
@@ -165,7 +176,7 @@ def numbers(results: Path) -> dict[str, str]:
     m["StudyWallHours"] = f"{wall / 3600:.1f}"
     m["StudyWallMinutes"] = count(round(wall / 60))
     m["MedianThroughput"] = count(round(ok.images_per_s.median())) if len(ok) else "n/a"
-    m["Device"] = L.tex_escape(runs.device.mode().iloc[0]) if len(runs) else "n/a"
+    m["Device"] = device_text(runs) if len(runs) else "n/a"
     m["DataFingerprint"] = L.tex_escape(study["data_fingerprint"][:12])
     m["DataDescription"] = L.tex_escape(study["data_description"]).replace("/", r"/\allowbreak{}")  # long paths
     commits = sorted({str(c)[:12] + ("+dirty" if str(c).endswith("+dirty") else "") for c in runs.git_commit})
