@@ -7,7 +7,8 @@ activations of one (cell, seed) are resampled, so the noise keeps the runs' real
 their skew and heavy tails (a diverged run at chance accuracy is in there), and the
 correlation between activations trained from one seed. Scales whose runs are not committed
 yet borrow the noise of the nearest committed cells (the long runs that of the plain
-baseline and depth 20, the trained ResNet that of the 5,000-image ResNet).
+baseline and depth 20, the trained ResNet that of the 5,000-image ResNet). The method is
+docs/design.md section 6.
 
 Per claim, three worlds (the rows of the CSV):
 - true: the claim holds, at the edge where a false "contradicted" is most likely;
@@ -32,7 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rectifiers import claims as C
+from rectifiers import claims
+from rectifiers.rules import RULES, Rules, cell_key
+from rectifiers.tidy import tidy
 
 MAX_FALSE_VERDICT = 0.05
 MIN_COVERAGE = 0.93
@@ -70,12 +73,12 @@ def _residual_pool(t: pd.DataFrame, cells: list[str], acts: list[str], outcome: 
     return np.concatenate(vecs) if vecs else np.zeros((1, len(acts)))
 
 
-def shape_from(runs: pd.DataFrame, epochs: pd.DataFrame | None, rules: C.Rules = C.RULES,
+def shape_from(runs: pd.DataFrame, epochs: pd.DataFrame | None, rules: Rules = RULES,
                seeds: int = 5) -> Shape:
-    t = C.tidy(runs, epochs, rules)
+    t = tidy(runs, epochs, rules)
     acts = [rules.relu] + rules.leaky + [rules.prelu]
     stress_cells = rules.stress_cells()
-    long_cells = [C.cell_key("depth", d) for d in rules.design["long"]["depths"]]
+    long_cells = [cell_key("depth", d) for d in rules.design["long"]["depths"]]
     cells = {"stress": stress_cells, "long": long_cells, "trained": ["resnet20"]}
     stress = t[t.scale == "stress"]
     # the nearest committed cells for scales not run yet
@@ -155,13 +158,13 @@ def noiseless(shape: Shape, means: dict) -> pd.DataFrame:
 
 # --- the worlds -------------------------------------------------------------------------
 
-def worlds(shape: Shape, rules: C.Rules) -> list[dict]:
+def worlds(shape: Shape, rules: Rules) -> list[dict]:
     """(claim, world, role, description, means, diagnosis_slope) for every world."""
     relu, leaky, prelu = rules.relu, rules.leaky, rules.prelu
     m, dm, thr = rules.accuracy_margin, rules.dead_margin, rules.dead_threshold
     eff_acc, eff_dead = rules.calibration["accuracy_effect"], rules.calibration["dead_effect"]
     harsh = rules.harshest_cells()
-    deepest = C.cell_key("depth", max(rules.design["long"]["depths"]))
+    deepest = cell_key("depth", max(rules.design["long"]["depths"]))
     others = leaky + [prelu]
 
     def base():
@@ -242,10 +245,10 @@ def worlds(shape: Shape, rules: C.Rules) -> list[dict]:
     return [dict(claim=c, world=w, role=r, description=desc, means=mu, slope=s) for c, w, r, desc, mu, s in d]
 
 
-def run_world(shape: Shape, world: dict, n_sim: int, rng, rules: C.Rules) -> dict:
-    f = C.CLAIM_FUNCS[world["claim"]]
+def run_world(shape: Shape, world: dict, n_sim: int, rng, rules: Rules) -> dict:
+    f = claims.CLAIM_FUNCS[world["claim"]]
     truth = [r["estimate"] for r in f(noiseless(shape, world["means"]), rules).comparisons]
-    counts = {C.SUPPORTED: 0, C.CONTRADICTED: 0, C.INCONCLUSIVE: 0}
+    counts = {claims.SUPPORTED: 0, claims.CONTRADICTED: 0, claims.INCONCLUSIVE: 0}
     covered = intervals = 0
     for _ in range(n_sim):
         v = f(simulate(shape, world["means"], rng, world["slope"], SCALES[world["claim"]]), rules)
@@ -255,17 +258,17 @@ def run_world(shape: Shape, world: dict, n_sim: int, rng, rules: C.Rules) -> dic
                 intervals += 1
                 covered += r["low"] <= true <= r["high"]
     return dict(claim=world["claim"], world=world["world"], role=world["role"], description=world["description"],
-                simulations=n_sim, supported=counts[C.SUPPORTED] / n_sim,
-                contradicted=counts[C.CONTRADICTED] / n_sim, inconclusive=counts[C.INCONCLUSIVE] / n_sim,
+                simulations=n_sim, supported=counts[claims.SUPPORTED] / n_sim,
+                contradicted=counts[claims.CONTRADICTED] / n_sim, inconclusive=counts[claims.INCONCLUSIVE] / n_sim,
                 coverage=covered / intervals if intervals else np.nan, intervals=intervals)
 
 
-def _one_world(shape: Shape, world: dict, index: int, n_sim: int, rules: C.Rules, seed: int) -> dict:
+def _one_world(shape: Shape, world: dict, index: int, n_sim: int, rules: Rules, seed: int) -> dict:
     # a generator per world, so the numbers do not depend on how worlds are shared out to jobs
     return run_world(shape, world, n_sim, np.random.default_rng([seed, index]), rules)
 
 
-def calibrate(runs: pd.DataFrame, epochs: pd.DataFrame | None, n_sim: int, rules: C.Rules = C.RULES,
+def calibrate(runs: pd.DataFrame, epochs: pd.DataFrame | None, n_sim: int, rules: Rules = RULES,
               seed: int = RNG_SEED, claims=range(1, 7), jobs: int = 1) -> pd.DataFrame:
     """One row per (claim, world), in the order of `worlds`."""
     shape = shape_from(runs, epochs, rules)
@@ -295,7 +298,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--results", type=Path, default=Path("results/cpu"))
     ap.add_argument("--out", type=Path, help="CSV to write (default: <results>/claims_calibration.csv)")
-    ap.add_argument("--simulations", type=int, default=C.RULES.calibration["simulations"])
+    ap.add_argument("--simulations", type=int, default=RULES.calibration["simulations"])
     ap.add_argument("--claims", type=int, nargs="+", default=list(range(1, 7)), help="only these claims")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel processes (one world each)")
     args = ap.parse_args(argv)

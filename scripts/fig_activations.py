@@ -8,37 +8,35 @@ at the end of training). The inset magnifies x < 0, where ReLU and Leaky 0.01 di
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rectifiers import cli
-from rectifiers import results as R
-from rectifiers import style
+from rectifiers import activations, cli, results, style
 
-SLOPES = {"relu": 0.0, "leaky_relu_0.01": 0.01, "leaky_relu_0.3": 0.3}
+FIXED = ("relu", "leaky_relu_0.01", "leaky_relu_0.3")  # their slopes from the activation table
 LINES = {"relu": "-", "leaky_relu_0.01": "--", "leaky_relu_0.3": "-.", "prelu": ":"}
 
 
 def learned_prelu_slope(res) -> float:
-    knob = R.plain_knobs(res.study)[0]
-    layers = R.stress_rows(res.layers, res.study, R.grid_budget(res.runs))
+    knob = results.plain_knobs(res.study)[0]
+    layers = results.stress_rows(res.layers, res.study, results.grid_budget(res.runs))
     base = layers[(layers.knob == knob) & (layers.level == res.study["knobs"][knob]["baseline"])
                   & (layers.act == "prelu") & (layers.status == "ok") & (layers.layer == 0)]
-    base = R.require(R.final_epoch(base).dropna(subset=["slope_mean"]),
-                         "finished PReLU runs of the baseline plain CNN", res)
+    base = results.require(results.final_epoch(base).dropna(subset=["slope_mean"]),
+                           "finished PReLU runs of the baseline plain CNN", res)
     return float(base.slope_mean.mean())
 
 
 def main(argv=None):
     args = cli.figure_args(__doc__, argv)
-    res = R.load(args.results, "layers")
+    res = results.load(args.results, "layers")
     style.setup()
-    slopes = {**SLOPES, "prelu": learned_prelu_slope(res)}
-    labels = {a: f"{style.ACT_NAMES[a]}" + (f" (learned a = {s:.2f})" if a == "prelu" else "")
+    slopes = {**{a: activations.by_label()[a].slope for a in FIXED}, "prelu": learned_prelu_slope(res)}
+    labels = {a: f"{activations.display(a)}" + (f" (learned a = {s:.2f})" if a == "prelu" else "")
               for a, s in slopes.items()}
 
     x = np.linspace(-3, 3, 601)
     fig, (f_ax, d_ax) = plt.subplots(1, 2, figsize=(style.DOUBLE, 2.3), layout="constrained")
     inset = f_ax.inset_axes([0.14, 0.5, 0.34, 0.42], xlim=(-3, 0.3), ylim=(-0.04, 0.01))
     for act, a in slopes.items():
-        kw = dict(color=style.ACT_COLORS[act], ls=LINES[act], label=labels[act])
+        kw = dict(color=style.colour(act), ls=LINES[act], label=labels[act])
         for ax in (f_ax, inset):
             ax.plot(x, np.where(x > 0, x, a * x), **kw)
         d_ax.plot(x, np.where(x > 0, 1.0, a), **kw)

@@ -9,9 +9,7 @@ A budget whose runs are not yet trained is left empty.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rectifiers import cli, stats
-from rectifiers import results as R
-from rectifiers import style
+from rectifiers import cli, results, stats, style
 from rectifiers.scaling import NETWORKS, gaps
 
 
@@ -21,11 +19,11 @@ def budget_label(budget: int, base: int) -> str:
 
 def main(argv=None):
     args = cli.figure_args(__doc__, argv)
-    res = R.load(args.results, "runs")
+    res = results.load(args.results, "runs")
     style.setup()
     g = gaps(res.tidy())
     if g.empty:
-        raise R.ResultsError(f"{res.dir}/runs.csv has no pair of ReLU and another activation at any budget")
+        raise results.ResultsError(f"{res.dir}/runs.csv has no pair of ReLU and another activation at any budget")
     base = int(g.budget.min())
     acts = [a for a in style.acts(g)]
     fig, axes = plt.subplots(1, len(NETWORKS), figsize=(style.DOUBLE, 2.6), sharey=True, layout="constrained")
@@ -42,7 +40,7 @@ def main(argv=None):
                 style.seed_points(ax, np.full(len(v), x + 0.05), v, act)
                 t = stats.t_test(v)
                 ax.errorbar(x, t.mean, yerr=None if np.isnan(t.low) else [[t.mean - t.low], [t.high - t.mean]],
-                            color=style.ACT_COLORS[act], marker=style.ACT_MARKERS[act], markersize=3, lw=0.9,
+                            color=style.colour(act), marker=style.marker(act), markersize=3, lw=0.9,
                             capsize=1.5)
         ax.axhline(0, color="0.5", lw=0.6, ls=":")
         ax.set_xticks(range(len(points)), labels)

@@ -1,4 +1,4 @@
-"""Dead units over training, in the most lethal level of each plain-CNN knob (the level
+"""Dead units over training, in the deadliest level of each plain-CNN knob (the level
 with the highest mean ReLU peak dead ratio): the network's dead-unit fraction at
 initialisation (epoch 0) and after every epoch, one line per activation: the mean over the
 seeds that finished, each seed a thin line of the same colour. Runs that diverged have no
@@ -9,32 +9,30 @@ dead ratio after their divergence: they are counted under the panel.
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 
-from rectifiers import cli
-from rectifiers import results as R
-from rectifiers import style
+from rectifiers import activations, cli, results, style
 
 
 def main(argv=None):
     args = cli.figure_args(__doc__, argv)
-    res = R.load(args.results, "runs", "epochs")
+    res = results.load(args.results, "runs", "epochs")
     style.setup()
-    lethal = R.require(R.most_lethal(res.runs, res.study), "ReLU runs of the plain CNN", res)
-    epochs = R.stress_rows(res.epochs, res.study, R.grid_budget(res.runs))
+    deadliest = results.require(results.deadliest_levels(res.runs, res.study), "ReLU runs of the plain CNN", res)
+    epochs = results.stress_rows(res.epochs, res.study, results.grid_budget(res.runs))
 
-    fig, axes = plt.subplots(1, len(lethal), figsize=(style.DOUBLE, 2.3), sharey=True, layout="constrained",
+    fig, axes = plt.subplots(1, len(deadliest), figsize=(style.DOUBLE, 2.3), sharey=True, layout="constrained",
                              squeeze=False)
-    for ax, (knob, level) in zip(axes[0], lethal.level.items()):
+    for ax, (knob, level) in zip(axes[0], deadliest.level.items()):
         cell = epochs[(epochs.knob == knob) & (epochs.level == level)]
-        summary = R.summarise(cell, "dead_ratio", ["act", "epoch"])
+        summary = results.over_seeds(cell, "dead_ratio", ["act", "epoch"])
         for act in style.acts(summary):
             s = summary[summary.act == act]
             style.mean_line(ax, s.epoch, s, act, markersize=3)
             style.seed_lines(ax, cell[cell.act == act], "epoch", "dead_ratio", act)
-        ax.set_title(f"{style.KNOB_NAMES[knob]} = {style.level_label(res.study, knob, level, False)}")
+        ax.set_title(f"{style.knob_label(res.study, knob)} = {style.level_label(res.study, knob, level, False)}")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         # runs that diverged are named under the panel, so no curve hides the note
         diverged = summary.groupby("act", sort=False)[["n_diverged", "n"]].max().query("n_diverged > 0")
-        notes = [f"{style.ACT_NAMES[a]} {d.n_diverged}/{d.n}" for a, d in diverged.iterrows()]
+        notes = [f"{activations.display(a)} {d.n_diverged}/{d.n}" for a, d in diverged.iterrows()]
         pairs = [", ".join(notes[i:i + 2]) for i in range(0, len(notes), 2)]
         ax.set_xlabel("\n".join(["epoch"] + (["diverged, not shown:"] + pairs if notes else [])),
                       linespacing=1.3)

@@ -1,6 +1,6 @@
 """What slope does PReLU learn? The learned negative slope a of every rectifier layer of
 the plain CNN at the end of training (channel-wise PReLU, initialised to 0.25), against
-the layer's depth, at the baseline and in the most lethal level of each knob: mean over
+the layer's depth, at the baseline and in the deadliest level of each knob: mean over
 channels and finished seeds (line), min to max over channels and seeds (band). For
 reference, He et al. (2015, Table 1 and section 2.2) report for their channel-wise ImageNet
 model a mean a of 0.596 in conv1 (the star), and that deeper conv layers in general learn
@@ -14,9 +14,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
-from rectifiers import cli
-from rectifiers import results as R
-from rectifiers import style
+from rectifiers import cli, results, style
 
 INIT = 0.25
 HE_CONV1 = 0.596  # He et al. 2015, Table 1, channel-wise column (mean over channels), conv1
@@ -26,20 +24,20 @@ LINES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 2)))
 
 def main(argv=None):
     args = cli.figure_args(__doc__, argv)
-    res = R.load(args.results, "runs", "layers")
+    res = results.load(args.results, "runs", "layers")
     style.setup()
-    lethal = R.most_lethal(res.runs, res.study)
-    first = R.plain_knobs(res.study)[0]
-    regimes = [(first, res.study["knobs"][first]["baseline"])] + list(lethal.level.items())
-    layers = R.stress_rows(res.layers, res.study, R.grid_budget(res.runs))
-    prelu = R.final_epoch(layers[(layers.act == "prelu") & (layers.status == "ok")])
+    deadliest = results.deadliest_levels(res.runs, res.study)
+    first = results.plain_knobs(res.study)[0]
+    cells = [(first, res.study["knobs"][first]["baseline"])] + list(deadliest.level.items())
+    layers = results.stress_rows(res.layers, res.study, results.grid_budget(res.runs))
+    prelu = results.final_epoch(layers[(layers.act == "prelu") & (layers.status == "ok")])
 
     fig, ax = plt.subplots(figsize=(style.SINGLE, 3.4), layout="constrained")
     # all lines are PReLU: shades of its colour, told apart by marker and line style
-    colors = sns.blend_palette(["#2B0E00", style.ACT_COLORS["prelu"], "#F2A66E"], len(regimes))
+    colors = sns.blend_palette(["#2B0E00", style.colour("prelu"), "#F2A66E"], len(cells))
     shown, drawn = set(), 0
-    for (knob, level), color, marker, ls in zip(regimes, colors, MARKERS, LINES):
-        label = style.regime_label(res.study, knob, level)
+    for (knob, level), color, marker, ls in zip(cells, colors, MARKERS, LINES):
+        label = style.cell_label(res.study, knob, level)
         cell = prelu[(prelu.knob == knob) & (prelu.level == level)]
         if label in shown or cell.empty:
             continue
@@ -51,7 +49,7 @@ def main(argv=None):
         ax.fill_between(x, s["low"], s["high"], color=color, alpha=0.12, lw=0)
         drawn += 1
     if not drawn:
-        R.require(pd.DataFrame(), "finished PReLU runs of the plain CNN", res)
+        results.require(pd.DataFrame(), "finished PReLU runs of the plain CNN", res)
     ax.axhline(INIT, color="0.5", lw=0.6, ls=":")
     ax.annotate("init 0.25", (1, INIT), xycoords=("axes fraction", "data"), ha="right", va="bottom",
                 fontsize=7, color="0.4")

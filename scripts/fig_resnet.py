@@ -8,23 +8,21 @@ colour. Runs that diverged are counted in the panel.
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from rectifiers import cli
-from rectifiers import results as R
-from rectifiers import style
+from rectifiers import activations, cli, results, style
 
 KNOB = "resnet"
 
 
 def main(argv=None):
     args = cli.figure_args(__doc__, argv)
-    res = R.load(args.results, "runs", "epochs")
+    res = results.load(args.results, "runs", "epochs")
     style.setup()
     if KNOB not in res.study["knobs"]:
-        raise R.ResultsError(f"{res.dir}/study.json has no '{KNOB}' study")
+        raise results.ResultsError(f"{res.dir}/study.json has no '{KNOB}' study")
     depth = res.study["knobs"][KNOB]["baseline"]
-    epochs = R.stress_rows(res.epochs, res.study, R.grid_budget(res.runs))
-    cell = R.require(epochs[(epochs.knob == KNOB) & (epochs.level == depth)], f"ResNet-{depth} runs", res)
-    summary = R.summarise(cell, "test_acc", ["act", "epoch"])
+    epochs = results.stress_rows(res.epochs, res.study, results.grid_budget(res.runs))
+    cell = results.require(epochs[(epochs.knob == KNOB) & (epochs.level == depth)], f"ResNet-{depth} runs", res)
+    summary = results.over_seeds(cell, "test_acc", ["act", "epoch"])
 
     fig, ax = plt.subplots(figsize=(style.SINGLE, 2.8), layout="constrained")
     for act in style.acts(summary):
@@ -33,7 +31,7 @@ def main(argv=None):
     diverged = summary.groupby("act", sort=False)[["n_diverged", "n"]].max().query("n_diverged > 0")
     if len(diverged):
         ax.text(0.03, 0.97, "diverged, not shown:\n" + "\n".join(
-            f"{style.ACT_NAMES[a]} {d.n_diverged}/{d.n}" for a, d in diverged.iterrows()),
+            f"{activations.display(a)} {d.n_diverged}/{d.n}" for a, d in diverged.iterrows()),
             transform=ax.transAxes, va="top", fontsize=7, color="0.3")
     ax.set(xlabel="epoch", ylabel=f"test accuracy, ResNet-{depth}")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

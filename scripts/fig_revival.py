@@ -10,18 +10,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import PercentFormatter
 
-from rectifiers import cli
-from rectifiers import results as R
-from rectifiers import style
+from rectifiers import activations, cli, results, style
 
 
 def main(argv=None):
     args = cli.figure_args(__doc__, argv)
-    res = R.load(args.results, "runs")
+    res = results.load(args.results, "runs")
     style.setup()
-    grid = res.runs[np.isclose(res.runs.budget, R.grid_budget(res.runs))]  # the stress grid's runs
-    runs = R.require(grid[grid.status == "ok"].dropna(subset=["ever_dead", "revived", "units"]),
-                         "finished runs with dead-unit counts", res)
+    grid = res.runs[np.isclose(res.runs.budget, results.grid_budget(res.runs))]  # the stress grid's runs
+    runs = results.require(grid[grid.status == "ok"].dropna(subset=["ever_dead", "revived", "units"]),
+                           "finished runs with dead-unit counts", res)
     acts = style.acts(runs)
     totals = runs.groupby("act")[["ever_dead", "revived"]].sum().loc[acts]
 
@@ -29,8 +27,8 @@ def main(argv=None):
                                       gridspec_kw={"width_ratios": [1, 1.3]})
     for act in acts:
         r = runs[runs.act == act]
-        left.scatter(r.ever_dead / r.units, r.revived / r.units, color=style.ACT_COLORS[act],
-                     marker=style.ACT_MARKERS[act], s=14, alpha=0.7, lw=0, label=style.ACT_NAMES[act])
+        left.scatter(r.ever_dead / r.units, r.revived / r.units, color=style.colour(act),
+                     marker=style.marker(act), s=14, alpha=0.7, lw=0, label=activations.display(act))
     lim = max(0.05, (runs.ever_dead / runs.units).max()) * 1.08
     left.axline((0, 0), slope=1, color="0.5", lw=0.6, ls="--")
     left.text(0.55 * lim, 0.55 * lim, "all revived", rotation=45, rotation_mode="anchor", ha="center",
@@ -42,12 +40,12 @@ def main(argv=None):
 
     ratio = totals.revived / totals.ever_dead.where(totals.ever_dead > 0)
     x = range(len(acts))
-    right.bar(x, ratio.fillna(0), color=[style.ACT_COLORS[a] for a in acts], width=0.7)
+    right.bar(x, ratio.fillna(0), color=[style.colour(a) for a in acts], width=0.7)
     for i, (act, t) in enumerate(totals.iterrows()):
         text = f"{t.revived:.0f}/{t.ever_dead:.0f}" if t.ever_dead else "none\ndied"
         right.annotate(text, (i, ratio.fillna(0)[act]), xytext=(0, 2), textcoords="offset points",
                        ha="center", va="bottom", fontsize=7)
-    right.set_xticks(x, [style.ACT_NAMES[a] for a in acts], rotation=30, ha="right", rotation_mode="anchor")
+    right.set_xticks(x, [activations.display(a) for a in acts], rotation=30, ha="right", rotation_mode="anchor")
     right.set_ylabel("revived / ever dead")
     right.set_ylim(0, max(1.0, ratio.max(skipna=True) if ratio.notna().any() else 1.0) * 1.12)
     right.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))

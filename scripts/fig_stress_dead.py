@@ -2,25 +2,23 @@
 and at its worst epoch (bottom row), one column per plain-CNN knob, its levels on x with
 the baseline first, one line per activation: the mean over all its seeds, each seed a
 point beside it. A diverged run is a cross at 100%, the value it counts as in the mean
-(rectifiers.claims.outcomes: with non-finite activations no unit is ever positive).
+(rectifiers.tidy.outcomes: with non-finite activations no unit is ever positive).
 
     python scripts/fig_stress_dead.py --results results/cpu --out figures
 """
 import matplotlib.pyplot as plt
 
-from rectifiers import cli
-from rectifiers import results as R
-from rectifiers import style
+from rectifiers import cli, results, style
 
 VALUES = {"dead_final": "dead units, end", "dead_peak": "dead units, peak"}
 
 
 def main(argv=None):
     args = cli.figure_args(__doc__, argv)
-    res = R.load(args.results, "runs")
+    res = results.load(args.results, "runs")
     style.setup()
-    knobs = R.plain_knobs(res.study)
-    rows = R.require(R.stress_rows(res.runs, res.study, R.grid_budget(res.runs)).query("knob in @knobs"),
+    knobs = results.plain_knobs(res.study)
+    rows = results.require(results.stress_rows(res.runs, res.study, results.grid_budget(res.runs)).query("knob in @knobs"),
                      "plain-CNN runs", res)
 
     fig, axes = plt.subplots(len(VALUES), len(knobs), figsize=(style.DOUBLE, 4.4), sharex="col", sharey=True,

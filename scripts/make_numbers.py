@@ -16,10 +16,9 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from rectifiers import claims as C
-from rectifiers import cli
-from rectifiers import latex as L
-from rectifiers import results as R
+from rectifiers import activations, claims, cli, latex, results
+from rectifiers.claim_text import outcome_text, pts
+from rectifiers.rules import RULES, Rules
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -49,9 +48,9 @@ def joined(values) -> str:
     return ", ".join(vals) if vals else "n/a"
 
 
-def summaries(results: Path) -> list[dict]:
+def summaries(results_dir: Path) -> list[dict]:
     """The copies of the runs' summary.json that aggregate.py keeps (absent in synthetic tests)."""
-    return [json.loads(p.read_text()) for p in sorted((results / "runs").glob("*/summary.json"))]
+    return [json.loads(p.read_text()) for p in sorted((results_dir / "runs").glob("*/summary.json"))]
 
 
 def git(*args) -> str:
@@ -62,7 +61,7 @@ def git(*args) -> str:
         return ""
 
 
-def rule_commits(results: Path) -> dict[str, str]:
+def rule_commits(results_dir: Path) -> dict[str, str]:
     """The commit that fixed the claim rules (the one that added conf/claims.yaml) and the
     first later commit that added the record of a run trained by code that already had those
     rules (its summary.json names a descendant of the rules commit): the paper cites both, so
@@ -71,7 +70,8 @@ def rule_commits(results: Path) -> dict[str, str]:
     rules = rules[-1] if rules else ""
     first = ""
     if rules:
-        rel = Path(results).resolve().relative_to(ROOT) if Path(results).resolve().is_relative_to(ROOT) else None
+        here = Path(results_dir).resolve()
+        rel = here.relative_to(ROOT) if here.is_relative_to(ROOT) else None
         log = git("log", "--reverse", "--ancestry-path", "--diff-filter=A", "--name-only", "--format=@%H",
                   f"{rules}..HEAD", "--", f"{rel}/runs") if rel else ""
         commit = ""
@@ -88,9 +88,9 @@ def rule_commits(results: Path) -> dict[str, str]:
     return {"RulesCommit": rules[:12] or "n/a", "FirstRecordCommit": first[:12] or "n/a"}
 
 
-def calibration_numbers(results: Path) -> dict[str, str]:
+def calibration_numbers(results_dir: Path) -> dict[str, str]:
     """The claim rules' calibration (scripts/calibrate_claims.py), if it has been run."""
-    path = results / "claims_calibration.csv"
+    path = results_dir / "claims_calibration.csv"
     m = {"CalibrationSimulations": "n/a", "CalibrationMaxFalseContradicted": "n/a",
          "CalibrationMaxFalseSupported": "n/a", "CalibrationMinCoverage": "n/a"}
     m.update({f"Claim{ORDINAL[n]}Power": "n/a" for n in ORDINAL})
@@ -98,11 +98,11 @@ def calibration_numbers(results: Path) -> dict[str, str]:
         return m
     cal = pd.read_csv(path)
     m["CalibrationSimulations"] = count(cal.simulations.max())
-    m["CalibrationMaxFalseContradicted"] = L.pct(cal[cal.role == "true"].contradicted.max())
-    m["CalibrationMaxFalseSupported"] = L.pct(cal[cal.role == "false"].supported.max())
-    m["CalibrationMinCoverage"] = L.pct(cal.coverage.min())
+    m["CalibrationMaxFalseContradicted"] = latex.pct(cal[cal.role == "true"].contradicted.max())
+    m["CalibrationMaxFalseSupported"] = latex.pct(cal[cal.role == "false"].supported.max())
+    m["CalibrationMinCoverage"] = latex.pct(cal.coverage.min())
     for r in cal[cal.role == "effect"].itertuples():
-        m[f"Claim{ORDINAL[r.claim]}Power"] = L.pct(r.supported, 0)
+        m[f"Claim{ORDINAL[r.claim]}Power"] = latex.pct(r.supported, 0)
     return m
 
 
@@ -114,23 +114,23 @@ def device_text(runs: pd.DataFrame) -> str:
     parts = [f"{name}, {count(n)} runs" for name, n in pd.Series(cpus).value_counts().items()]
     threads = sorted(runs.device.str.extract(r"(\d+) threads?")[0].dropna().astype(int).unique())
     per_run = "one thread per run" if threads == [1] else f"{joined(str(t) for t in threads)} threads per run"
-    return L.tex_escape("; ".join(parts + [per_run]))
+    return latex.tex_escape("; ".join(parts + [per_run]))
 
 
 def scale_numbers(res) -> dict[str, str]:
     """The larger budgets (conf/study/plain_long.yaml, resnet_trained.yaml), the trained
     ResNet's ReLU accuracy and how the gaps over ReLU changed with the budget."""
     from rectifiers.scaling import gap_changes, gaps
-    scales, grid = res.study["scales"], res.runs
-    grid_budget = C.RULES.design["stress"]["train_size"] * C.RULES.design["stress"]["epochs"]
+    scales = res.study["scales"]
+    grid_budget = RULES.design["stress"]["train_size"] * RULES.design["stress"]["epochs"]
     long_, trained = scales["plain_long"], scales["resnet_trained"]
     m = {"LongTrainSize": count(long_["train_size"]), "LongEpochs": count(long_["epochs"]),
          "LongBudgetFactor": f"{long_['train_size'] * long_['epochs'] / grid_budget:g}",
          "TrainedEpochs": count(trained["epochs"]),
          "TrainedBudgetFactor": f"{50_000 * trained['epochs'] / grid_budget:g}"}
     t = res.tidy()
-    relu = t[(t.scale == "trained") & (t.act == C.RULES.relu)].acc.dropna()
-    m["ReluAccTrained"] = L.pct(relu.mean()) if len(relu) else "n/a"
+    relu = t[(t.scale == "trained") & (t.act == RULES.relu)].acc.dropna()
+    m["ReluAccTrained"] = latex.pct(relu.mean()) if len(relu) else "n/a"
     m["NumReluTrained"] = count(len(relu))
     ch = gap_changes(gaps(t))
     m["NumGapChanges"] = count(len(ch))
@@ -139,158 +139,191 @@ def scale_numbers(res) -> dict[str, str]:
     return m
 
 
-def numbers(results: Path) -> dict[str, str]:
-    res = R.load(results, "epochs", "layers")
-    runs, study, layers = res.runs, res.study, res.layers
-    rules = C.RULES
-    df = R.regime_frame(runs, study)
-    regs = R.regimes(study)
-    acts = R.act_order(df.act.unique())
-    leaky = [a for a in acts if R.is_leaky(a)]
+def study_numbers(res: results.Results, results_dir: Path) -> dict[str, str]:
+    """The study: runs, seeds, activations, cells, scale, wall time, provenance."""
+    runs, study = res.runs, res.study
+    df, cells = results.cell_frame(runs, study), results.cells(study)
+    acts = activations.ordered(df.act.unique())
     ok = runs[runs.status == "ok"]
-    m: dict[str, str] = {}
-
-    # the study
-    m["ProfileName"] = L.tex_escape(study["profile"])
-    m["NumRuns"] = count(len(runs))
+    m = {"ProfileName": latex.tex_escape(study["profile"]), "NumRuns": count(len(runs))}
     for status in ("ok", "diverged", "failed"):
-        m[L.macro_name("num runs", status)] = count((runs.status == status).sum())
+        m[latex.macro_name("num runs", status)] = count((runs.status == status).sum())
     m["NumRunsExpected"] = count(study["cells"])
     m["NumRunsMissing"] = count(len(study["missing"]))
     m["NumSeeds"] = count(len(study["seeds"]))
     m["SeedList"] = listing(str(s) for s in study["seeds"])
     m["NumActivations"] = count(len(acts))
-    m["ActivationList"] = listing(R.act_name(a) for a in acts)
-    m["NumRegimes"] = count(len(regs))
+    m["ActivationList"] = listing(activations.display(a) for a in acts)
+    m["NumRegimes"] = count(len(cells))
     m["NumEpochs"] = joined(df.epochs.astype(int))
-    calibration = pd.read_csv(results / "calibration.csv")
+    calibration = pd.read_csv(results_dir / "calibration.csv")
     m["CalibrationEpochs"] = joined(calibration.epochs.astype(int))
     m["TrainSize"] = "all" if df.train_size.isna().all() else joined(count(x) for x in df.train_size.dropna())
     m["PlainWidth"] = joined(runs[runs.model == "plain"].width.astype(int))
-    for r in regs:  # monitored units (channels) of the baseline plain network and the reference
-        if r["kind"] != "stress":
-            units = df[df.regime == r["key"]].units
-            m[("Baseline" if r["kind"] == "baseline" else L.macro_name(r["knob"])) + "Units"] = \
+    for c in cells:  # monitored units (channels) of the baseline plain network and the reference
+        if c["kind"] != "stress":
+            units = df[df.cell == c["key"]].units
+            m[("Baseline" if c["kind"] == "baseline" else latex.macro_name(c["knob"])) + "Units"] = \
                 count(units.iloc[0]) if len(units) else "n/a"
     wall = runs.wall_time_s.sum()
     m["StudyWallHours"] = f"{wall / 3600:.1f}"
     m["StudyWallMinutes"] = count(round(wall / 60))
     m["MedianThroughput"] = count(round(ok.images_per_s.median())) if len(ok) else "n/a"
     m["Device"] = device_text(runs) if len(runs) else "n/a"
-    m["DataFingerprint"] = L.tex_escape(study["data_fingerprint"][:12])
-    m["DataDescription"] = L.tex_escape(study["data_description"]).replace("/", r"/\allowbreak{}")  # long paths
+    m["DataFingerprint"] = latex.tex_escape(study["data_fingerprint"][:12])
+    m["DataDescription"] = latex.tex_escape(study["data_description"]).replace("/", r"/\allowbreak{}")  # long paths
     commits = sorted({str(c)[:12] + ("+dirty" if str(c).endswith("+dirty") else "") for c in runs.git_commit})
-    m["GitCommit"] = L.tex_escape(", ".join(commits))
+    m["GitCommit"] = latex.tex_escape(", ".join(commits))
     m["NumGitCommits"] = count(len(commits))
-    recorded = [s.get("versions", {}) for s in summaries(results)]
+    recorded = [s.get("versions", {}) for s in summaries(results_dir)]
     for lib in VERSIONS:
-        m[L.macro_name("version", lib)] = L.tex_escape(joined(v.get(lib) for v in recorded))
+        m[latex.macro_name("version", lib)] = latex.tex_escape(joined(v.get(lib) for v in recorded))
+    return m
 
-    # statistics and the rules' constants (conf/claims.yaml)
-    m["Alpha"] = num(rules.alpha)
-    m["ConfidencePct"] = f"{100 * (1 - rules.alpha):g}"
-    m["DeadThresholdPct"] = f"{100 * rules.dead_threshold:g}"
-    m["AccuracyMarginPoints"] = f"{100 * rules.accuracy_margin:g}"
-    m["DeadMarginPoints"] = f"{100 * rules.dead_margin:g}"
-    m["AccuracyMarginText"] = C.pts(rules.accuracy_margin)   # '1 point'
-    m["DeadMarginText"] = C.pts(rules.dead_margin)
-    m["ChancePct"] = f"{100 * rules.chance_accuracy:g}"
-    m["CollapsePct"] = f"{100 * rules.collapse_accuracy:g}"
-    m["DivergedDeadPct"] = f"{100 * rules.diverged_dead_ratio:g}"
-    m["Permutations"] = count(rules.permutations)
-    m["OutcomeRule"] = L.tex_escape(C.outcome_text(rules))
-    m.update(rule_commits(results))
-    m.update(calibration_numbers(results))
-    m.update(scale_numbers(res))
+
+def rule_numbers(rules: Rules) -> dict[str, str]:
+    """Statistics and the rules' constants (conf/claims.yaml)."""
+    return {
+        "Alpha": num(rules.alpha),
+        "ConfidencePct": f"{100 * (1 - rules.alpha):g}",
+        "DeadThresholdPct": f"{100 * rules.dead_threshold:g}",
+        "AccuracyMarginPoints": f"{100 * rules.accuracy_margin:g}",
+        "DeadMarginPoints": f"{100 * rules.dead_margin:g}",
+        "AccuracyMarginText": pts(rules.accuracy_margin),   # '1 point'
+        "DeadMarginText": pts(rules.dead_margin),
+        "ChancePct": f"{100 * rules.chance_accuracy:g}",
+        "CollapsePct": f"{100 * rules.collapse_accuracy:g}",
+        "DivergedDeadPct": f"{100 * rules.diverged_dead_ratio:g}",
+        "Permutations": count(rules.permutations),
+        "OutcomeRule": latex.tex_escape(outcome_text(rules)),
+    }
+
+
+def slope_numbers(runs: pd.DataFrame) -> dict[str, str]:
+    """The Leaky slopes trained, and the configured defaults (conf/activation/), which hold
+    whether or not such runs exist yet."""
     slopes = runs[runs.activation == "leaky_relu"].negative_slope.dropna()
-    m["LeakySlopes"] = listing(f"{s:g}" for s in sorted(slopes.unique()))
-    # the configured defaults (conf/activation/), which hold whether or not such runs exist yet
-    m["LeakyDefaultSlope"] = num(OmegaConf.load(CONF / "activation" / "leaky_relu.yaml").negative_slope)
-    m["PreluInit"] = num(OmegaConf.load(CONF / "activation" / "prelu.yaml").init)
+    return {"LeakySlopes": listing(f"{s:g}" for s in sorted(slopes.unique())),
+            "LeakyDefaultSlope": num(OmegaConf.load(CONF / "activation" / "leaky_relu.yaml").negative_slope),
+            "PreluInit": num(OmegaConf.load(CONF / "activation" / "prelu.yaml").init)}
 
-    # knobs and levels
+
+def knob_numbers(study: dict) -> dict[str, str]:
+    """Each knob's levels, baseline and most stressful level."""
+    m = {}
     for knob, k in study["knobs"].items():
-        name = L.macro_name(knob)
+        name = latex.macro_name(knob)
         m[name + "Levels"] = listing(num(v) for v in k["levels"])
         m[name + "Baseline"] = num(k["baseline"])
         m[name + "Stress"] = num(k["levels"][-1])
         if k["model"] == "resnet":
             m["ResnetDepth"] = num(k["levels"][0])
+    return m
 
-    # the cells the text discusses: the baseline, each knob's most stressful level, the
-    # reference; means over all seeds, a diverged run at its declared value (claims.outcomes)
-    acc = R.summarise(df, "acc", ["regime", "act"]).set_index(["regime", "act"])
-    peak = R.summarise(df, "dead_peak", ["regime", "act"]).set_index(["regime", "act"])
-    end = R.summarise(df, "dead_final", ["regime", "act"]).set_index(["regime", "act"])
-    init = R.summarise(df, "dead_ratio_init", ["regime", "act"]).set_index(["regime", "act"])
-    last = {r["knob"]: r for r in regs if r["kind"] == "stress"}  # levels run baseline -> most stressful
-    shown = [r for r in regs if r["kind"] != "stress"] + list(last.values())
-    for r in shown:
-        cell = "Baseline" if r["kind"] == "baseline" else L.macro_name(r["knob"])
 
-        def get(frame, act, col="mean"):
-            return frame.loc[(r["key"], act), col] if (r["key"], act) in frame.index else np.nan
+def lookup(frame: pd.DataFrame, key: str, act: str, col: str = "mean") -> float:
+    """A summary's value for (cell, act), NaN where the cell has no such runs."""
+    return frame.loc[(key, act), col] if (key, act) in frame.index else np.nan
 
-        m["ReluAcc" + cell] = L.pct(get(acc, "relu"))
-        m["ReluPeakDead" + cell] = L.pct(get(peak, "relu"))
-        m["ReluPeakDeadCi" + cell] = L.interval(get(peak, "relu", "low"), get(peak, "relu", "high")) or "(no interval)"
-        m["ReluEndDead" + cell] = L.pct(get(end, "relu"))
-        m["ReluInitDead" + cell] = L.pct(get(init, "relu"))
-        n = get(acc, "relu", "n_runs")
-        m["ReluDiverged" + cell] = "n/a" if np.isnan(n) else f"{int(get(acc, 'relu', 'n_diverged'))}/{int(n)}"
-        m["LeakyMaxEndDead" + cell] = L.pct(max((get(end, a) for a in leaky), default=np.nan))
-        means = {a: get(acc, a) for a in acts if not np.isnan(get(acc, a))}
+
+def cell_means(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Means over all seeds per (cell, act) of each outcome, a diverged run at its declared
+    value (tidy.outcomes)."""
+    return {v: results.over_seeds(df, v, ["cell", "act"]).set_index(["cell", "act"])
+            for v in ("acc", "dead_peak", "dead_final", "dead_ratio_init")}
+
+
+def cell_numbers(res: results.Results) -> dict[str, str]:
+    """The cells the text discusses: the baseline, each knob's most stressful level, the
+    reference; and the best accuracy of the whole grid."""
+    df, cells = results.cell_frame(res.runs, res.study), results.cells(res.study)
+    acts = activations.ordered(df.act.unique())
+    leaky = [a for a in acts if activations.is_leaky(a)]
+    s = cell_means(df)
+    acc, peak, end, init = s["acc"], s["dead_peak"], s["dead_final"], s["dead_ratio_init"]
+    last = {c["knob"]: c for c in cells if c["kind"] == "stress"}  # levels run baseline -> most stressful
+    m = {}
+    for c in [c for c in cells if c["kind"] != "stress"] + list(last.values()):
+        key, suffix = c["key"], "Baseline" if c["kind"] == "baseline" else latex.macro_name(c["knob"])
+        m["ReluAcc" + suffix] = latex.pct(lookup(acc, key, "relu"))
+        m["ReluPeakDead" + suffix] = latex.pct(lookup(peak, key, "relu"))
+        m["ReluPeakDeadCi" + suffix] = latex.interval(lookup(peak, key, "relu", "low"),
+                                                      lookup(peak, key, "relu", "high")) or "(no interval)"
+        m["ReluEndDead" + suffix] = latex.pct(lookup(end, key, "relu"))
+        m["ReluInitDead" + suffix] = latex.pct(lookup(init, key, "relu"))
+        n = lookup(acc, key, "relu", "n_runs")
+        m["ReluDiverged" + suffix] = "n/a" if np.isnan(n) else f"{int(lookup(acc, key, 'relu', 'n_diverged'))}/{int(n)}"
+        m["LeakyMaxEndDead" + suffix] = latex.pct(max((lookup(end, key, a) for a in leaky), default=np.nan))
+        means = {a: lookup(acc, key, a) for a in acts if not np.isnan(lookup(acc, key, a))}
         best = max(means, key=means.get) if means else None
-        m["BestAcc" + cell] = L.pct(means[best]) if best else "n/a"
-        m["BestAct" + cell] = R.act_name(best) if best else "n/a"
-        m["NumDiverged" + cell] = count(sum(get(acc, a, "n_diverged") for a in acts if (r["key"], a) in acc.index))
-    first = (regs[0]["key"], acts[0])
-    m["MainFirstAccuracy"] = L.pct(acc.loc[first, "mean"]) if first in acc.index else "n/a"
+        m["BestAcc" + suffix] = latex.pct(means[best]) if best else "n/a"
+        m["BestAct" + suffix] = activations.display(best) if best else "n/a"
+        m["NumDiverged" + suffix] = count(sum(lookup(acc, key, a, "n_diverged") for a in acts
+                                              if (key, a) in acc.index))
+    first = (cells[0]["key"], acts[0])
+    m["MainFirstAccuracy"] = latex.pct(acc.loc[first, "mean"]) if first in acc.index else "n/a"
     top = acc["mean"].dropna()
     if len(top):
-        (reg, act) = top.idxmax()
-        m["BestAccuracy"], m["BestAccuracyAct"] = L.pct(top.max()), R.act_name(act)
-        m["BestAccuracyRegime"] = L.tex_escape(next(r["label"] for r in regs if r["key"] == reg))
+        (key, act) = top.idxmax()
+        m["BestAccuracy"], m["BestAccuracyAct"] = latex.pct(top.max()), activations.display(act)
+        m["BestAccuracyRegime"] = latex.tex_escape(next(c["label"] for c in cells if c["key"] == key))
+    return m
 
-    # dead units: cells where ReLU's mean peak dead ratio reaches the threshold (descriptive)
-    lethal = [r for r in regs if r["kind"] != "reference" and (r["key"], "relu") in peak.index
-              and peak.loc[(r["key"], "relu"), "mean"] >= rules.dead_threshold]
-    m["NumLethalCells"] = count(len(lethal))
-    m["NumPlainCells"] = count(sum(r["kind"] != "reference" for r in regs))
-    m["LethalCells"] = L.tex_escape(listing(r["label"] for r in lethal)) or "none"
-    grid_layers = layers[np.isclose(layers.budget, R.grid_budget(runs))]
+
+def dead_numbers(res: results.Results, rules: Rules) -> dict[str, str]:
+    """Dead units: the lethal cells, where ReLU's mean peak dead ratio reaches claim 1's
+    threshold (descriptive), and the range of the slopes PReLU learned."""
+    df, cells = results.cell_frame(res.runs, res.study), results.cells(res.study)
+    peak = results.over_seeds(df, "dead_peak", ["cell", "act"]).set_index(["cell", "act"])
+    lethal = [c for c in cells if c["kind"] != "reference" and (c["key"], "relu") in peak.index
+              and peak.loc[(c["key"], "relu"), "mean"] >= rules.dead_threshold]
+    m = {"NumLethalCells": count(len(lethal)), "NumPlainCells": count(sum(c["kind"] != "reference" for c in cells)),
+         "LethalCells": latex.tex_escape(listing(c["label"] for c in lethal)) or "none"}
+    layers = res.layers
+    grid_layers = layers[np.isclose(layers.budget, results.grid_budget(res.runs))]
     if grid_layers.slope_mean.notna().any():
         s = grid_layers[(grid_layers.act == "prelu") & grid_layers.slope_mean.notna() & (grid_layers.status == "ok")]
-        at_end = R.final_epoch(s)
+        at_end = results.final_epoch(s)
         m["PreluSlopeMin"] = num(round(at_end.slope_mean.min(), 2))
         m["PreluSlopeMax"] = num(round(at_end.slope_mean.max(), 2))
     else:
         m["PreluSlopeMin"] = m["PreluSlopeMax"] = "n/a"
+    return m
 
-    # the claims
-    verdicts = C.decide(res.tidy())
-    m["NumClaims"] = count(len(verdicts))
+
+def claim_numbers(verdicts: list) -> dict[str, str]:
+    """The claims' verdicts, results, rules and the figures the text quotes from them."""
+    m = {"NumClaims": count(len(verdicts))}
     for v in verdicts:
         n = ORDINAL[v.number]
         m[f"Claim{n}Verdict"] = v.verdict
-        m[f"Claim{n}Result"] = L.tex_escape(v.result)
-        m[f"Claim{n}Rule"] = L.tex_escape(v.rule)
+        m[f"Claim{n}Result"] = latex.tex_escape(v.result)
+        m[f"Claim{n}Rule"] = latex.tex_escape(v.rule)
         m[f"Claim{n}FamilySize"] = count(v.family_size)
         if v.number == 2:
-            m["RevivalRelu"], m["RevivalLeaky"] = L.pct(v.numbers.get("revival_relu")), \
-                L.pct(v.numbers.get("revival_leaky"))
+            m["RevivalRelu"], m["RevivalLeaky"] = latex.pct(v.numbers.get("revival_relu")), \
+                latex.pct(v.numbers.get("revival_leaky"))
         if v.number == 6 and v.comparisons:
             d = v.comparisons[0]
             m["DiagnosisRho"] = num(round(d["estimate"], 2), ".2f") if d["estimate"] == d["estimate"] else "n/a"
             m["DiagnosisRuns"], m["DiagnosisGroups"] = count(d["n"]), count(d.get("groups", 0))
-            m["DiagnosisP"] = L.p_value(d["p_less"])
-    m.setdefault("DiagnosisRho", "n/a")
-    m.setdefault("DiagnosisRuns", "n/a")
-    m.setdefault("DiagnosisGroups", "n/a")
-    m.setdefault("DiagnosisP", "n/a")
+            m["DiagnosisP"] = latex.p_value(d["p_less"])
+    for name in ("DiagnosisRho", "DiagnosisRuns", "DiagnosisGroups", "DiagnosisP"):
+        m.setdefault(name, "n/a")
     for word in ("supported", "contradicted", "inconclusive"):
-        m[L.macro_name("num claims", word)] = count(sum(v.verdict == word for v in verdicts))
-    m["NumClaimsNotRun"] = count(sum(v.result.startswith(C.NOT_RUN) for v in verdicts))
+        m[latex.macro_name("num claims", word)] = count(sum(v.verdict == word for v in verdicts))
+    m["NumClaimsNotRun"] = count(sum(v.result.startswith(claims.NOT_RUN) for v in verdicts))
+    return m
+
+
+def numbers(results_dir: Path) -> dict[str, str]:
+    """Every macro, in the order numbers.tex lists them."""
+    res = results.load(results_dir, "epochs", "layers")
+    m = study_numbers(res, results_dir)
+    for part in (rule_numbers(RULES), rule_commits(results_dir), calibration_numbers(results_dir),
+                 scale_numbers(res), slope_numbers(res.runs), knob_numbers(res.study), cell_numbers(res),
+                 dead_numbers(res, RULES), claim_numbers(claims.decide(res.tidy()))):
+        m.update(part)
     return m
 
 

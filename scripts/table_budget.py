@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from rectifiers import cli, stats
-from rectifiers import latex as L
-from rectifiers import results as R
+from rectifiers import activations, cli, latex, results, stats
 from rectifiers.scaling import NETWORKS, gap_changes, gaps
 
 
@@ -20,10 +18,10 @@ def gap_cell(v) -> str:
     if not len(v):
         return "none"
     t = stats.t_test(v)
-    return f"{L.signed_interval_tex(t.mean, t.low, t.high)} ({t.n})"
+    return f"{latex.signed_interval_tex(t.mean, t.low, t.high)} ({t.n})"
 
 
-def table(res: R.Results) -> str:
+def table(res: results.Results) -> str:
     g = gaps(res.tidy())
     ch = gap_changes(g)
     lines = [r"\begin{tabular}{@{}llllll@{}}", r"\toprule",
@@ -36,21 +34,21 @@ def table(res: R.Results) -> str:
         if i:
             lines.append(r"\addlinespace")
         budgets = sorted(here.budget.unique())
-        for j, act in enumerate(R.act_order(here.act.unique())):
+        for j, act in enumerate(activations.ordered(here.act.unique())):
             small = here[(here.budget == budgets[0]) & (here.act == act)].gap.to_numpy()
             large = here[(here.budget == budgets[-1]) & (here.act == act)].gap.to_numpy() if len(budgets) > 1 else []
             c = ch[(ch.network == network) & (ch.act == act)]
-            change = (f"{L.signed_interval_tex(c.change.iloc[0], c.low.iloc[0], c.high.iloc[0])}, "
+            change = (f"{latex.signed_interval_tex(c.change.iloc[0], c.low.iloc[0], c.high.iloc[0])}, "
                       f"{c.trend.iloc[0]}" if len(c) else "")
-            p = L.p_value(c.p_adj.iloc[0]) if len(c) else ""
-            lines.append(f"{network if j == 0 else ''} & {R.act_name(act)} & {gap_cell(small)} & "
+            p = latex.p_value(c.p_adj.iloc[0]) if len(c) else ""
+            lines.append(f"{network if j == 0 else ''} & {activations.display(act)} & {gap_cell(small)} & "
                          f"{gap_cell(large)} & {change} & {p} \\\\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
-    return cli.generated_main("table_budget", lambda d: table(R.load(d)), argv)
+    return cli.generated_main("table_budget", lambda d: table(results.load(d)), argv)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rectifiers import cli
-from rectifiers import latex as L
-from rectifiers.results import ResultsError, load
+from rectifiers import cli, latex, results
 
 FILE = "claims_calibration.csv"
 ROLE = {"true": "true (edge)", "false": "false (edge)", "effect": "declared effect"}
@@ -28,28 +26,28 @@ def table(cal: pd.DataFrame) -> str:
             lines.append(r"\addlinespace")
         for j, r in enumerate(g.itertuples()):
             world = ROLE.get(r.role, r.role) + (r.world[len(r.role):] if r.world.startswith(r.role) else "")
-            cells = [L.pct(getattr(r, c)) for c in ("supported", "contradicted", "inconclusive")]
+            cells = [latex.pct(getattr(r, c)) for c in ("supported", "contradicted", "inconclusive")]
             bold = {"true": 1, "false": 0}.get(r.role)  # the false-verdict rate that the bar limits
             if bold is not None:
                 cells[bold] = rf"\textbf{{{cells[bold]}}}"
-            lines.append(f"{claim if j == 0 else ''} & {L.tex_escape(world)} & {L.tex_escape(r.description)} & "
-                         + " & ".join(cells) + f" & {L.pct(r.coverage)} \\\\")
+            lines.append(f"{claim if j == 0 else ''} & {latex.tex_escape(world)} & {latex.tex_escape(r.description)} & "
+                         + " & ".join(cells) + f" & {latex.pct(r.coverage)} \\\\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
 
 
-def read(results: Path) -> pd.DataFrame:
-    path = Path(results) / FILE
+def read(results_dir: Path) -> pd.DataFrame:
+    path = Path(results_dir) / FILE
     if not path.is_file() or not path.read_text().strip():
-        raise ResultsError(f"{path} is missing: run `make calibrate` (scripts/calibrate_claims.py, after "
+        raise results.ResultsError(f"{path} is missing: run `make calibrate` (scripts/calibrate_claims.py, after "
                            "scripts/aggregate.py) first")
     return pd.read_csv(path)
 
 
 def main(argv=None) -> int:
-    def make(results: Path) -> str:
-        load(results)  # the study's results first: without them there is nothing to calibrate against
-        return table(read(results))
+    def make(results_dir: Path) -> str:
+        results.load(results_dir)  # the study's results first: without them there is nothing to calibrate against
+        return table(read(results_dir))
     return cli.generated_main("table_claims_calibration", make, argv)
 
 

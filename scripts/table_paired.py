@@ -2,7 +2,7 @@
 accuracy and end dead ratio, in percentage points: the mean difference with its 95% paired t
 interval, and the p-value of the paired t test after Holm's correction over the table's
 family (every cell and activation of that outcome). A diverged run counts at chance
-accuracy and with every unit dead (rectifiers.claims.outcomes); one pair has no interval.
+accuracy and with every unit dead (rectifiers.tidy.outcomes); one pair has no interval.
 
     python scripts/table_paired.py --results results/cpu --out paper/generated/table_paired.tex
 """
@@ -12,26 +12,24 @@ import sys
 
 import pandas as pd
 
-from rectifiers import cli, stats
-from rectifiers import latex as L
-from rectifiers import results as R
+from rectifiers import activations, cli, latex, results, stats
 
 OUTCOMES = ("acc", "dead_final")
 
 
 def paired_rows(df: pd.DataFrame, acts: list[str], keys: list[str]) -> pd.DataFrame:
-    """One row per (regime, act, outcome): n pairs, mean, interval, raw and Holm p."""
+    """One row per (cell, act, outcome): n pairs, mean, interval, raw and Holm p."""
     rows = []
     for outcome in OUTCOMES:
         part = []
         for key in keys:
-            here = df[df.regime == key]
-            base = here[here.act == R.BASELINE_ACT].set_index("seed")[outcome].dropna()
+            here = df[df.cell == key]
+            base = here[here.act == activations.REFERENCE].set_index("seed")[outcome].dropna()
             for a in acts:
                 x = here[here.act == a].set_index("seed")[outcome].dropna()
                 common = x.index.intersection(base.index)
                 t = stats.t_test((x.loc[common] - base.loc[common]).to_numpy())
-                part.append(dict(regime=key, act=a, outcome=outcome, n=t.n, mean=t.mean, low=t.low, high=t.high,
+                part.append(dict(cell=key, act=a, outcome=outcome, n=t.n, mean=t.mean, low=t.low, high=t.high,
                                  p=t.p_two))
         for r, p in zip(part, stats.holm([r["p"] for r in part])):
             r["p_holm"] = p if r["p"] == r["p"] else float("nan")  # untestable: in the family, not printed
@@ -39,39 +37,39 @@ def paired_rows(df: pd.DataFrame, acts: list[str], keys: list[str]) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-def label_tex(reg) -> str:
+def label_tex(c) -> str:
     """'Baseline', 'lr 0.1', 'bias $-$0.5', 'ResNet-20'."""
-    if reg["kind"] == "baseline":
+    if c["kind"] == "baseline":
         return "Baseline"
-    text = L.tex_escape(reg["label"])
-    return text.replace("-", "$-$") if reg["kind"] == "stress" else text
+    text = latex.tex_escape(c["label"])
+    return text.replace("-", "$-$") if c["kind"] == "stress" else text
 
 
-def table(res: R.Results) -> str:
-    df = R.regime_frame(res.runs, res.study)
-    regs = R.regimes(res.study)
-    acts = [a for a in R.act_order(df.act.unique()) if a != R.BASELINE_ACT]
-    rows = paired_rows(df, acts, [r["key"] for r in regs]).set_index(["regime", "act", "outcome"])
+def table(res: results.Results) -> str:
+    df = results.cell_frame(res.runs, res.study)
+    cells = results.cells(res.study)
+    acts = [a for a in activations.ordered(df.act.unique()) if a != activations.REFERENCE]
+    rows = paired_rows(df, acts, [c["key"] for c in cells]).set_index(["cell", "act", "outcome"])
     lines = [r"\begin{tabular}{@{}llrlrlr@{}}", r"\toprule",
              r"& & \multicolumn{2}{c}{Test accuracy} & \multicolumn{2}{c}{End dead ratio} & \\",
              r"\cmidrule(lr){3-4}\cmidrule(lr){5-6}",
              r"Regime & Activation & $\Delta$ (points) [95\% CI] & $p_{\mathrm{Holm}}$ & "
              r"$\Delta$ (points) [95\% CI] & $p_{\mathrm{Holm}}$ & Pairs \\", r"\midrule"]
-    for i, reg in enumerate(regs):
+    for i, c in enumerate(cells):
         if i:
             lines.append(r"\addlinespace")
         for j, a in enumerate(acts):
-            acc, dead = rows.loc[(reg["key"], a, "acc")], rows.loc[(reg["key"], a, "dead_final")]
-            lines.append(f"{label_tex(reg) if j == 0 else ''} & {R.act_name(a)} & "
-                         f"{L.signed_interval_tex(acc['mean'], acc.low, acc.high)} & {L.p_value(acc.p_holm)} & "
-                         f"{L.signed_interval_tex(dead['mean'], dead.low, dead.high)} & {L.p_value(dead.p_holm)} & "
+            acc, dead = rows.loc[(c["key"], a, "acc")], rows.loc[(c["key"], a, "dead_final")]
+            lines.append(f"{label_tex(c) if j == 0 else ''} & {activations.display(a)} & "
+                         f"{latex.signed_interval_tex(acc['mean'], acc.low, acc.high)} & {latex.p_value(acc.p_holm)} & "
+                         f"{latex.signed_interval_tex(dead['mean'], dead.low, dead.high)} & {latex.p_value(dead.p_holm)} & "
                          f"{int(max(acc.n, dead.n))} \\\\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
-    return cli.generated_main("table_paired", lambda d: table(R.load(d)), argv)
+    return cli.generated_main("table_paired", lambda d: table(results.load(d)), argv)
 
 
 if __name__ == "__main__":

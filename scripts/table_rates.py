@@ -12,23 +12,21 @@ import sys
 
 import pandas as pd
 
-from rectifiers import cli, stats
-from rectifiers import latex as L
-from rectifiers import results as R
+from rectifiers import activations, cli, latex, results, stats
 
 RATES = ("diverged", "collapsed")
 
 
 def rates(df: pd.DataFrame, keys: list[str], acts: list[str]) -> pd.DataFrame:
-    """One row per (regime, act): k of n for each rate, Fisher p against ReLU and its Holm
+    """One row per (cell, act): k of n for each rate, Fisher p against ReLU and its Holm
     adjustment within each rate's family."""
     rows = []
     for key in keys:
-        here = df[(df.regime == key) & df.acc.notna()]  # failed runs (errors) are missing, not outcomes
-        base = here[here.act == R.BASELINE_ACT]
+        here = df[(df.cell == key) & df.acc.notna()]  # failed runs (errors) are missing, not outcomes
+        base = here[here.act == activations.REFERENCE]
         for a in acts:
             x = here[here.act == a]
-            row = dict(regime=key, act=a, n=len(x), n_relu=len(base))
+            row = dict(cell=key, act=a, n=len(x), n_relu=len(base))
             for rate in RATES:
                 k, k0 = int(x[rate].astype(bool).sum()), int(base[rate].astype(bool).sum())
                 row[rate], row[rate + "_relu"] = k, k0
@@ -40,24 +38,24 @@ def rates(df: pd.DataFrame, keys: list[str], acts: list[str]) -> pd.DataFrame:
     return out
 
 
-def table(res: R.Results) -> str:
-    df = R.regime_frame(res.runs, res.study)
-    regs = R.regimes(res.study)
-    acts = [a for a in R.act_order(df.act.unique()) if a != R.BASELINE_ACT]
-    r = rates(df, [g["key"] for g in regs], acts)
-    label = {g["key"]: g["label"] for g in regs}
+def table(res: results.Results) -> str:
+    df = results.cell_frame(res.runs, res.study)
+    cells = results.cells(res.study)
+    acts = [a for a in activations.ordered(df.act.unique()) if a != activations.REFERENCE]
+    r = rates(df, [c["key"] for c in cells], acts)
+    label = {c["key"]: c["label"] for c in cells}
     lines = [r"\begin{tabular}{@{}llrrrrr@{}}", r"\toprule",
              r"Regime & Activation & Diverged & $p_{\mathrm{Holm}}$ & Collapsed & $p_{\mathrm{Holm}}$ & "
              r"ReLU collapsed \\", r"\midrule"]
-    shown = [k for k in dict.fromkeys(r.regime) if (r[r.regime == k][["diverged", "collapsed", "collapsed_relu"]]
-                                                    .to_numpy().sum() > 0)]
+    shown = [k for k in dict.fromkeys(r.cell) if (r[r.cell == k][["diverged", "collapsed", "collapsed_relu"]]
+                                                  .to_numpy().sum() > 0)]
     for i, key in enumerate(shown):
         if i:
             lines.append(r"\addlinespace")
-        for j, row in enumerate(r[r.regime == key].itertuples()):
-            name = L.tex_escape(label[key]).replace("-", "$-$") if j == 0 else ""
-            lines.append(f"{name} & {R.act_name(row.act)} & {row.diverged}/{row.n} & {L.p_value(row.holm_diverged)} & "
-                         f"{row.collapsed}/{row.n} & {L.p_value(row.holm_collapsed)} & "
+        for j, row in enumerate(r[r.cell == key].itertuples()):
+            name = latex.tex_escape(label[key]).replace("-", "$-$") if j == 0 else ""
+            lines.append(f"{name} & {activations.display(row.act)} & {row.diverged}/{row.n} & "
+                         f"{latex.p_value(row.holm_diverged)} & {row.collapsed}/{row.n} & {latex.p_value(row.holm_collapsed)} & "
                          f"{row.collapsed_relu}/{row.n_relu} \\\\")
     if not shown:
         lines.append(r"\multicolumn{7}{c}{no run diverged or collapsed} \\")
@@ -66,7 +64,7 @@ def table(res: R.Results) -> str:
 
 
 def main(argv=None) -> int:
-    return cli.generated_main("table_rates", lambda d: table(R.load(d)), argv)
+    return cli.generated_main("table_rates", lambda d: table(results.load(d)), argv)
 
 
 if __name__ == "__main__":

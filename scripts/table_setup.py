@@ -13,9 +13,7 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from rectifiers import cli
-from rectifiers import latex as L
-from rectifiers import results as R
+from rectifiers import activations, cli, knobs, latex, results
 from rectifiers.study import STUDIES, sweep_values
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -53,8 +51,7 @@ ROWS = [
     ("Monitor", "Measured every (epochs)", (PLAIN, "monitor.every")),
     ("Monitor", "Dormant threshold $\\tau$", (PLAIN, "monitor.tau")),
 ]
-STUDY_LABELS = {"lr": "Learning rates", "batch_size": "Batch sizes", "depth": "Plain depths",
-                "init_bias": "Initial biases", "resnet": "ResNet depths"}
+SWEPT = (("Study", "Seeds"), ("Study", "Activations swept"))  # then one row per study's levels
 
 
 def fmt(v) -> str:
@@ -64,7 +61,7 @@ def fmt(v) -> str:
         return "yes" if v else "no"
     if isinstance(v, (int, float)):
         return f"\\num{{{v:g}}}"
-    return L.tex_escape(v)
+    return latex.tex_escape(v)
 
 
 def fmt_list(values) -> str:
@@ -74,7 +71,12 @@ def fmt_list(values) -> str:
 @lru_cache(maxsize=None)
 def act_name(option: str) -> str:
     """Activation config option (leaky_relu, prelu, ...) -> its label (Leaky 0.01, PReLU)."""
-    return R.act_name(R.act_label(compose("train", overrides=[f"activation={option}"]).activation))
+    return activations.display(activations.label(compose("train", overrides=[f"activation={option}"]).activation))
+
+
+def study_label(cfg) -> str:
+    """The row of a study's levels, from the knob table: 'Learning rates', 'Plain depths'."""
+    return knobs.levels_label(knobs.BY_KEY[cfg.study.knob].column, cfg.model.name)
 
 
 def profile_values(profile: str) -> dict[tuple[str, str], str]:
@@ -91,7 +93,7 @@ def profile_values(profile: str) -> dict[tuple[str, str], str]:
     for name in STUDIES:
         cfg = compose("train", overrides=[f"+study={name}", f"profile={profile}"], return_hydra_config=True)
         values = sweep_values(cfg.hydra.sweeper.params)
-        out["Study", STUDY_LABELS.get(name, name)] = fmt_list(values[cfg.study.knob])
+        out["Study", study_label(cfg)] = fmt_list(values[cfg.study.knob])
         out["Study", "Activations swept"] = ", ".join(act_name(o) for o in values["activation"])
         out["Study", "Seeds"] = fmt_list(values["seed"])
     return out
@@ -100,8 +102,8 @@ def profile_values(profile: str) -> dict[tuple[str, str], str]:
 def table(reported: str) -> str:
     with initialize_config_dir(str(CONF), version_base="1.3"):
         cols = {p: profile_values(p) for p in PROFILES}
-    rows = [(s, label) for s, label, _ in ROWS] + [("Study", "Seeds"), ("Study", "Activations swept")] + \
-        [("Study", STUDY_LABELS.get(n, n)) for n in STUDIES]
+    studies = [k for k in cols[PROFILES[0]] if k[0] == "Study" and k not in SWEPT]  # in STUDIES order
+    rows = [(s, label) for s, label, _ in ROWS] + list(SWEPT) + studies
     head = [f"\\textbf{{{p}}} (reported)" if p == reported else p for p in PROFILES]
     lines = [r"\begin{tabular}{@{}ll" + ">{\\raggedright\\arraybackslash}p{0.18\\linewidth}" * len(PROFILES)
              + "@{}}", r"\toprule", "& Setting & " + " & ".join(head) + r" \\", r"\midrule"]
@@ -118,7 +120,7 @@ def table(reported: str) -> str:
 
 def main(argv=None) -> int:
     # the results only say which profile the paper reports; the settings come from conf/
-    return cli.generated_main("table_setup", lambda d: table(R.load(d).study["profile"]), argv)
+    return cli.generated_main("table_setup", lambda d: table(results.load(d).study["profile"]), argv)
 
 
 if __name__ == "__main__":

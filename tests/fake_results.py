@@ -10,17 +10,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ACTS = {"relu": ("relu", None), "leaky_relu_0.01": ("leaky_relu", 0.01), "leaky_relu_0.1": ("leaky_relu", 0.1),
-        "leaky_relu_0.3": ("leaky_relu", 0.3), "prelu": ("prelu", None)}
-KNOBS = {
-    "lr": {"key": "optim.lr", "column": "lr", "model": "plain", "baseline": 0.02, "levels": [0.02, 0.05, 0.1]},
-    "batch_size": {"key": "optim.batch_size", "column": "batch_size", "model": "plain", "baseline": 32,
-                   "levels": [32, 8, 4]},
-    "depth": {"key": "model.depth", "column": "depth", "model": "plain", "baseline": 8, "levels": [8, 14, 20]},
-    "init_bias": {"key": "model.init.bias", "column": "init_bias", "model": "plain", "baseline": 0.0,
-                  "levels": [0.0, -0.25, -0.5]},
-    "resnet": {"key": "model.depth", "column": "depth", "model": "resnet", "baseline": 20, "levels": [20]},
-}
+from rectifiers.activations import by_label
+from rectifiers.knobs import KNOBS as KNOB_TABLE
+
+# label -> (config name, negative slope), from the activation table
+ACTS = {a: (by_label()[a].name, by_label()[a].params.get("negative_slope"))
+        for a in ("relu", "leaky_relu_0.01", "leaky_relu_0.1", "leaky_relu_0.3", "prelu")}
+
+
+def study_knob(column: str, model: str, levels: list) -> dict:
+    """A knob of study.json: its config key and column from the knob table, levels baseline first."""
+    return {"key": KNOB_TABLE[column].key, "column": column, "model": model, "baseline": levels[0], "levels": levels}
+
+
+KNOBS = {"lr": study_knob("lr", "plain", [0.02, 0.05, 0.1]),
+         "batch_size": study_knob("batch_size", "plain", [32, 8, 4]),
+         "depth": study_knob("depth", "plain", [8, 14, 20]),
+         "init_bias": study_knob("init_bias", "plain", [0.0, -0.25, -0.5]),
+         "resnet": study_knob("depth", "resnet", [20])}
 BASE = {"model": "plain", "depth": 8, "lr": 0.02, "batch_size": 32, "init_bias": 0.0}
 
 
@@ -34,6 +41,14 @@ def cells():
             if key not in seen:
                 seen.add(key)
                 yield cfg, i / max(1, len(k["levels"]) - 1)  # stress in [0, 1]
+
+
+def copy_results(results_dir: Path, dest: Path) -> Path:
+    """A copy of a results folder's files (not its runs/), to break one of them in a test."""
+    dest.mkdir(parents=True)
+    for f in results_dir.glob("*.*"):
+        (dest / f.name).write_bytes(f.read_bytes())
+    return dest
 
 
 def write_fake_results(out: Path, seeds: int = 3, epochs: int = 5, profile: str = "fake") -> Path:
@@ -118,8 +133,10 @@ def write_fake_results(out: Path, seeds: int = 3, epochs: int = 5, profile: str 
     pd.DataFrame(runs).to_csv(out / "runs.csv", index=False)
     pd.DataFrame(ep_rows).to_csv(out / "epochs.csv", index=False)
     pd.DataFrame(layer_rows).to_csv(out / "layers.csv", index=False)
-    study = {"profile": profile, "knobs": KNOBS, "seeds": list(range(seeds)), "cells": len(runs), "runs": len(runs),
-             "missing": [], "data_fingerprint": "f" * 64,
+    scales = {"plain_long": {**study_knob("depth", "plain", [8, 20]), "train_size": 10000, "epochs": 10},
+              "resnet_trained": {**study_knob("depth", "resnet", [20]), "train_size": None, "epochs": 8}}
+    study = {"profile": profile, "knobs": KNOBS, "scales": scales, "seeds": list(range(seeds)), "cells": len(runs),
+             "runs": len(runs), "missing": [], "data_fingerprint": "f" * 64,
              "data_description": "synthetic stand-in for CIFAR-10 (made in memory)"}
     (out / "study.json").write_text(json.dumps(study, indent=1) + "\n")
     return out

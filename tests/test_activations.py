@@ -1,4 +1,5 @@
-"""The activation factory: values, gradients, PReLU parameters and optimiser groups."""
+"""The activation factory: values, gradients, PReLU parameters and optimiser groups. The
+activation table itself is tests/test_vocabulary.py."""
 from __future__ import annotations
 
 import pytest
@@ -140,7 +141,7 @@ def test_unknown_activation_lists_valid_names():
         make_activation(OmegaConf.create({"name": "swish"}), 4)
     msg = str(e.value)
     assert "swish" in msg
-    for name in activations.NAMES:
+    for name in activations.CONSTRUCTORS:
         assert name in msg
 
 

@@ -7,14 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rectifiers import claims as C
+from rectifiers import claims
+from rectifiers.claim_text import CLAIMS, rule_text
+from rectifiers.rules import RULES
+from rectifiers.tidy import paired, tidy
 
-R = C.RULES
-BASE = R.design["stress"]["baseline"]
-ACTS = [R.relu] + R.leaky + [R.prelu]
+BASE = RULES.design["stress"]["baseline"]
+ACTS = [RULES.relu] + RULES.leaky + [RULES.prelu]
 
 
-def J(seed, act):
+def jitter(seed, act):
     """A small seed-to-seed jitter that differs between activations, so that paired
     differences have a spread (a t test of identical differences decides nothing)."""
     return 0.001 * ((3 * seed + 2 * ACTS.index(act)) % 7)
@@ -40,11 +42,11 @@ def run(scale, cell, act, seed, acc=0.4, status="ok", dead_final=0.0, dead_peak=
 
 
 def table(rows, epochs=None):
-    return C.tidy(pd.DataFrame(rows), epochs)
+    return tidy(pd.DataFrame(rows), epochs)
 
 
 def grid(value=lambda cell, act, seed: {}, cells=None, acts=ACTS, seeds=range(3), scale="stress"):
-    cells = cells or R.stress_cells()
+    cells = cells or RULES.stress_cells()
     return [run(scale, c, a, s, **value(c, a, s)) for c in cells for a in acts for s in seeds]
 
 
@@ -55,7 +57,7 @@ def test_a_diverged_run_counts_as_chance_and_all_dead_and_a_failed_run_is_missin
                run("stress", "lr=0.1", "prelu", 1, status="failed"),
                run("stress", "lr=0.1", "relu", 0, acc=0.35, dead_final=0.2, dead_peak=0.4)])
     div, failed, ok = t.iloc[0], t.iloc[1], t.iloc[2]
-    assert div.acc == R.chance_accuracy and div.dead_final == R.diverged_dead_ratio == div.dead_peak
+    assert div.acc == RULES.chance_accuracy and div.dead_final == RULES.diverged_dead_ratio == div.dead_peak
     assert div.diverged and div.collapsed
     assert np.isnan(failed.acc) and np.isnan(failed.dead_final)
     assert (ok.acc, ok.dead_final, ok.dead_peak, ok.collapsed) == (0.35, 0.2, 0.4, False)
@@ -80,51 +82,51 @@ def test_paired_differences_match_seeds():
     rows += [run("stress", "baseline", "prelu", s, acc=a) for s, a in [(0, 0.35), (2, 0.45)]]
     rows += [run("stress", "baseline", "leaky_relu_0.1", s, acc=a) for s, a in [(0, 0.31), (2, 0.41)]]
     t = table(rows)
-    assert C.paired(t, "stress", "baseline", "prelu", "relu") == pytest.approx([0.05, -0.05])
+    assert paired(t, "stress", "baseline", "prelu", "relu") == pytest.approx([0.05, -0.05])
     # several activations: their mean per seed
-    assert C.paired(t, "stress", "baseline", ["prelu", "leaky_relu_0.1"], "relu") == pytest.approx([0.03, -0.07])
+    assert paired(t, "stress", "baseline", ["prelu", "leaky_relu_0.1"], "relu") == pytest.approx([0.03, -0.07])
 
 
 # --- claims without their runs ------------------------------------------------------
 
 def test_every_claim_is_inconclusive_not_yet_run_on_an_empty_table():
     t = table([run("stress", "baseline", "relu", 0)]).iloc[:0]
-    for v in C.decide(t):
-        assert v.verdict == C.INCONCLUSIVE and v.result.startswith(C.NOT_RUN)
+    for v in claims.decide(t):
+        assert v.verdict == claims.INCONCLUSIVE and v.result.startswith(claims.NOT_RUN)
         assert v.family_size > 0 and v.correction and v.method
 
 
 def test_claims_on_later_scales_wait_for_their_runs():
-    t = C.tidy(pd.DataFrame(grid()), pd.DataFrame(columns=["run_id", "epoch", "dead_ratio", "test_acc"]))
-    v = {x.number: x for x in C.decide(t)}
+    t = tidy(pd.DataFrame(grid()), pd.DataFrame(columns=["run_id", "epoch", "dead_ratio", "test_acc"]))
+    v = {x.number: x for x in claims.decide(t)}
     for n in (3, 4, 5):
-        assert v[n].verdict == C.INCONCLUSIVE and NOT_RUN_IN(v[n])
+        assert v[n].verdict == claims.INCONCLUSIVE and NOT_RUN_IN(v[n])
 
 
 def NOT_RUN_IN(v):
-    return v.result.startswith(C.NOT_RUN)
+    return v.result.startswith(claims.NOT_RUN)
 
 
 # --- claim 1 ------------------------------------------------------------------------
 
 def test_claim1_hand_computed_p_and_holm():
     rows = [run("stress", "lr=0.1", "relu", s, dead_peak=p) for s, p in enumerate([0.5, 0.6, 0.7])]
-    v = C.claim1(table(rows))
+    v = claims.claim1(table(rows))
     row = next(r for r in v.comparisons if r["label"] == "lr=0.1")
     p = 1 - cdf_df2(0.3 / (0.1 / math.sqrt(3)))     # t = (0.6 - 0.3) / se
     assert row["p_greater"] == pytest.approx(p, abs=1e-9)
     assert row["p_adj"] == pytest.approx(9 * p, abs=1e-9)  # the 8 cells without runs keep p = 1
-    assert v.family_size == 9 and v.verdict == C.INCONCLUSIVE   # 9 p = 0.158: not enough
+    assert v.family_size == 9 and v.verdict == claims.INCONCLUSIVE   # 9 p = 0.158: not enough
 
 
 def test_claim1_supported_contradicted():
     high = grid(lambda c, a, s: dict(dead_peak=0.60 + 0.01 * s if c == "lr=0.1" else 0.01 * s), acts=["relu"])
-    assert C.claim1(table(high)).verdict == C.SUPPORTED
+    assert claims.claim1(table(high)).verdict == claims.SUPPORTED
     low = grid(lambda c, a, s: dict(dead_peak=0.05 + 0.01 * s), acts=["relu"])
-    assert C.claim1(table(low)).verdict == C.CONTRADICTED
+    assert claims.claim1(table(low)).verdict == claims.CONTRADICTED
     # one cell near the threshold: neither
     mid = grid(lambda c, a, s: dict(dead_peak=(0.2 + 0.1 * s) if c == "depth=20" else 0.05 + 0.01 * s), acts=["relu"])
-    assert C.claim1(table(mid)).verdict == C.INCONCLUSIVE
+    assert claims.claim1(table(mid)).verdict == claims.INCONCLUSIVE
 
 
 # --- claim 2 ------------------------------------------------------------------------
@@ -132,21 +134,21 @@ def test_claim1_supported_contradicted():
 def test_claim2_fewer_dead_units_more_dead_units_and_silence():
     def fewer(c, a, s):
         return dict(dead_final=(0.5 + 0.01 * s) if a == "relu" and c == "lr=0.1" else 0.001 * s)
-    assert C.claim2(table(grid(fewer))).verdict == C.SUPPORTED
+    assert claims.claim2(table(grid(fewer))).verdict == claims.SUPPORTED
     def more(c, a, s):
         return dict(dead_final=(0.5 + 0.01 * s) if a == "leaky_relu_0.3" and c == "lr=0.1" else 0.001 * s * (a == "relu"))
-    assert C.claim2(table(grid(more))).verdict == C.CONTRADICTED
+    assert claims.claim2(table(grid(more))).verdict == claims.CONTRADICTED
     # noisy, no shift, three seeds: nothing detectable is not a contradiction
     noise = {0: 0.0, 1: 0.3, 2: 0.1}
     def noisy(c, a, s):
         return dict(dead_final=noise[(s + len(a)) % 3])
-    assert C.claim2(table(grid(noisy))).verdict == C.INCONCLUSIVE
+    assert claims.claim2(table(grid(noisy))).verdict == claims.INCONCLUSIVE
 
 
 def test_claim2_equivalence_is_a_contradiction():
     # every Leaky slope within a hair of ReLU, tightly: shown to make no difference anywhere
-    v = C.claim2(table(grid(lambda c, a, s: dict(dead_final=0.10 + J(s, a)), seeds=range(5))))
-    assert v.verdict == C.CONTRADICTED and v.numbers["p_equivalent"] < R.alpha / 2
+    v = claims.claim2(table(grid(lambda c, a, s: dict(dead_final=0.10 + jitter(s, a)), seeds=range(5))))
+    assert v.verdict == claims.CONTRADICTED and v.numbers["p_equivalent"] < RULES.alpha / 2
 
 
 # --- claim 3 ------------------------------------------------------------------------
@@ -156,23 +158,23 @@ LONG = ["depth=8", "depth=20"]
 
 def test_claim3_noninferiority_by_hand():
     # 0.01 minus ReLU at depth 8: seed differences -0.005, 0.0, +0.005 (mean 0, sd 0.005)
-    jitter = {0: -0.005, 1: 0.0, 2: 0.005}
+    offset = {0: -0.005, 1: 0.0, 2: 0.005}
     def acc(c, a, s):
-        return dict(acc=0.5 + (jitter[s] if a == "leaky_relu_0.01" else 0.0))
-    v = C.claim3(table(grid(acc, cells=LONG, scale="long")))
+        return dict(acc=0.5 + (offset[s] if a == "leaky_relu_0.01" else 0.0))
+    v = claims.claim3(table(grid(acc, cells=LONG, scale="long")))
     row = v.comparisons[0]
     assert row["label"] == "leaky_relu_0.01 vs relu @ depth 8"
     assert row["p_noninf"] == pytest.approx(1 - cdf_df2(0.01 / (0.005 / math.sqrt(3))), abs=1e-9)
-    assert v.family_size == 6 and v.verdict == C.SUPPORTED
+    assert v.family_size == 6 and v.verdict == claims.SUPPORTED
 
 
 def test_claim3_needs_no_win_but_is_contradicted_by_a_clear_loss():
     def loses(c, a, s):
         return dict(acc=0.5 - (0.05 + 0.001 * s) * (a == "leaky_relu_0.01" and c == "depth=20"))
-    assert C.claim3(table(grid(loses, cells=LONG, scale="long"))).verdict == C.CONTRADICTED
+    assert claims.claim3(table(grid(loses, cells=LONG, scale="long"))).verdict == claims.CONTRADICTED
     def loses_a_little(c, a, s):   # 0.5 points worse, tightly: still within the 1-point margin
         return dict(acc=0.5 - (0.005 + 0.0005 * s) * (a == "leaky_relu_0.01"))
-    assert C.claim3(table(grid(loses_a_little, cells=LONG, scale="long"))).verdict == C.SUPPORTED
+    assert claims.claim3(table(grid(loses_a_little, cells=LONG, scale="long"))).verdict == claims.SUPPORTED
 
 
 # --- claim 4 ------------------------------------------------------------------------
@@ -183,51 +185,51 @@ def test_claim4_trend_slope_by_hand():
     gains = {8: [0.0, 0.01, 0.02], 20: [0.04, 0.05, 0.06]}
     def acc(c, a, s):
         return dict(acc=0.4 + (gains[int(c.split("=")[1])][s] if a == "prelu" else 0.0))
-    v = C.claim4(table(grid(acc, cells=LONG, scale="long", acts=["relu", "prelu"])))
+    v = claims.claim4(table(grid(acc, cells=LONG, scale="long", acts=["relu", "prelu"])))
     slope, gain = v.comparisons
     assert slope["estimate"] == pytest.approx(0.04 / 12) and gain["estimate"] == pytest.approx(0.05)
     assert gain["low"] == pytest.approx(0.05 - 4.302653 * 0.01 / math.sqrt(3), abs=1e-6)
-    assert v.verdict == C.SUPPORTED
+    assert v.verdict == claims.SUPPORTED
 
 
 def test_claim4_contradicted_when_the_gain_shrinks_with_depth():
     gains = {8: [0.04, 0.05, 0.06], 20: [-0.04, -0.05, -0.06]}
     def acc(c, a, s):
         return dict(acc=0.4 + (gains[int(c.split("=")[1])][s] if a == "prelu" else 0.0))
-    assert C.claim4(table(grid(acc, cells=LONG, scale="long", acts=["relu", "prelu"]))).verdict == C.CONTRADICTED
+    assert claims.claim4(table(grid(acc, cells=LONG, scale="long", acts=["relu", "prelu"]))).verdict == claims.CONTRADICTED
 
 
 def test_claim4_contradicted_when_prelu_is_shown_to_make_no_difference_at_depth():
     # gains within a tenth of a point of zero at every depth, tightly: TOST shows |gain| < 1 point
     def acc(c, a, s):
-        return dict(acc=0.4 + (J(s, a) - 0.003) * (a == "prelu") * 0.3)
-    v = C.claim4(table(grid(acc, cells=LONG, scale="long", acts=["relu", "prelu"], seeds=range(5))))
-    assert v.comparisons[1]["p_adj_tost"] < R.alpha and v.verdict == C.CONTRADICTED
+        return dict(acc=0.4 + (jitter(s, a) - 0.003) * (a == "prelu") * 0.3)
+    v = claims.claim4(table(grid(acc, cells=LONG, scale="long", acts=["relu", "prelu"], seeds=range(5))))
+    assert v.comparisons[1]["p_adj_tost"] < RULES.alpha and v.verdict == claims.CONTRADICTED
 
 
 # --- claim 5 ------------------------------------------------------------------------
 
 def test_claim5_equivalent_in_resnet_and_different_under_every_knob():
-    harsh = set(R.harshest_cells())
+    harsh = set(RULES.harshest_cells())
     stress = grid(lambda c, a, s: dict(acc=0.3 + (0.1 + 0.001 * s) * (c in harsh and a == "prelu") + 0.001 * s))
-    ref = grid(lambda c, a, s: dict(acc=0.85 + J(s, a)), cells=["resnet20"],
+    ref = grid(lambda c, a, s: dict(acc=0.85 + jitter(s, a)), cells=["resnet20"],
                scale="trained", seeds=range(5))
-    v = C.claim5(table(stress + ref))
-    assert v.verdict == C.SUPPORTED and all(v.numbers["matters"].values())
+    v = claims.claim5(table(stress + ref))
+    assert v.verdict == claims.SUPPORTED and all(v.numbers["matters"].values())
     # a ResNet difference of 5 points, tight: contradicted
     ref_far = grid(lambda c, a, s: dict(acc=0.85 + (0.05 + 0.001 * s) * (a == "prelu")), cells=["resnet20"],
                    scale="trained", seeds=range(5))
-    assert C.claim5(table(stress + ref_far)).verdict == C.CONTRADICTED
+    assert claims.claim5(table(stress + ref_far)).verdict == claims.CONTRADICTED
 
 
 def test_claim5_contradicted_when_a_knob_is_shown_to_make_no_difference():
-    harsh = set(R.harshest_cells())
+    harsh = set(RULES.harshest_cells())
     def stress(c, a, s):  # big differences under three knobs; the initial bias changes nothing
         big = c in harsh and a == "prelu" and not c.startswith("init_bias")
-        return dict(acc=0.3 + (0.1 + 0.001 * s) * big + 0.3 * J(s, a))
-    ref = grid(lambda c, a, s: dict(acc=0.85 + J(s, a)), cells=["resnet20"], scale="trained", seeds=range(5))
-    v = C.claim5(table(grid(stress, seeds=range(5)) + ref))
-    assert v.numbers["matters"]["init_bias"] == 0 and v.verdict == C.CONTRADICTED
+        return dict(acc=0.3 + (0.1 + 0.001 * s) * big + 0.3 * jitter(s, a))
+    ref = grid(lambda c, a, s: dict(acc=0.85 + jitter(s, a)), cells=["resnet20"], scale="trained", seeds=range(5))
+    v = claims.claim5(table(grid(stress, seeds=range(5)) + ref))
+    assert v.numbers["matters"]["init_bias"] == 0 and v.verdict == claims.CONTRADICTED
 
 
 # --- claim 6 ------------------------------------------------------------------------
@@ -237,31 +239,31 @@ def epochs_for(rows, dead):
 
 
 def test_claim6_diagnosis_and_cure():
-    harsh = set(R.harshest_cells())
+    harsh = set(RULES.harshest_cells())
     def acc(c, a, s):   # within a cell, higher seed = more dead after epoch 1 = less accurate ReLU
         if a == "relu":
             return dict(acc=0.4 - 0.05 * s - 0.2 * (c in harsh))
         return dict(acc=0.4 + 0.001 * s)
     rows = grid(acc, seeds=range(5))
-    t = C.tidy(pd.DataFrame(rows), epochs_for(rows, lambda r: 0.1 * r["seed"] if r["act"] == "relu" else 0.0))
-    v = C.claim6(t)
+    t = tidy(pd.DataFrame(rows), epochs_for(rows, lambda r: 0.1 * r["seed"] if r["act"] == "relu" else 0.0))
+    v = claims.claim6(t)
     assert v.comparisons[0]["estimate"] == pytest.approx(-1.0)  # every informative group perfectly ordered
-    assert v.numbers["n_cured"] == 4 and v.verdict == C.SUPPORTED
+    assert v.numbers["n_cured"] == 4 and v.verdict == claims.SUPPORTED
     # the association the wrong way round (more dead units, more accurate): contradicted
-    flipped = C.tidy(pd.DataFrame(rows), epochs_for(rows, lambda r: -0.1 * r["seed"] if r["act"] == "relu" else 0.0))
-    assert C.claim6(flipped).comparisons[0]["estimate"] == pytest.approx(1.0)
-    assert C.claim6(flipped).verdict == C.CONTRADICTED
+    flipped = tidy(pd.DataFrame(rows), epochs_for(rows, lambda r: -0.1 * r["seed"] if r["act"] == "relu" else 0.0))
+    assert claims.claim6(flipped).comparisons[0]["estimate"] == pytest.approx(1.0)
+    assert claims.claim6(flipped).verdict == claims.CONTRADICTED
     # runs already at chance after epoch 1 are left out of the diagnosis
-    t2 = C.tidy(pd.DataFrame(rows), epochs_for(rows, lambda r: 0.1 * r["seed"]).assign(test_acc=0.1))
-    assert C.claim6(t2).comparisons[0]["n"] == 0 and C.claim6(t2).verdict == C.INCONCLUSIVE
+    t2 = tidy(pd.DataFrame(rows), epochs_for(rows, lambda r: 0.1 * r["seed"]).assign(test_acc=0.1))
+    assert claims.claim6(t2).comparisons[0]["n"] == 0 and claims.claim6(t2).verdict == claims.INCONCLUSIVE
 
 
 # --- the words ----------------------------------------------------------------------
 
 def test_rule_text_is_written_from_the_constants():
     import dataclasses
-    other = dataclasses.replace(R, accuracy_margin=0.02, alpha=0.01)
-    assert "2 points" in C.rule_text(5, other) and "1 point" in C.rule_text(5, R)
-    assert "alpha 0.01" in C.rule_text(3, other)
+    other = dataclasses.replace(RULES, accuracy_margin=0.02, alpha=0.01)
+    assert "2 points" in rule_text(5, other) and "1 point" in rule_text(5, RULES)
+    assert "alpha 0.01" in rule_text(3, other)
     for n in range(1, 7):
-        assert C.rule_text(n) and C.CLAIMS[n]
+        assert rule_text(n) and CLAIMS[n]

@@ -1,4 +1,4 @@
-"""The dead-unit check for any model (rectifiers.diagnose): exact figures on models whose dead
+"""The dead-unit check for any model (rectifiers.diagnose and its diagnose_* modules): exact figures on models whose dead
 units are known, one row per call of a module, agreement with the training monitor, the
 command line's outputs and its one-line refusals, and the advice drawn from the results."""
 from __future__ import annotations
@@ -15,8 +15,9 @@ from omegaconf import OmegaConf
 from torch import nn
 
 from fake_results import write_fake_results
-from rectifiers import data, diagnose, models
-from rectifiers import results as R
+from rectifiers import activations, data, diagnose, models, results
+from rectifiers import diagnose_measure as measuring
+from rectifiers import diagnose_report as report
 from rectifiers.monitor import Monitor, dormant_ratio, sparsity
 
 NOCAST = contextlib.nullcontext
@@ -53,13 +54,13 @@ def images(n=16, size=8, seed=0):
 # --- measure() on models whose dead units are known -----------------------------------------
 
 def test_half_dead_conv_is_exactly_half_dead_and_nothing_else():
-    rows = diagnose.measure(known_model(), images(), chunk=5)  # 16 images in chunks of 5
+    rows = measuring.measure(known_model(), images(), chunk=5)  # 16 images in chunks of 5
     assert [r["name"] for r in rows] == ["1", "3", "7"]
     assert [r["kind"] for r in rows] == ["relu"] * 3
     assert [r["units"] for r in rows] == [8, 4, 6]  # channels of conv maps, features of a linear layer
     assert [r["dead_ratio"] for r in rows] == [0.5, 0.0, 0.0]
     assert [r["dead"] for r in rows] == [4, 0, 0]
-    assert diagnose.network_dead_ratio(rows) == 4 / 18
+    assert measuring.network_dead_ratio(rows) == 4 / 18
     # the streamed statistics are the monitor's pure functions on the whole probe
     model = known_model()
     with torch.no_grad():
@@ -70,7 +71,7 @@ def test_half_dead_conv_is_exactly_half_dead_and_nothing_else():
 
 def test_resnet18_reports_one_row_per_relu_call():
     tv = pytest.importorskip("torchvision")
-    rows = diagnose.measure(tv.models.resnet18(weights=None), images(4, 32))
+    rows = measuring.measure(tv.models.resnet18(weights=None), images(4, 32))
     blocks = [f"layer{s}.{b}.relu" for s in range(1, 5) for b in range(2)]
     assert [r["name"] for r in rows] == ["relu"] + [f"{b}#{i}" for b in blocks for i in range(2)]
     assert len(rows) == 17
@@ -90,7 +91,7 @@ class SharedReLU(nn.Module):
 
 
 def test_a_module_called_twice_is_measured_per_call():
-    rows = diagnose.measure(SharedReLU(), images(), chunk=4)
+    rows = measuring.measure(SharedReLU(), images(), chunk=4)
     assert [(r["name"], r["dead_ratio"]) for r in rows] == [("relu#0", 0.5), ("relu#1", 0.0)]
 
 
@@ -98,7 +99,7 @@ def test_the_input_is_measured_before_an_in_place_activation_overwrites_it():
     """A leaky slope of -1 turns every negative input positive, in place: read after the call,
     the dead channels would look alive."""
     model = nn.Sequential(half_dead_conv(), nn.LeakyReLU(-1.0, inplace=True))
-    (row,) = diagnose.measure(model, images())
+    (row,) = measuring.measure(model, images())
     assert row["kind"] == "leaky_relu" and row["dead_ratio"] == 0.5
 
 
@@ -106,7 +107,7 @@ def test_the_input_is_measured_before_an_in_place_activation_overwrites_it():
                                        (nn.ReLU6(), "relu6"), (nn.RReLU(), "rrelu"), (nn.ELU(), "other"),
                                        (nn.GELU(), "other")])
 def test_every_rectifier_kind_is_hooked(act, kind):
-    (row,) = diagnose.measure(nn.Sequential(half_dead_conv(), act), images())
+    (row,) = measuring.measure(nn.Sequential(half_dead_conv(), act), images())
     assert row["kind"] == kind and row["dead_ratio"] == 0.5
 
 
@@ -115,17 +116,17 @@ def test_measure_restores_the_mode_and_leaves_no_hook():
     model = nn.Sequential(half_dead_conv(), bn, nn.ReLU())
     model.train()
     before = bn.running_mean.clone()
-    diagnose.measure(model, images() + 3)
+    measuring.measure(model, images() + 3)
     assert model.training and torch.equal(bn.running_mean, before)  # measured in eval mode
     assert not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
     with pytest.raises(RuntimeError):
-        diagnose.measure(model, torch.randn(2, 5, 8, 8))  # wrong channels: the forward pass fails
+        measuring.measure(model, torch.randn(2, 5, 8, 8))  # wrong channels: the forward pass fails
     assert model.training and not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
 
 
 def test_a_model_without_rectifier_modules_is_refused():
-    with pytest.raises(diagnose.NoRectifierError, match="no rectifier module"):
-        diagnose.measure(nn.Sequential(nn.Conv2d(3, 4, 3)), images())
+    with pytest.raises(measuring.NoRectifierError, match="no rectifier module"):
+        measuring.measure(nn.Sequential(nn.Conv2d(3, 4, 3)), images())
 
 
 # --- agreement with the training monitor ---------------------------------------------------
@@ -142,7 +143,7 @@ def test_the_study_models_agree_with_the_training_monitor(compose, overrides):
     torch.manual_seed(0)
     model = models.build_model(cfg.model, cfg.activation).to(memory_format=torch.channels_last)
     _, monitored = Monitor(model, probe, tau=0.1, chunk=32).measure(0, NOCAST)
-    rows = diagnose.measure(model, probe, tau=0.1, chunk=32)
+    rows = measuring.measure(model, probe, tau=0.1, chunk=32)
     keys = ("name", "units", "dead", "dead_ratio", "sparsity", "dormant_ratio")
     assert [{k: r[k] for k in keys} for r in rows] == [{k: r[k] for k in keys} for r in monitored]
     if "model.init.bias=-1.0" in overrides:
@@ -330,8 +331,8 @@ def test_a_run_checkpoint_is_loaded(run_folder, tmp_path):
 # --- the advice ----------------------------------------------------------------------------
 
 def test_study_findings_follow_the_results(fake_results):
-    f = diagnose.study_findings(fake_results)
-    runs = R.load(fake_results).runs
+    f = report.study_findings(fake_results)
+    runs = results.load(fake_results).runs
     relu = runs[(runs.act == "relu") & (runs.status == "ok")]
     assert f["dead_threshold"] == 0.30  # claim 1's threshold in conf/claims.yaml
     # the fake study: ReLU dies (60%, at chance) at the most stressful level of each plain knob
@@ -339,7 +340,7 @@ def test_study_findings_follow_the_results(fake_results):
     assert f["plain_cells"] == 9
     for cell in f["lethal"]:
         assert cell["relu_peak_dead"] == pytest.approx(0.6) and cell["relu_acc"] == pytest.approx(0.1)
-        assert cell["best_acc"] > 0.2 and cell["best_act"] in R.ACT_NAMES.values()
+        assert cell["best_acc"] > 0.2 and cell["best_act"] in [a.display for a in activations.ACTIVATIONS]
         assert cell["other_runs"] == 12  # 4 other activations x 3 seeds
     assert sum(c["other_diverged"] for c in f["lethal"]) == 4  # PReLU's seed 0 at each harshest level
     alive = relu[(relu.model == "plain") & (relu.dead_ratio_peak < 0.3)]
@@ -353,24 +354,24 @@ def test_study_findings_follow_the_results(fake_results):
 
 
 def test_advice_quotes_the_findings(fake_results):
-    f = diagnose.study_findings(fake_results)
+    f = report.study_findings(fake_results)
     relu_rows = [{"kind": "relu", "dead": 1, "units": 2}]
-    none = diagnose.advice(0.0, [{"kind": "relu", "dead": 0, "units": 2}], f)
-    some = diagnose.advice(0.05, relu_rows, f)
-    many = diagnose.advice(0.5, relu_rows, f)
-    assert none.startswith("No unit is dead") and diagnose.pct(f["reference"]["max_abs_acc_diff"]) in none
-    assert "below the 30%" in some and diagnose.pct(f["relu_acc_not_lethal"]) + "%" in some
+    none = report.advice(0.0, [{"kind": "relu", "dead": 0, "units": 2}], f)
+    some = report.advice(0.05, relu_rows, f)
+    many = report.advice(0.5, relu_rows, f)
+    assert none.startswith("No unit is dead") and report.pct(f["reference"]["max_abs_acc_diff"]) in none
+    assert "below the 30%" in some and report.pct(f["relu_acc_not_lethal"]) + "%" in some
     assert "Switch to Leaky ReLU or PReLU" in many and "diverged" in many
-    assert all(diagnose.pct(c["relu_acc"]) + "%" in many and c["label"] in many for c in f["lethal"])
-    leaky = diagnose.advice(0.5, [{"kind": "leaky_relu", "dead": 1, "units": 2}], f)
+    assert all(report.pct(c["relu_acc"]) + "%" in many and c["label"] in many for c in f["lethal"])
+    leaky = report.advice(0.5, [{"kind": "leaky_relu", "dead": 1, "units": 2}], f)
     assert "can come back" in leaky and "Switch" not in leaky
     # the numbers come from the findings, not from the text
     other = {**f, "deadliest": {**f["deadliest"], "relu_peak_dead": 0.4321}}
-    assert "43.2%" in diagnose.advice(0.05, relu_rows, other)
+    assert "43.2%" in report.advice(0.05, relu_rows, other)
 
 
 def test_advice_without_results_says_so(tmp_path):
-    findings, reason = diagnose.findings_or_reason(tmp_path / "absent")
+    findings, reason = report.findings_or_reason(tmp_path / "absent")
     assert findings is None
-    text = diagnose.advice(0.25, [{"kind": "relu", "dead": 1, "units": 4}], findings, reason)
+    text = report.advice(0.25, [{"kind": "relu", "dead": 1, "units": 4}], findings, reason)
     assert text.startswith("25.0% of the units are dead") and "absent" in text and "make results" in text

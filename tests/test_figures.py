@@ -5,6 +5,7 @@ no text is below 7 pt; missing or incomplete results stop a script with a clear 
 and no figure."""
 from __future__ import annotations
 
+import colorsys
 import hashlib
 import importlib.util
 import os
@@ -22,14 +23,14 @@ from PIL import Image
 from pypdf import PdfReader
 
 from conftest import ROOT, files_under
-from fake_results import write_fake_results
-from rectifiers import claims, style
-from rectifiers import results as R
+from fake_results import copy_results, write_fake_results
+from rectifiers import activations, results, style
+from rectifiers.rules import RULES
 
 FIGURES = ("activations", "stress_accuracy", "stress_dead", "dynamics", "layer_heatmap", "revival",
-           "prelu_slopes", "resnet")
+           "prelu_slopes", "resnet", "budget")
 SCRIPTS = {name: ROOT / "scripts" / f"fig_{name}.py" for name in FIGURES}
-NAME_TO_ACT = {v: k for k, v in style.ACT_NAMES.items()}
+NAME_TO_ACT = {a.display: a.label for a in activations.ACTIVATIONS}
 
 
 def load_script(name):
@@ -37,15 +38,6 @@ def load_script(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def code_commit(name: str) -> str:
-    """The last commit that changed the figure's drawing code (script, style, and results,
-    claims, stats, conf/claims.yaml, which shape what is drawn)."""
-    code = [f"scripts/fig_{name}.py", "src/rectifiers/style.py", "src/rectifiers/results.py",
-            "src/rectifiers/claims.py", "conf/claims.yaml", "src/rectifiers/stats.py"]
-    return subprocess.run(["git", "log", "-1", "--format=%H", "--", *code], cwd=ROOT, capture_output=True,
-                          text=True).stdout.strip() or "uncommitted"
 
 
 @pytest.fixture(scope="module")
@@ -78,20 +70,25 @@ def test_writes_one_page_pdf_and_png(drawn, name):
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(f"{name}.")) == [f"{name}.pdf", f"{name}.png"]
 
 
-def test_a_fresh_process_writes_byte_identical_files(drawn, fake, tmp_path):
-    """Every script again, in another process with another hash seed: the same bytes."""
+def test_a_fresh_process_writes_byte_identical_files_from_the_code_it_names(drawn, fake, tmp_path):
+    """Every script again, in another process with another hash seed: the same bytes; and
+    every module of the package that the scripts load is in the drawing code whose last
+    commit the figures name (style.DRAWING_CODE), so that no change to it goes unrecorded."""
     out, _ = drawn
     again = tmp_path / "again"
     code = ("import runpy, sys\n"
             "for s in sys.argv[1:]:\n"
             f"    sys.argv = [s, '--results', {str(fake)!r}, '--out', {str(again)!r}]\n"
-            "    runpy.run_path(s, run_name='__main__')\n")
+            "    runpy.run_path(s, run_name='__main__')\n"
+            "print(*sorted(m.__file__ for n, m in sys.modules.items() if n.startswith('rectifiers.')))\n")
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    subprocess.run([sys.executable, "-c", code, *map(str, SCRIPTS.values())], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
+    p = subprocess.run([sys.executable, "-c", code, *map(str, SCRIPTS.values())], cwd=ROOT, env=env, check=True,
+                       capture_output=True, text=True)
     for name in FIGURES:
         for ext in ("pdf", "png"):
             assert (again / f"{name}.{ext}").read_bytes() == (out / f"{name}.{ext}").read_bytes(), f"{name}.{ext}"
+    loaded = {os.path.relpath(f, ROOT) for f in p.stdout.split()}
+    assert "src/rectifiers/style.py" in loaded and loaded <= set(style.DRAWING_CODE), loaded - set(style.DRAWING_CODE)
 
 
 @pytest.mark.parametrize("name", FIGURES)
@@ -99,7 +96,8 @@ def test_provenance_in_metadata(drawn, fake, name):
     out, _ = drawn
     meta = PdfReader(out / f"{name}.pdf").metadata
     png = Image.open(out / f"{name}.png").info
-    commit = code_commit(name)
+    commit = style.drawing_commit(SCRIPTS[name])
+    assert commit not in ("", "unknown")
     study_sha = hashlib.sha256((fake / "study.json").read_bytes()).hexdigest()
     for text in (meta["/Keywords"], meta["/Subject"], png["Description"]):
         assert f"scripts/fig_{name}.py" in text and commit in text and study_sha in text
@@ -111,28 +109,41 @@ def test_provenance_in_metadata(drawn, fake, name):
         assert hashlib.sha256((fake / f).read_bytes()).hexdigest() in meta["/Keywords"]
 
 
-@pytest.mark.parametrize("name", FIGURES)
-def test_activation_colours_come_from_the_one_mapping(drawn, name):
-    """Every line, scatter, bar or title that stands for an activation has its colour in
-    style.ACT_COLORS (the PReLU-slope figure shows regimes, in shades of PReLU's colour)."""
+@pytest.mark.parametrize("name", [f for f in FIGURES if f != "prelu_slopes"])
+def test_activation_colours_come_from_the_one_table(drawn, name):
+    """Every line, scatter, bar or title that stands for an activation has its colour from
+    the activation table, and every figure has some."""
     fig = drawn[1][name]
     seen = 0
     for artist in fig.findobj(lambda a: a.get_label() in NAME_TO_ACT):
         act = NAME_TO_ACT[artist.get_label()]
         colour = artist.get_color() if isinstance(artist, Line2D) else artist.get_facecolor()[0]
-        assert to_rgba(colour)[:3] == to_rgba(style.ACT_COLORS[act])[:3], (name, act)  # any alpha
+        assert to_rgba(colour)[:3] == to_rgba(style.colour(act))[:3], (name, act)  # any alpha
         seen += 1
     for ax in fig.axes:
         title = ax.get_title()
         if title.split(" (")[0] in NAME_TO_ACT:
-            assert to_rgba(ax.title.get_color()) == to_rgba(style.ACT_COLORS[NAME_TO_ACT[title.split(" (")[0]]])
+            assert to_rgba(ax.title.get_color()) == to_rgba(style.colour(NAME_TO_ACT[title.split(" (")[0]]))
             seen += 1
         ticks = [t.get_text() for t in ax.get_xticklabels()]
         if ax.patches and ticks and all(t in NAME_TO_ACT for t in ticks):  # bars, one per activation
             for bar, tick in zip(ax.patches, ticks):
-                assert to_rgba(bar.get_facecolor()) == to_rgba(style.ACT_COLORS[NAME_TO_ACT[tick]])
+                assert to_rgba(bar.get_facecolor()) == to_rgba(style.colour(NAME_TO_ACT[tick]))
                 seen += 1
-    assert seen or name == "prelu_slopes"
+    assert seen
+
+
+def test_prelu_slopes_draws_each_cell_in_a_shade_of_prelu(drawn, fake):
+    """The PReLU-slope figure has one line per cell with PReLU runs (the baseline and each
+    knob's deadliest level), each a shade of PReLU's colour: its hue, lighter or darker."""
+    res = results.load(fake, "runs")
+    deadliest = results.deadliest_levels(res.runs, res.study).level.items()
+    cells = {"baseline"} | {style.cell_label(res.study, knob, level) for knob, level in deadliest}
+    lines = [line for line in drawn[1]["prelu_slopes"].axes[0].get_lines() if " (n=" in line.get_label()]
+    assert sorted(line.get_label().split(" (n=")[0] for line in lines) == sorted(cells)
+    hue = colorsys.rgb_to_hsv(*to_rgba(style.colour("prelu"))[:3])[0]
+    for line in lines:
+        assert colorsys.rgb_to_hsv(*to_rgba(line.get_color())[:3])[0] == pytest.approx(hue, abs=0.03), line.get_label()
 
 
 def test_stress_accuracy_draws_every_activation_in_every_panel_and_marks_divergence(drawn, fake):
@@ -142,17 +153,14 @@ def test_stress_accuracy_draws_every_activation_in_every_panel_and_marks_diverge
     assert len(panels) == 4
     for ax in panels:
         drawn_acts = {NAME_TO_ACT[line.get_label()] for line in ax.get_lines() if line.get_label() in NAME_TO_ACT}
-        assert drawn_acts == acts
-        for line in ax.get_lines():
-            if line.get_label() in NAME_TO_ACT:
-                assert to_rgba(line.get_color()) == to_rgba(style.ACT_COLORS[NAME_TO_ACT[line.get_label()]])
+        assert drawn_acts == acts  # in their colours: test_activation_colours_come_from_the_one_table
         # tests/fake_results.py: one PReLU run diverges at the most stressful level of each knob
         marks = [c for c in ax.collections if (c.get_gid() or "").startswith("diverged:")]
         assert [c.get_gid() for c in marks] == ["diverged:prelu"]
-        assert tuple(marks[0].get_facecolor()[0]) == to_rgba(style.ACT_COLORS["prelu"])
+        assert tuple(marks[0].get_facecolor()[0]) == to_rgba(style.colour("prelu"))
         x, y = marks[0].get_offsets()[0]
         assert x == pytest.approx(2, abs=0.3)  # beside the last level
-        assert y == pytest.approx(claims.RULES.chance_accuracy)  # at the value it counts as
+        assert y == pytest.approx(RULES.chance_accuracy)  # at the value it counts as
         assert ax.get_xticklabels()[0].get_text().endswith("(baseline)")
 
 
@@ -164,43 +172,37 @@ def test_no_text_below_7pt(drawn, name):
     assert min(t.get_fontsize() for t in texts) >= 7
 
 
-def test_most_lethal_level_is_where_relu_dies(fake):
-    res = R.load(fake, "runs")
-    assert R.most_lethal(res.runs, res.study).level.to_dict() == {
+def test_the_deadliest_level_is_where_relu_dies(fake):
+    res = results.load(fake, "runs")
+    assert results.deadliest_levels(res.runs, res.study).level.to_dict() == {
         "lr": 0.1, "batch_size": 4, "depth": 20, "init_bias": -0.5}
 
 
 @pytest.mark.parametrize("name", FIGURES)
 def test_missing_results_raise_a_clear_error_and_write_nothing(tmp_path, name):
     (tmp_path / "results").mkdir()
-    with pytest.raises(R.ResultsError, match=r"missing: run `make results`"):
+    with pytest.raises(results.ResultsError, match=r"missing: run `make results`"):
         load_script(name).main(["--results", str(tmp_path / "results"), "--out", str(tmp_path / "figures")])
     assert files_under(tmp_path / "figures") == []
 
 
 @pytest.mark.parametrize("broken", ["empty", "header only"])
 def test_empty_results_raise_a_clear_error(fake, tmp_path, broken):
-    results = tmp_path / "results"
-    results.mkdir()
-    for f in fake.glob("*.*"):
-        (results / f.name).write_bytes(f.read_bytes())
-    (results / "runs.csv").write_text("" if broken == "empty" else "run_id,act,status\n")
-    with pytest.raises(R.ResultsError, match="runs.csv"):
-        load_script("stress_accuracy").main(["--results", str(results), "--out", str(tmp_path / "figures")])
+    copy = copy_results(fake, tmp_path / "results")
+    (copy / "runs.csv").write_text("" if broken == "empty" else "run_id,act,status\n")
+    with pytest.raises(results.ResultsError, match="runs.csv"):
+        load_script("stress_accuracy").main(["--results", str(copy), "--out", str(tmp_path / "figures")])
     assert files_under(tmp_path / "figures") == []
 
 
 def test_a_missing_part_of_the_study_writes_no_figure(fake, tmp_path):
     """Without PReLU runs there is no slope to show: an error, not an empty figure."""
-    results = tmp_path / "results"
-    results.mkdir()
-    for f in fake.glob("*.*"):
-        (results / f.name).write_bytes(f.read_bytes())
+    copy = copy_results(fake, tmp_path / "results")
     for f in ("runs.csv", "layers.csv"):
         df = pd.read_csv(fake / f)
-        df[df.act != "prelu"].to_csv(results / f, index=False)
-    with pytest.raises(R.ResultsError, match="PReLU"):
-        load_script("prelu_slopes").main(["--results", str(results), "--out", str(tmp_path / "figures")])
+        df[df.act != "prelu"].to_csv(copy / f, index=False)
+    with pytest.raises(results.ResultsError, match="PReLU"):
+        load_script("prelu_slopes").main(["--results", str(copy), "--out", str(tmp_path / "figures")])
     assert files_under(tmp_path / "figures") == []
 
 
@@ -217,11 +219,11 @@ def test_command_line_exits_non_zero_with_the_fix(tmp_path):
 def test_stress_figures_show_every_seed_as_a_point(drawn, fake):
     """Each run of the stress grid is one point (a cross if it diverged) in its knob's panel,
     next to the mean line: nothing is summarised away."""
-    res = R.load(fake, "runs")
-    rows = R.stress_rows(res.runs, res.study, R.grid_budget(res.runs))
+    res = results.load(fake, "runs")
+    rows = results.stress_rows(res.runs, res.study, results.grid_budget(res.runs))
     for name, per_panel in (("stress_accuracy", 1), ("stress_dead", 2)):
         panels = [ax for ax in drawn[1][name].axes if ax.collections]
-        knobs = R.plain_knobs(res.study) * per_panel
+        knobs = results.plain_knobs(res.study) * per_panel
         assert len(panels) == len(knobs)
         for ax, knob in zip(panels, knobs):
             assert sum(len(c.get_offsets()) for c in ax.collections) == len(rows[rows.knob == knob])

@@ -15,17 +15,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fake_results import write_fake_results
-from rectifiers import claims as C
-from rectifiers import results as R
-from rectifiers import stats
+from fake_results import copy_results, write_fake_results
+from rectifiers import activations, claims, results, stats
+from rectifiers.tidy import tidy
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT / "paper"
-SCRIPTS = ["table_main", "table_paired", "table_claims", "table_setup", "table_calibration", "table_rates",
-           "table_claims_calibration", "make_numbers"]
-FIGS = ["activations", "stress_accuracy", "stress_dead", "dynamics", "layer_heatmap", "revival", "prelu_slopes",
-        "resnet"]
+SCRIPTS = sorted(p.stem for p in (ROOT / "scripts").glob("table_*.py")) + ["make_numbers"]
+FIGS = sorted(p.stem[len("fig_"):] for p in (ROOT / "scripts").glob("fig_*.py"))
 # Capitalised commands of LaTeX and its packages that the paper may use; every other
 # capitalised macro must come from generated/numbers.tex (or be defined in main.tex).
 STANDARD = {"Cref", "Crefrange", "FloatBarrier", "LaTeX", "TeX", "Large", "LARGE", "Huge", "S", "P", "Delta",
@@ -41,10 +38,10 @@ def load_script(name: str):
     return module
 
 
-def run(name: str, results: Path, out: Path):
+def run(name: str, results_dir: Path, out: Path):
     """Run a script's main() in-process (the scripts import torch and Hydra: a subprocess
     per call would dominate the test time)."""
-    return load_script(name).main(["--results", str(results), "--out", str(out)])
+    return load_script(name).main(["--results", str(results_dir), "--out", str(out)])
 
 
 def braces_balanced(text: str) -> bool:
@@ -121,13 +118,13 @@ def test_script_without_results_fails_clearly(name, tmp_path):
     assert not out.exists()
 
 
-def test_main_table_has_every_regime_and_activation(fake, generated):
+def test_main_table_has_every_cell_and_activation(fake, generated):
     text = (generated / "table_main.tex").read_text()
-    res = R.load(fake)
+    res = results.load(fake)
     body = [line for line in text.splitlines() if line.endswith(r"\\")][1:]
-    assert len(body) == len(R.regimes(res.study))
+    assert len(body) == len(results.cells(res.study))
     for act in res.runs.act.unique():
-        assert R.act_name(act) in text
+        assert activations.display(act) in text
     assert "(1/3 div.)" in text  # the fake study's diverged PReLU runs are counted
 
 
@@ -171,23 +168,23 @@ def test_no_number_is_typed_into_the_prose():
 # --- the claims' verdicts follow the data ----------------------------------------------
 
 def test_claims_verdicts_are_computed_from_the_data(fake):
-    res = R.load(fake, "epochs")
-    verdicts = {v.number: v.verdict for v in C.decide(res.tidy())}
+    res = results.load(fake, "epochs")
+    verdicts = {v.number: v.verdict for v in claims.decide(res.tidy())}
     assert set(verdicts) == set(range(1, 7))
     assert set(verdicts.values()) <= {"supported", "contradicted", "inconclusive"}
     assert verdicts[1] == "supported"  # the fake ReLU loses 60% of its units at each knob's harshest level
     healthy = res.runs.copy()  # no ReLU unit ever dies: claim 1 contradicted
     healthy.loc[healthy.act == "relu", ["dead_ratio_peak", "dead_ratio_final", "dead_ratio_init"]] = 0.001 * \
         healthy.loc[healthy.act == "relu", "seed"]
-    assert C.claim1(C.tidy(healthy)).verdict == "contradicted"
+    assert claims.claim1(tidy(healthy)).verdict == "contradicted"
 
 
 def test_paired_table_prints_the_paired_t_interval_of_the_runs(fake, generated):
     """Recompute one printed interval from runs.csv: the paired t interval of the mean
     difference, PReLU minus ReLU, in the baseline cell."""
-    res = R.load(fake)
-    base = R.regime_frame(res.runs, res.study)
-    base = base[base.regime == "baseline"].set_index(["act", "seed"]).acc
+    res = results.load(fake)
+    base = results.cell_frame(res.runs, res.study)
+    base = base[base.cell == "baseline"].set_index(["act", "seed"]).acc
     t = stats.t_test((base["prelu"] - base["relu"]).to_numpy())
     expected = f"${100 * t.mean:+.1f}$ [${100 * t.low:+.1f}$, ${100 * t.high:+.1f}$]"
     row = next(line for line in (generated / "table_paired.tex").read_text().splitlines()
@@ -198,17 +195,14 @@ def test_paired_table_prints_the_paired_t_interval_of_the_runs(fake, generated):
 
 def test_claims_table_names_method_family_and_correction(fake, generated):
     text = (generated / "table_claims.tex").read_text()
-    for v in C.decide(R.load(fake, "epochs").tidy()):
+    for v in claims.decide(results.load(fake, "epochs").tidy()):
         assert f"family ({v.family_size}):" in text and v.correction in text
     assert "Holm" in text and "stress grid" in text and "trained ResNet" in text
 
 
 def test_no_interval_is_printed_for_a_single_run(fake, tmp_path):
     """A cell with one run gets its mean, never an interval of zero width."""
-    one = tmp_path / "one"
-    one.mkdir()
-    for f in fake.glob("*.*"):
-        (one / f.name).write_bytes(f.read_bytes())
+    one = copy_results(fake, tmp_path / "one")
     runs = pd.read_csv(fake / "runs.csv")
     runs[runs.seed == 0].to_csv(one / "runs.csv", index=False)
     out = tmp_path / "main.tex"

@@ -1,8 +1,8 @@
 """The six claims of the paper, each decided by one small pure function over a tidy table of
 runs. Every number a rule uses (alpha, margins, thresholds, what a diverged run counts as,
-the design) is declared in conf/claims.yaml and loaded once into RULES; the families, their
-sizes and corrections are fixed here, and `rule_text(n)` writes each rule in plain English
-from the same constants, for the paper.
+the design) is declared in conf/claims.yaml and loaded once into RULES (rectifiers.rules);
+the families, their sizes and corrections are fixed here, and `claim_text.rule_text(n)`
+writes each rule in plain English from the same constants, for the paper.
 
 Verdicts:
 - supported: the test in the claim's direction rejects, within its family's correction;
@@ -11,176 +11,25 @@ Verdicts:
 - inconclusive: neither. Lack of evidence is never a contradiction, and a claim whose runs
   do not exist yet is "inconclusive (not yet run)".
 When a claim can be contradicted in several ways, alpha is split between the ways
-(Bonferroni) so that the claim's false-contradiction rate stays at most alpha.
+(Bonferroni) so that the claim's false-contradiction rate stays at most alpha. The claims
+are docs/design.md section 1, the statistics section 6; the tidy table is rectifiers.tidy,
+the constants rectifiers.rules, the words rectifiers.claim_text.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from rectifiers import stats
+from . import stats
+from .claim_text import CLAIMS, pct0, pts, rule_text
+from .rules import RULES, Rules, cell_key
+from .tidy import Values, has_scale
 
-CONFIG = Path(__file__).resolve().parents[2] / "conf" / "claims.yaml"
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 NOT_RUN = "not yet run"
 
-
-@dataclass(frozen=True)
-class Rules:
-    alpha: float
-    accuracy_margin: float
-    dead_margin: float
-    dead_threshold: float
-    chance_accuracy: float
-    diverged_dead_ratio: float
-    collapse_accuracy: float
-    permutations: int
-    seed: int
-    design: dict
-    calibration: dict
-
-    @property
-    def relu(self) -> str:
-        return self.design["relu"]
-
-    @property
-    def leaky(self) -> list[str]:
-        return list(self.design["leaky"])
-
-    @property
-    def prelu(self) -> str:
-        return self.design["prelu"]
-
-    @property
-    def knobs(self) -> dict:
-        return self.design["stress"]["knobs"]
-
-    def stress_cells(self) -> list[str]:
-        """The stress grid's cells in table order: the baseline, then each knob's levels."""
-        return ["baseline"] + [cell_key(k, v) for k, levels in self.knobs.items() for v in levels]
-
-    def harshest_cells(self) -> list[str]:
-        """The most stressful level of each knob."""
-        return [cell_key(k, levels[-1]) for k, levels in self.knobs.items()]
-
-
-def load_rules(path: Path = CONFIG) -> Rules:
-    return Rules(**yaml.safe_load(Path(path).read_text()))
-
-
-RULES = load_rules()
-
-
-def cell_key(knob: str, level) -> str:
-    """'lr', 0.1 -> 'lr=0.1'; the name of a cell of the stress grid or the long runs."""
-    return f"{knob}={float(level):g}"
-
-
-# --- the tidy table: one row per run, outcomes defined once ---------------------------
-
-def _scale_and_cell(runs: pd.DataFrame, rules: Rules) -> tuple[pd.Series, pd.Series]:
-    d = rules.design
-    s, base = d["stress"], d["stress"]["baseline"]
-    scale = pd.Series(None, index=runs.index, dtype=object)
-    cell = pd.Series(None, index=runs.index, dtype=object)
-    budget = runs.train_size * runs.epochs
-    grid_budget = s["train_size"] * s["epochs"]
-    plain = runs.model == s["model"]
-    # stress grid: the baseline, or exactly one knob at a declared stress level
-    in_grid = plain & (runs.train_size == s["train_size"]) & (runs.epochs == s["epochs"])
-    off = {k: ~np.isclose(runs[k].astype(float), float(base[k])) for k in base}
-    n_off = sum(off.values())
-    scale[in_grid & (n_off == 0)] = "stress"
-    cell[in_grid & (n_off == 0)] = "baseline"
-    for knob, levels in s["knobs"].items():
-        for level in levels:
-            sel = in_grid & (n_off == 1) & np.isclose(runs[knob].astype(float), float(level))
-            scale[sel], cell[sel] = "stress", cell_key(knob, level)
-    ref = (runs.model == d["trained"]["model"]) & (runs.train_size == s["train_size"]) & (runs.epochs == s["epochs"])
-    scale[ref] = "stress"
-    cell[ref] = "resnet" + runs.depth[ref].astype(int).astype(str)
-    # long plain runs: the largest plain budget of at least min_budget_factor x the grid's
-    others = sum(off[k] for k in base if k != "depth")
-    long_ = plain & (budget >= d["long"]["min_budget_factor"] * grid_budget) & (others == 0)
-    if long_.any():
-        long_ &= budget == budget[long_].max()
-        scale[long_], cell[long_] = "long", [cell_key("depth", v) for v in runs.depth[long_]]
-    # trained: ResNet on the full training set, at its largest epoch count (a pilot is not data)
-    full = runs.train_size.isna() | (runs.train_size == d["trained"]["train_size"])  # empty: all images
-    tr = (runs.model == d["trained"]["model"]) & full
-    if tr.any():
-        tr &= runs.epochs == runs.epochs[tr].max()
-        scale[tr], cell[tr] = "trained", "resnet" + runs.depth[tr].astype(int).astype(str)
-    return scale, cell
-
-
-def outcomes(runs: pd.DataFrame, rules: Rules = RULES) -> pd.DataFrame:
-    """runs.csv plus the outcomes, with the one definition of what a diverged run contributes:
-    acc (final test accuracy; chance for a diverged run), dead_final, dead_peak (dead ratios;
-    diverged_dead_ratio for a diverged run: with non-finite activations no unit is ever
-    positive, so by the monitor's own definition every unit is dead), diverged, collapsed
-    (acc at most collapse_accuracy). A run that failed with an error has NaN outcomes: it is
-    missing, not a result."""
-    t = runs.copy()
-    ok, div = t.status == "ok", t.status == "diverged"
-    t["diverged"] = div
-    t["acc"] = np.where(div, rules.chance_accuracy, np.where(ok, t.final_test_acc, np.nan))
-    for col, src in (("dead_final", "dead_ratio_final"), ("dead_peak", "dead_ratio_peak")):
-        t[col] = np.where(div, rules.diverged_dead_ratio, np.where(ok, t[src], np.nan))
-    t["collapsed"] = np.where(ok | div, t.acc <= rules.collapse_accuracy, np.nan)
-    return t
-
-
-def tidy(runs: pd.DataFrame, epochs: pd.DataFrame | None = None, rules: Rules = RULES) -> pd.DataFrame:
-    """runs.csv -> the table every claim reads: `outcomes`, plus
-    - scale ('stress' | 'long' | 'trained' | None) and cell (e.g. 'baseline', 'lr=0.1');
-    - with `epochs` (epochs.csv): dead_epoch1, acc_epoch1 and early_collapse (diverged
-      before epoch 1 ended, or at chance after it), for claim 6."""
-    t = outcomes(runs, rules)
-    t["scale"], t["cell"] = _scale_and_cell(t, rules)
-    if epochs is not None:
-        e1 = epochs[epochs.epoch == 1].set_index("run_id")
-        t["dead_epoch1"] = t.run_id.map(e1.dead_ratio)
-        t["acc_epoch1"] = t.run_id.map(e1.test_acc)
-        t["early_collapse"] = t.acc_epoch1.isna() | (t.acc_epoch1 <= rules.collapse_accuracy)
-    return t
-
-
-class Values:
-    """One outcome of one scale, by (cell, act) -> {seed: value}, NaNs left out. Built once
-    per claim, so that its many paired comparisons do not each search the table."""
-
-    def __init__(self, t: pd.DataFrame, scale: str, outcome: str = "acc"):
-        here = t.loc[t.scale == scale, ["cell", "act", "seed", outcome]].dropna()
-        self.v: dict = {}
-        for c, a, seed, x in here.itertuples(index=False):
-            self.v.setdefault((c, a), {})[seed] = float(x)
-
-    def diff(self, cell: str, act, vs: str) -> np.ndarray:
-        """outcome(act) - outcome(vs) for each seed present in both. `act` may be a list: its
-        outcome is then the mean over those activations, for seeds where all have a value."""
-        parts = [self.v.get((cell, a), {}) for a in ([act] if isinstance(act, str) else act)]
-        base = self.v.get((cell, vs), {})
-        seeds = sorted(set(base).intersection(*parts))
-        return np.array([sum(p[s] for p in parts) / len(parts) - base[s] for s in seeds])
-
-
-def paired(t: pd.DataFrame, scale: str, cell: str, act, vs: str, outcome: str = "acc") -> np.ndarray:
-    """outcome(act) - outcome(vs) for each seed present in both, same scale and cell. `act`
-    may be a list: then its outcome is the mean over those activations for each seed (only
-    seeds where all of them have a value)."""
-    return Values(t, scale, outcome).diff(cell, act, vs)
-
-
-def has_scale(t: pd.DataFrame, scale: str) -> bool:
-    return bool((t.scale == scale).any())
-
-
-# --- verdicts -----------------------------------------------------------------------
 
 @dataclass
 class Verdict:
@@ -434,85 +283,3 @@ CLAIM_FUNCS = {1: claim1, 2: claim2, 3: claim3, 4: claim4, 5: claim5, 6: claim6}
 def decide(t: pd.DataFrame, rules: Rules = RULES) -> list[Verdict]:
     """All six verdicts, in order."""
     return [f(t, rules) for f in CLAIM_FUNCS.values()]
-
-
-# --- the words ----------------------------------------------------------------------
-
-CLAIMS = {
-    1: "ReLU units can die; bad initialisation, high learning rates or some data can kill a large fraction "
-       "(e.g. 30%) of a network.",
-    2: "Leaky ReLU passes gradient a for negative inputs, so gradient always flows and dead units can come back "
-       "to life.",
-    3: "a = 0.01 is the common default and works well; 0.1 to 0.3 is more aggressive.",
-    4: "PReLU learns a (one per channel, initialised to 0.25) and helps most in very deep networks.",
-    5: "For typical networks the choice makes little difference; it matters for deep networks, high learning "
-       "rates, small batches and many dead units.",
-    6: "Monitoring activation statistics such as the dead ratio diagnoses the problem; switching to Leaky ReLU "
-       "usually solves it.",
-}
-
-
-def pct0(x) -> str:
-    return "n/a" if x is None or np.isnan(x) else f"{100 * x:.0f}%"
-
-
-def pts(x, signed: bool = False) -> str:
-    """A difference of fractions in percentage points: 0.01 -> '1 point', signed '+1.0 points'."""
-    if x is None or np.isnan(x):
-        return "n/a"
-    if signed:
-        return f"{100 * x:+.1f} points"
-    return f"{100 * x:g} point" + ("" if abs(100 * x) == 1 else "s")
-
-
-def rule_text(n: int, rules: Rules = RULES) -> str:
-    """The rule of claim n in plain English, written from the constants."""
-    a, m, dm = rules.alpha, pts(rules.accuracy_margin), pts(rules.dead_margin)
-    thr = pct0(rules.dead_threshold)
-    cells = len(rules.stress_cells())
-    leaky = len(rules.leaky)
-    depths = rules.design["long"]["depths"]
-    harsh = len(rules.harshest_cells())
-    text = {
-        1: f"In each of the {cells} plain cells of the stress grid, a one-sided t test asks whether ReLU's mean "
-           f"peak dead ratio exceeds {thr}. Supported if it does in at least one cell after Holm's correction "
-           f"over the {cells} cells (alpha {a:g}); contradicted if in every cell the mean is shown to be below "
-           f"{thr}; otherwise inconclusive.",
-        2: f"In each of the {cells} plain cells and for each of the {leaky} Leaky slopes, the end dead ratio is "
-           f"paired with ReLU's by seed. Supported if Leaky ends with fewer dead units in at least one of the "
-           f"{cells * leaky} comparisons after Holm's correction and with more in none; contradicted if it ends "
-           f"with more in some comparison (Holm, alpha {a / 2:g}) or if every difference is shown to lie within "
-           f"{dm} (two one-sided tests, alpha {a / 2:g}); otherwise inconclusive.",
-        3: f"In the long plain runs at depths {', '.join(f'{d:g}' for d in depths)}, Leaky 0.01's accuracy is "
-           f"paired by seed with ReLU's and with each larger slope's. Supported if in all "
-           f"{len(depths) * (leaky)} comparisons it is shown to be less accurate by no more than {m} "
-           f"(one-sided t tests, alpha {a:g} each); contradicted if in some comparison it is shown to be less "
-           f"accurate by more than {m} (Holm); otherwise inconclusive. It need not beat anything.",
-        4: f"In the long plain runs, PReLU's per-seed gain in accuracy over ReLU is regressed on depth. Supported "
-           f"if the slope is positive and the mean gain at depth {max(depths):g} is positive (one-sided tests, "
-           f"alpha {a:g} each); contradicted if, after Holm's correction over three tests, the slope is negative, "
-           f"the gain at depth {max(depths):g} is negative, or that gain is shown to lie within {m} of zero; "
-           f"otherwise inconclusive.",
-        5: f"Supported if, in the trained ResNet, every activation's mean paired difference from ReLU is shown to "
-           f"lie within {m} (two one-sided tests, alpha {a:g}, at least three activations), and every stress knob "
-           f"has a cell where some activation differs from ReLU (two-sided paired t tests, Holm over all stress "
-           f"cells and activations); contradicted if, in the ResNet, some activation is shown to differ by more "
-           f"than {m}, or some knob is shown to make no difference beyond {m} in all its cells (alpha {a / 2:g} "
-           f"each); otherwise inconclusive.",
-        6: f"Diagnosis: among stress-grid runs not at chance after epoch 1, the Spearman correlation between the "
-           f"dead ratio after epoch 1 and final accuracy within each (cell, activation), averaged, tested by "
-           f"permuting within those groups. Cure: in the harshest cell of each of the {harsh} knobs, Leaky ReLU "
-           f"(mean over its slopes) is paired with ReLU by seed. Supported if the correlation is negative "
-           f"(alpha {a:g}) and Leaky is more accurate in more than half of the {harsh} cells (Holm); "
-           f"contradicted if the correlation is positive, or Leaky is shown to be less accurate or within {m} "
-           f"of ReLU in so many cells that no majority is left (alpha {a / 2:g} each); otherwise inconclusive.",
-    }
-    return text[n]
-
-
-def outcome_text(rules: Rules = RULES) -> str:
-    """The paper's sentence on what a diverged or failed run contributes."""
-    return (f"A run that diverged counts, in every outcome, as the worst value: accuracy "
-            f"{pct0(rules.chance_accuracy)} (chance) and {pct0(rules.diverged_dead_ratio)} of its units dead; "
-            f"divergence and collapse (accuracy at most {100 * rules.collapse_accuracy:g}%) are also counted as "
-            f"rates. A run that failed with an error is missing, and reported as such.")

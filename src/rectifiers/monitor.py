@@ -1,4 +1,4 @@
-"""Dead-unit monitor (DESIGN.md section 5).
+"""Dead-unit monitor (docs/design.md section 5).
 
 A unit is a channel of a conv layer or a feature of a linear layer. The metrics are pure
 functions of a layer's pre-activations (the activation's input) or outputs, with shape

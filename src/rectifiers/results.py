@@ -1,9 +1,10 @@
 """The results of a study, read once: the one loader (`load`, with its one error type
-`ResultsError`), the names of activations and knobs, and the study's layout (which runs form
-each knob's curve, the cells in table order). Every figure, table and number script reads
-results/<profile>/ through this module.
+`ResultsError`) and the study's layout (which runs form each knob's curve, the cells in
+table order). Every figure, table and number script reads results/<profile>/ through this
+module; what the activations and knobs are called is rectifiers.activations and
+rectifiers.knobs.
 
-What a diverged run contributes to each outcome is defined once, in rectifiers.claims
+What a diverged run contributes to each outcome is defined once, in rectifiers.tidy
 (`outcomes`): the loader adds those outcome columns (acc, dead_final, dead_peak, diverged,
 collapsed) to runs.csv, so that no script can drop a diverged run by accident.
 """
@@ -17,48 +18,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rectifiers import claims, stats
+from rectifiers import activations, knobs, stats, tidy
 
-BASELINE_ACT = "relu"
-ACT_ORDER = ("relu", "leaky_relu_0.01", "leaky_relu_0.1", "leaky_relu_0.2", "leaky_relu_0.3", "prelu",
-             "prelu_shared")
-ACT_NAMES = {"relu": "ReLU", "leaky_relu_0.01": "Leaky 0.01", "leaky_relu_0.1": "Leaky 0.1",
-             "leaky_relu_0.2": "Leaky 0.2", "leaky_relu_0.3": "Leaky 0.3", "prelu": "PReLU",
-             "prelu_shared": "PReLU (shared)"}
-KNOB_NAMES = {"lr": "Learning rate", "batch_size": "Batch size", "depth": "Depth", "init_bias": "Initial bias"}
-KNOB_SHORT = {"lr": "lr", "batch_size": "batch", "depth": "depth", "init_bias": "bias"}
 FILES = {"runs": "runs.csv", "epochs": "epochs.csv", "layers": "layers.csv"}
+act_label = activations.label  # the name scripts/aggregate.py imports; the function lives in activations
 
 
 class ResultsError(ValueError):
     """The results a script needs are missing, empty or incomplete (a ValueError: callers that
     catch bad input catch it too)."""
-
-
-# --- names ---------------------------------------------------------------------------
-
-def act_label(activation: dict) -> str:
-    """Config -> short label: relu, leaky_relu_0.1, prelu, prelu_shared."""
-    name = activation["name"]
-    if name == "leaky_relu":
-        return f"leaky_relu_{activation['negative_slope']:g}"
-    if name == "prelu" and activation.get("mode") == "shared":
-        return "prelu_shared"
-    return name
-
-
-def act_name(act: str) -> str:
-    """Label for tables and prose: leaky_relu_0.1 -> 'Leaky 0.1'."""
-    return ACT_NAMES.get(act, act)
-
-
-def act_order(acts) -> list[str]:
-    present = set(acts)
-    return [a for a in ACT_ORDER if a in present] + sorted(present - set(ACT_ORDER))
-
-
-def is_leaky(act: str) -> bool:
-    return act.startswith("leaky_relu")
 
 
 # --- loading -------------------------------------------------------------------------
@@ -73,13 +41,13 @@ class Results:
     files: list[Path] = field(default_factory=list)  # every file read, for the provenance
 
     def tidy(self) -> pd.DataFrame:
-        """runs.csv as the claims read it (rectifiers.claims.tidy)."""
-        return claims.tidy(self.runs, self.epochs)
+        """runs.csv as the claims read it (rectifiers.tidy.tidy)."""
+        return tidy.tidy(self.runs, self.epochs)
 
 
 def load(results_dir: Path, *tables: str) -> Results:
     """study.json and the named tables ("runs", "epochs", "layers") of results_dir. runs.csv
-    gains the outcome columns of rectifiers.claims.outcomes; every table gains `budget`
+    gains the outcome columns of rectifiers.tidy.outcomes; every table gains `budget`
     (training images x epochs of its run), so that the stress grid can be told apart from
     longer runs of the same cell. A missing or empty file, or an activation without a name,
     raises ResultsError with the fix."""
@@ -106,12 +74,12 @@ def load(results_dir: Path, *tables: str) -> Results:
         if df.empty:
             raise ResultsError(f"{results_dir / FILES[t]} has a header but no runs: train the study "
                                f"(`make train`), then {fix}")
-        unknown = set(df.act) - set(ACT_NAMES)
+        unknown = set(df.act) - set(activations.by_label())
         if unknown:
-            raise ResultsError(f"activation(s) {sorted(unknown)} have no name: add them to "
-                               "rectifiers.results.ACT_NAMES and rectifiers.style.ACT_COLORS")
+            raise ResultsError(f"activation(s) {sorted(unknown)} have no entry in the activation table: "
+                               "add them to rectifiers.activations.ACTIVATIONS")
         if t == "runs":
-            df = claims.outcomes(df)
+            df = tidy.outcomes(df)
             df["budget"] = df.train_size * df.epochs
             budget = df.set_index("run_id").budget
         else:
@@ -156,33 +124,35 @@ def stress_rows(df: pd.DataFrame, study: dict, budget: float | None = None) -> p
     return pd.concat(parts, ignore_index=True)
 
 
-def regimes(study: dict) -> list[dict]:
+def cells(study: dict) -> list[dict]:
     """Every cell of the study once, in table order. A knob with several levels is a stress
     knob: its first level is the shared baseline, its later levels are stress cells, the
     last one the most stressful. A knob with one level (the ResNet) is a reference cell.
     Each dict: key, kind ('baseline' | 'stress' | 'reference'), knob, level, label."""
-    knobs = study["knobs"]
-    stress = [k for k, v in knobs.items() if len(v["levels"]) > 1]
-    out = [{"key": "baseline", "kind": "baseline", "knob": stress[0], "level": knobs[stress[0]]["levels"][0],
+    study_knobs = study["knobs"]
+    stress = [k for k, v in study_knobs.items() if len(v["levels"]) > 1]
+    out = [{"key": "baseline", "kind": "baseline", "knob": stress[0], "level": study_knobs[stress[0]]["levels"][0],
             "label": "baseline"}] if stress else []
     for k in stress:
-        for level in knobs[k]["levels"][1:]:
+        short = knobs.KNOBS[study_knobs[k]["column"]].short
+        for level in study_knobs[k]["levels"][1:]:
             out.append({"key": f"{k}={level:g}", "kind": "stress", "knob": k, "level": level,
-                        "label": f"{KNOB_SHORT.get(k, k)} {level:g}"})
-    for k, v in knobs.items():
+                        "label": f"{short} {level:g}"})
+    for k, v in study_knobs.items():
         if len(v["levels"]) == 1:
             level = v["levels"][0]
-            label = f"ResNet-{level:g}" if v["model"] == "resnet" else f"{v['model']} {KNOB_SHORT.get(k, k)} {level:g}"
+            label = (f"ResNet-{level:g}" if v["model"] == "resnet" else
+                     f"{v['model']} {knobs.KNOBS[v['column']].short} {level:g}")
             out.append({"key": k, "kind": "reference", "knob": k, "level": level, "label": label})
     return out
 
 
-def regime_frame(runs: pd.DataFrame, study: dict) -> pd.DataFrame:
-    """The stress grid's runs with a `regime` column (a key of `regimes`); the shared
-    baseline runs appear once, as regime 'baseline'."""
+def cell_frame(runs: pd.DataFrame, study: dict) -> pd.DataFrame:
+    """The stress grid's runs with a `cell` column (a key of `cells`); the shared baseline
+    runs appear once, as cell 'baseline'."""
     rows = stress_rows(runs, study, grid_budget(runs))
-    parts = [rows[(rows.knob == r["knob"]) & (rows.level == r["level"])].assign(regime=r["key"])
-             for r in regimes(study)]
+    parts = [rows[(rows.knob == c["knob"]) & (rows.level == c["level"])].assign(cell=c["key"])
+             for c in cells(study)]
     return pd.concat(parts, ignore_index=True)
 
 
@@ -197,11 +167,12 @@ def levels(study: dict, knob: str) -> list:
     return [k["baseline"]] + [lv for lv in k["levels"] if lv != k["baseline"]]
 
 
-def most_lethal(runs: pd.DataFrame, study: dict) -> pd.DataFrame:
-    """Per plain knob: the level with the highest mean ReLU peak dead ratio (`level`) and
-    that mean (`relu_peak`). Knobs without ReLU runs are left out."""
+def deadliest_levels(runs: pd.DataFrame, study: dict) -> pd.DataFrame:
+    """Per plain knob, its deadliest level: the one with the highest mean ReLU peak dead
+    ratio (`level`), and that mean (`relu_peak`); not necessarily its last, most stressful
+    level. Knobs without ReLU runs are left out."""
     rows = stress_rows(runs, study, grid_budget(runs))
-    relu = rows[(rows.act == BASELINE_ACT) & rows.knob.isin(plain_knobs(study))]
+    relu = rows[(rows.act == activations.REFERENCE) & rows.knob.isin(plain_knobs(study))]
     peak = relu.groupby(["knob", "level"], sort=False).dead_peak.mean().dropna()
     if peak.empty:
         return pd.DataFrame(columns=["level", "relu_peak"])
@@ -217,7 +188,7 @@ def final_epoch(df: pd.DataFrame) -> pd.DataFrame:
 
 # --- summaries over seeds --------------------------------------------------------------
 
-def summarise(df: pd.DataFrame, value: str, by: list[str], alpha: float = 0.05) -> pd.DataFrame:
+def over_seeds(df: pd.DataFrame, value: str, by: list[str], alpha: float = 0.05) -> pd.DataFrame:
     """Per group: the mean of `value` over its runs, the (1 - alpha) t interval of that mean
     (NaN with fewer than 2 runs or no spread: a single run has no interval), the number of
     runs with a value, and how many of the group's runs diverged. Use the outcome columns

@@ -2,9 +2,9 @@
 
 - a seaborn theme for a one-column paper: 3.4 in single panels, 7 in page-wide
   figures, no font below 7 pt;
-- ONE fixed colour (and marker) per activation label, `ACT_COLORS` / `ACT_MARKERS`,
-  from the colourblind-safe Okabe-Ito palette, with display names `ACT_NAMES`;
-- display names of the stress knobs, `KNOB_NAMES`, and tick labels of their levels;
+- each activation's colour, marker and display name, from the one activation table
+  (rectifiers.activations), and each knob's name, from the knob table (rectifiers.knobs),
+  with tick labels of its levels;
 - how a summary over seeds is drawn: the mean, and every seed as a point beside it;
 - `save`: figures/<name>.pdf and .png, byte-identical on rerun, carrying the script,
   the sha256 of every results file read and the git commit in their metadata.
@@ -24,28 +24,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from rectifiers import claims, results as R, stats  # noqa: E402
+from rectifiers import activations, knobs, results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SINGLE, DOUBLE = 3.4, 7.0  # figure widths in inches: one column, the whole page
 DPI = 200
 
-# Okabe & Ito (2008), safe for all common colour-vision deficiencies. ReLU, the
-# reference, is black; yellow is left out (too faint on white).
-ACT_COLORS = {
-    "relu": "#000000",
-    "leaky_relu_0.01": "#0072B2",
-    "leaky_relu_0.1": "#56B4E9",
-    "leaky_relu_0.2": "#009E73",
-    "leaky_relu_0.3": "#E69F00",
-    "prelu": "#D55E00",
-    "prelu_shared": "#CC79A7",
-}
-ACT_MARKERS = {"relu": "o", "leaky_relu_0.01": "s", "leaky_relu_0.1": "^", "leaky_relu_0.2": "v",
-               "leaky_relu_0.3": "D", "prelu": "P", "prelu_shared": "h"}
-ACT_NAMES = R.ACT_NAMES  # one source of display names, shared with the tables
-KNOB_NAMES = {"lr": "learning rate", "batch_size": "batch size", "depth": "depth (plain CNN)",
-              "init_bias": "initial bias", "resnet": "depth (ResNet)"}
 DIVERGED_MARKER = "x"
 SEED_SIZE = 7        # points (area) of one seed's marker
 
@@ -64,7 +48,23 @@ RC = {
 def setup() -> None:
     """Reset matplotlib (ignoring any user matplotlibrc) and apply the paper theme."""
     matplotlib.rcdefaults()
-    sns.set_theme(context="paper", style="ticks", palette=list(ACT_COLORS.values()), rc=RC)
+    sns.set_theme(context="paper", style="ticks", palette=[a.colour for a in activations.ACTIVATIONS], rc=RC)
+
+
+# --- names ------------------------------------------------------------------------------
+
+def colour(act: str) -> str:
+    return activations.by_label()[act].colour
+
+
+def marker(act: str) -> str:
+    return activations.by_label()[act].marker
+
+
+def knob_label(study: dict, knob: str) -> str:
+    """A study knob's axis label: 'learning rate', 'depth (plain CNN)'."""
+    k = study["knobs"][knob]
+    return knobs.axis_label(k["column"], k["model"])
 
 
 def level_label(study: dict, knob: str, level, baseline_note: bool = True) -> str:
@@ -72,22 +72,23 @@ def level_label(study: dict, knob: str, level, baseline_note: bool = True) -> st
     return f"{text}\n(baseline)" if baseline_note and level == study["knobs"][knob]["baseline"] else text
 
 
-def regime_label(study: dict, knob: str, level) -> str:
+def cell_label(study: dict, knob: str, level) -> str:
+    """'baseline', or the knob and its level: 'learning rate 0.1', 'depth 20'."""
     if level == study["knobs"][knob]["baseline"]:
         return "baseline"
-    return f"{KNOB_NAMES[knob].replace(' (plain CNN)', '')} {level_label(study, knob, level, False)}"
+    return f"{knobs.KNOBS[study['knobs'][knob]['column']].name} {level_label(study, knob, level, False)}"
 
 
 def acts(df: pd.DataFrame) -> list[str]:
-    return R.act_order(df.act.unique())
+    return activations.ordered(df.act.unique())
 
 
 # --- drawing ---------------------------------------------------------------------------
 
 def mean_line(ax, x, summary: pd.DataFrame, act: str, **kw):
-    """The mean over seeds (column `mean` of results.summarise) as a line with markers."""
-    (line,) = ax.plot(x, summary["mean"], color=ACT_COLORS[act], marker=ACT_MARKERS[act],
-                      label=ACT_NAMES[act], **kw)
+    """The mean over seeds (column `mean` of results.over_seeds) as a line with markers."""
+    (line,) = ax.plot(x, summary["mean"], color=colour(act), marker=marker(act),
+                      label=activations.display(act), **kw)
     return line
 
 
@@ -96,36 +97,36 @@ def seed_points(ax, x, values, act: str, diverged=None) -> None:
     diverged runs as crosses (gid 'diverged:<act>') at the value they count as."""
     x, values = np.asarray(x, dtype=float), np.asarray(values, dtype=float)
     div = np.zeros(len(x), bool) if diverged is None else np.asarray(diverged, bool)
-    ax.scatter(x[~div], values[~div], s=SEED_SIZE, marker=ACT_MARKERS[act], facecolors="none",
-               edgecolors=ACT_COLORS[act], linewidths=0.6, alpha=0.8, zorder=3)
+    ax.scatter(x[~div], values[~div], s=SEED_SIZE, marker=marker(act), facecolors="none",
+               edgecolors=colour(act), linewidths=0.6, alpha=0.8, zorder=3)
     if div.any():
-        ax.scatter(x[div], values[div], s=SEED_SIZE * 2, marker=DIVERGED_MARKER, color=ACT_COLORS[act], lw=1.0,
+        ax.scatter(x[div], values[div], s=SEED_SIZE * 2, marker=DIVERGED_MARKER, color=colour(act), lw=1.0,
                    zorder=4, clip_on=False, gid=f"diverged:{act}")
 
 
 def seed_lines(ax, rows: pd.DataFrame, x: str, value: str, act: str) -> None:
     """Each run of `rows` as a thin line of `value` over `x` (curves over epochs)."""
     for _, g in rows.sort_values(x).groupby("run_id", sort=True):
-        ax.plot(g[x], g[value], color=ACT_COLORS[act], lw=0.5, alpha=0.35, zorder=1)
+        ax.plot(g[x], g[value], color=colour(act), lw=0.5, alpha=0.35, zorder=1)
 
 
 def stress_panel(ax, rows: pd.DataFrame, value: str, study: dict, knob: str) -> bool:
     """One knob of the stress grid (`results.stress_rows`): per activation, the mean of
     `value` over seeds as a line over the knob's levels (baseline first, evenly spaced) and
     each seed as a point beside it, the activations side by side. True if a run diverged."""
-    lv = R.levels(study, knob)
+    lv = results.levels(study, knob)
     r = rows[rows.knob == knob].copy()
     r["x"] = r.level.map(lambda v: next(i for i, l in enumerate(lv) if np.isclose(v, l)))
     names = acts(r)
     for i, act in enumerate(names):
         a = r[r.act == act]
-        s = R.summarise(a, value, ["x"]).sort_values("x")
+        s = results.over_seeds(a, value, ["x"]).sort_values("x")
         mean_line(ax, s.x, s, act)
         dodge = (i - (len(names) - 1) / 2) * 0.07  # seeds of each activation in their own column
         seed_points(ax, a.x + dodge, a[value], act, a.status == "diverged")
     ax.set_xticks(range(len(lv)), [level_label(study, knob, v) for v in lv])
     ax.set_xlim(-0.4, len(lv) - 0.6)
-    ax.set_xlabel(KNOB_NAMES[knob])
+    ax.set_xlabel(knob_label(study, knob))
     return bool((r.status == "diverged").any())
 
 
@@ -139,12 +140,12 @@ def fraction_axis(ax, min_top: float = 0.05) -> None:
 
 def act_handles(names) -> list:
     from matplotlib.lines import Line2D
-    return [Line2D([], [], color=ACT_COLORS[a], marker=ACT_MARKERS[a], label=ACT_NAMES[a]) for a in names]
+    return [Line2D([], [], color=colour(a), marker=marker(a), label=activations.display(a)) for a in names]
 
 
 def stress_legend(fig, rows: pd.DataFrame, diverged: bool, counted_as: str) -> None:
     """The legend of the stress panels: one entry per activation, one for a seed, and one
-    for a diverged run with the value it counts as (rectifiers.claims.outcomes)."""
+    for a diverged run with the value it counts as (rectifiers.tidy.outcomes)."""
     from matplotlib.lines import Line2D
     handles = act_handles(acts(rows))
     handles.append(Line2D([], [], color="0.3", marker="o", markerfacecolor="none", ls="", markersize=3,
@@ -164,11 +165,16 @@ def legend_on_top(fig, handles, ncol: int | None = None) -> None:
 
 # --- writing ---------------------------------------------------------------------------
 
-def git_commit(script) -> str:
-    """The last commit that changed the drawing code (the script, this module, and the modules
-    that shape what is drawn: results, claims, stats): unlike HEAD it stays the same across
-    unrelated commits, so a rebuilt figure is the same file."""
-    code = [str(Path(script).resolve()), __file__, R.__file__, claims.__file__, str(claims.CONFIG), stats.__file__]
+# What shapes a figure besides its script: the modules a figure script loads (a test checks
+# this list against them) and the claim constants (chance accuracy, what a diverged run is).
+DRAWING_CODE = [f"src/rectifiers/{m}.py" for m in ("style", "results", "activations", "knobs", "stats", "tidy",
+                                                    "rules", "scaling", "cli")] + ["conf/claims.yaml"]
+
+
+def drawing_commit(script) -> str:
+    """The last commit that changed the drawing code (the script and DRAWING_CODE): unlike
+    HEAD it stays the same across unrelated commits, so a rebuilt figure is the same file."""
+    code = [str(Path(script).resolve()), *(str(ROOT / p) for p in DRAWING_CODE)]
     try:
         return subprocess.run(["git", "log", "-1", "--format=%H", "--", *code], cwd=ROOT, capture_output=True,
                               text=True, check=True).stdout.strip() or "uncommitted"
@@ -182,7 +188,7 @@ def _shown(path: Path) -> str:
 
 
 def provenance(script, inputs) -> dict:
-    return {"script": _shown(Path(script)), "git": git_commit(script),
+    return {"script": _shown(Path(script)), "git": drawing_commit(script),
             "inputs": {_shown(p): hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in inputs}}
 
 

@@ -1,0 +1,89 @@
+"""The claims and their rules in words, for the paper: each claim as practitioners state it
+(`CLAIMS`), each rule in plain English written from the constants of conf/claims.yaml
+(`rule_text`), and what a diverged or failed run contributes (`outcome_text`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .rules import RULES, Rules
+
+
+CLAIMS = {
+    1: "ReLU units can die; bad initialisation, high learning rates or some data can kill a large fraction "
+       "(e.g. 30%) of a network.",
+    2: "Leaky ReLU passes gradient a for negative inputs, so gradient always flows and dead units can come back "
+       "to life.",
+    3: "a = 0.01 is the common default and works well; 0.1 to 0.3 is more aggressive.",
+    4: "PReLU learns a (one per channel, initialised to 0.25) and helps most in very deep networks.",
+    5: "For typical networks the choice makes little difference; it matters for deep networks, high learning "
+       "rates, small batches and many dead units.",
+    6: "Monitoring activation statistics such as the dead ratio diagnoses the problem; switching to Leaky ReLU "
+       "usually solves it.",
+}
+
+
+def pct0(x) -> str:
+    return "n/a" if x is None or np.isnan(x) else f"{100 * x:.0f}%"
+
+
+def pts(x, signed: bool = False) -> str:
+    """A difference of fractions in percentage points: 0.01 -> '1 point', signed '+1.0 points'."""
+    if x is None or np.isnan(x):
+        return "n/a"
+    if signed:
+        return f"{100 * x:+.1f} points"
+    return f"{100 * x:g} point" + ("" if abs(100 * x) == 1 else "s")
+
+
+def rule_text(n: int, rules: Rules = RULES) -> str:
+    """The rule of claim n in plain English, written from the constants."""
+    a, m, dm = rules.alpha, pts(rules.accuracy_margin), pts(rules.dead_margin)
+    thr = pct0(rules.dead_threshold)
+    cells = len(rules.stress_cells())
+    leaky = len(rules.leaky)
+    depths = rules.design["long"]["depths"]
+    harsh = len(rules.harshest_cells())
+    text = {
+        1: f"In each of the {cells} plain cells of the stress grid, a one-sided t test asks whether ReLU's mean "
+           f"peak dead ratio exceeds {thr}. Supported if it does in at least one cell after Holm's correction "
+           f"over the {cells} cells (alpha {a:g}); contradicted if in every cell the mean is shown to be below "
+           f"{thr}; otherwise inconclusive.",
+        2: f"In each of the {cells} plain cells and for each of the {leaky} Leaky slopes, the end dead ratio is "
+           f"paired with ReLU's by seed. Supported if Leaky ends with fewer dead units in at least one of the "
+           f"{cells * leaky} comparisons after Holm's correction and with more in none; contradicted if it ends "
+           f"with more in some comparison (Holm, alpha {a / 2:g}) or if every difference is shown to lie within "
+           f"{dm} (two one-sided tests, alpha {a / 2:g}); otherwise inconclusive.",
+        3: f"In the long plain runs at depths {', '.join(f'{d:g}' for d in depths)}, Leaky 0.01's accuracy is "
+           f"paired by seed with ReLU's and with each larger slope's. Supported if in all "
+           f"{len(depths) * (leaky)} comparisons it is shown to be less accurate by no more than {m} "
+           f"(one-sided t tests, alpha {a:g} each); contradicted if in some comparison it is shown to be less "
+           f"accurate by more than {m} (Holm); otherwise inconclusive. It need not beat anything.",
+        4: f"In the long plain runs, PReLU's per-seed gain in accuracy over ReLU is regressed on depth. Supported "
+           f"if the slope is positive and the mean gain at depth {max(depths):g} is positive (one-sided tests, "
+           f"alpha {a:g} each); contradicted if, after Holm's correction over three tests, the slope is negative, "
+           f"the gain at depth {max(depths):g} is negative, or that gain is shown to lie within {m} of zero; "
+           f"otherwise inconclusive.",
+        5: f"Supported if, in the trained ResNet, every activation's mean paired difference from ReLU is shown to "
+           f"lie within {m} (two one-sided tests, alpha {a:g}, at least three activations), and every stress knob "
+           f"has a cell where some activation differs from ReLU (two-sided paired t tests, Holm over all stress "
+           f"cells and activations); contradicted if, in the ResNet, some activation is shown to differ by more "
+           f"than {m}, or some knob is shown to make no difference beyond {m} in all its cells (alpha {a / 2:g} "
+           f"each); otherwise inconclusive.",
+        6: f"Diagnosis: among stress-grid runs not at chance after epoch 1, the Spearman correlation between the "
+           f"dead ratio after epoch 1 and final accuracy within each (cell, activation), averaged, tested by "
+           f"permuting within those groups. Cure: in the harshest cell of each of the {harsh} knobs, Leaky ReLU "
+           f"(mean over its slopes) is paired with ReLU by seed. Supported if the correlation is negative "
+           f"(alpha {a:g}) and Leaky is more accurate in more than half of the {harsh} cells (Holm); "
+           f"contradicted if the correlation is positive, or Leaky is shown to be less accurate or within {m} "
+           f"of ReLU in so many cells that no majority is left (alpha {a / 2:g} each); otherwise inconclusive.",
+    }
+    return text[n]
+
+
+def outcome_text(rules: Rules = RULES) -> str:
+    """The paper's sentence on what a diverged or failed run contributes."""
+    return (f"A run that diverged counts, in every outcome, as the worst value: accuracy "
+            f"{pct0(rules.chance_accuracy)} (chance) and {pct0(rules.diverged_dead_ratio)} of its units dead; "
+            f"divergence and collapse (accuracy at most {100 * rules.collapse_accuracy:g}%) are also counted as "
+            f"rates. A run that failed with an error is missing, and reported as such.")

@@ -1,0 +1,64 @@
+"""The numbers every claim rule uses, declared once in conf/claims.yaml before the data they
+decide on: alpha, the margins, the dead-ratio threshold, what a diverged run counts as, and
+the design (which activations, cells and scales each claim reads). Loaded once into RULES.
+How the rules use them: docs/design.md section 6.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+CONFIG = Path(__file__).resolve().parents[2] / "conf" / "claims.yaml"
+
+
+@dataclass(frozen=True)
+class Rules:
+    alpha: float
+    accuracy_margin: float
+    dead_margin: float
+    dead_threshold: float
+    chance_accuracy: float
+    diverged_dead_ratio: float
+    collapse_accuracy: float
+    permutations: int
+    seed: int
+    design: dict
+    calibration: dict
+
+    @property
+    def relu(self) -> str:
+        return self.design["relu"]
+
+    @property
+    def leaky(self) -> list[str]:
+        return list(self.design["leaky"])
+
+    @property
+    def prelu(self) -> str:
+        return self.design["prelu"]
+
+    @property
+    def knobs(self) -> dict:
+        return self.design["stress"]["knobs"]
+
+    def stress_cells(self) -> list[str]:
+        """The stress grid's cells in table order: the baseline, then each knob's levels."""
+        return ["baseline"] + [cell_key(k, v) for k, levels in self.knobs.items() for v in levels]
+
+    def harshest_cells(self) -> list[str]:
+        """The most stressful level of each knob."""
+        return [cell_key(k, levels[-1]) for k, levels in self.knobs.items()]
+
+
+def load_rules(path: Path = CONFIG) -> Rules:
+    return Rules(**yaml.safe_load(Path(path).read_text()))
+
+
+RULES = load_rules()
+
+
+def cell_key(knob: str, level) -> str:
+    """'lr', 0.1 -> 'lr=0.1'; the name of a cell of the stress grid or the long runs."""
+    return f"{knob}={float(level):g}"

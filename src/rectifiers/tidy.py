@@ -1,0 +1,109 @@
+"""The tidy table every claim reads: runs.csv with one row per run, the outcomes of a
+diverged run defined once (`outcomes`), and each run's scale and cell (`tidy`). `Values`
+pairs the runs of two activations by seed. Pure functions over pandas frames. Why a
+diverged run counts and a failed one is missing: docs/design.md section 6.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .rules import RULES, Rules, cell_key
+
+
+def _scale_and_cell(runs: pd.DataFrame, rules: Rules) -> tuple[pd.Series, pd.Series]:
+    d = rules.design
+    s, base = d["stress"], d["stress"]["baseline"]
+    scale = pd.Series(None, index=runs.index, dtype=object)
+    cell = pd.Series(None, index=runs.index, dtype=object)
+    budget = runs.train_size * runs.epochs
+    grid_budget = s["train_size"] * s["epochs"]
+    plain = runs.model == s["model"]
+    # stress grid: the baseline, or exactly one knob at a declared stress level
+    in_grid = plain & (runs.train_size == s["train_size"]) & (runs.epochs == s["epochs"])
+    off = {k: ~np.isclose(runs[k].astype(float), float(base[k])) for k in base}
+    n_off = sum(off.values())
+    scale[in_grid & (n_off == 0)] = "stress"
+    cell[in_grid & (n_off == 0)] = "baseline"
+    for knob, levels in s["knobs"].items():
+        for level in levels:
+            sel = in_grid & (n_off == 1) & np.isclose(runs[knob].astype(float), float(level))
+            scale[sel], cell[sel] = "stress", cell_key(knob, level)
+    ref = (runs.model == d["trained"]["model"]) & (runs.train_size == s["train_size"]) & (runs.epochs == s["epochs"])
+    scale[ref] = "stress"
+    cell[ref] = "resnet" + runs.depth[ref].astype(int).astype(str)
+    # long plain runs: the largest plain budget of at least min_budget_factor x the grid's
+    others = sum(off[k] for k in base if k != "depth")
+    long_ = plain & (budget >= d["long"]["min_budget_factor"] * grid_budget) & (others == 0)
+    if long_.any():
+        long_ &= budget == budget[long_].max()
+        scale[long_], cell[long_] = "long", [cell_key("depth", v) for v in runs.depth[long_]]
+    # trained: ResNet on the full training set, at its largest epoch count (a pilot is not data)
+    full = runs.train_size.isna() | (runs.train_size == d["trained"]["train_size"])  # empty: all images
+    tr = (runs.model == d["trained"]["model"]) & full
+    if tr.any():
+        tr &= runs.epochs == runs.epochs[tr].max()
+        scale[tr], cell[tr] = "trained", "resnet" + runs.depth[tr].astype(int).astype(str)
+    return scale, cell
+
+
+def outcomes(runs: pd.DataFrame, rules: Rules = RULES) -> pd.DataFrame:
+    """runs.csv plus the outcomes, with the one definition of what a diverged run contributes:
+    acc (final test accuracy; chance for a diverged run), dead_final, dead_peak (dead ratios;
+    diverged_dead_ratio for a diverged run: with non-finite activations no unit is ever
+    positive, so by the monitor's own definition every unit is dead), diverged, collapsed
+    (acc at most collapse_accuracy). A run that failed with an error has NaN outcomes: it is
+    missing, not a result."""
+    t = runs.copy()
+    ok, div = t.status == "ok", t.status == "diverged"
+    t["diverged"] = div
+    t["acc"] = np.where(div, rules.chance_accuracy, np.where(ok, t.final_test_acc, np.nan))
+    for col, src in (("dead_final", "dead_ratio_final"), ("dead_peak", "dead_ratio_peak")):
+        t[col] = np.where(div, rules.diverged_dead_ratio, np.where(ok, t[src], np.nan))
+    t["collapsed"] = np.where(ok | div, t.acc <= rules.collapse_accuracy, np.nan)
+    return t
+
+
+def tidy(runs: pd.DataFrame, epochs: pd.DataFrame | None = None, rules: Rules = RULES) -> pd.DataFrame:
+    """runs.csv -> the table every claim reads: `outcomes`, plus
+    - scale ('stress' | 'long' | 'trained' | None) and cell (e.g. 'baseline', 'lr=0.1');
+    - with `epochs` (epochs.csv): dead_epoch1, acc_epoch1 and early_collapse (diverged
+      before epoch 1 ended, or at chance after it), for claim 6."""
+    t = outcomes(runs, rules)
+    t["scale"], t["cell"] = _scale_and_cell(t, rules)
+    if epochs is not None:
+        e1 = epochs[epochs.epoch == 1].set_index("run_id")
+        t["dead_epoch1"] = t.run_id.map(e1.dead_ratio)
+        t["acc_epoch1"] = t.run_id.map(e1.test_acc)
+        t["early_collapse"] = t.acc_epoch1.isna() | (t.acc_epoch1 <= rules.collapse_accuracy)
+    return t
+
+
+class Values:
+    """One outcome of one scale, by (cell, act) -> {seed: value}, NaNs left out. Built once
+    per claim, so that its many paired comparisons do not each search the table."""
+
+    def __init__(self, t: pd.DataFrame, scale: str, outcome: str = "acc"):
+        here = t.loc[t.scale == scale, ["cell", "act", "seed", outcome]].dropna()
+        self.v: dict = {}
+        for c, a, seed, x in here.itertuples(index=False):
+            self.v.setdefault((c, a), {})[seed] = float(x)
+
+    def diff(self, cell: str, act, vs: str) -> np.ndarray:
+        """outcome(act) - outcome(vs) for each seed present in both. `act` may be a list: its
+        outcome is then the mean over those activations, for seeds where all have a value."""
+        parts = [self.v.get((cell, a), {}) for a in ([act] if isinstance(act, str) else act)]
+        base = self.v.get((cell, vs), {})
+        seeds = sorted(set(base).intersection(*parts))
+        return np.array([sum(p[s] for p in parts) / len(parts) - base[s] for s in seeds])
+
+
+def paired(t: pd.DataFrame, scale: str, cell: str, act, vs: str, outcome: str = "acc") -> np.ndarray:
+    """outcome(act) - outcome(vs) for each seed present in both, same scale and cell. `act`
+    may be a list: then its outcome is the mean over those activations for each seed (only
+    seeds where all of them have a value)."""
+    return Values(t, scale, outcome).diff(cell, act, vs)
+
+
+def has_scale(t: pd.DataFrame, scale: str) -> bool:
+    return bool((t.scale == scale).any())
