@@ -126,6 +126,8 @@ def scale_numbers(res) -> dict[str, str]:
     long_, trained = scales["plain_long"], scales["resnet_trained"]
     m = {"LongTrainSize": count(long_["train_size"]), "LongEpochs": count(long_["epochs"]),
          "LongBudgetFactor": f"{long_['train_size'] * long_['epochs'] / grid_budget:g}",
+         "LongDepths": " and ".join(str(d) for d in long_["levels"]),
+         "TrainedTrainSize": count(50_000 if trained["train_size"] is None else trained["train_size"]),
          "TrainedEpochs": count(trained["epochs"]),
          "TrainedBudgetFactor": f"{50_000 * trained['epochs'] / grid_budget:g}"}
     t = res.tidy()
