@@ -27,6 +27,7 @@ export PYTHONHASHSEED := 0
 .PHONY: reproduce env tex train results calibrate figures tables paper test smoke bench plan clean
 
 reproduce: env train results calibrate figures tables paper
+.NOTPARALLEL: reproduce  # in order, also under -j: a failed training stops the chain before aggregation
 
 env: $(VENV)/.installed
 
@@ -41,14 +42,15 @@ tex:  ## pdflatex and friends; as root on Debian they are installed, otherwise s
 	    apt-get update -q && apt-get install -y -q --no-install-recommends $(TEX_PACKAGES); \
 	  else echo "LaTeX is missing. Install: sudo apt-get install --no-install-recommends $(TEX_PACKAGES)"; exit 1; fi; }
 
-train: env  ## resumable: runs with a record in results/$(PROFILE)/runs/ are skipped; new records go there
+train: env  ## resumable: runs with a record in results/$(PROFILE)/runs/ are skipped; new records go there.
+           ## Each sweep checks its jobs and the data before it starts any, and fails if a run failed.
 	for s in $(STUDIES); do \
 	  $(PY) scripts/train.py -m +study=$$s profile=$(PROFILE) $(DATA) runtime.threads=1 runtime.progress=false \
 	    runtime.record_dir=$(RESULTS)/runs \
 	    hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS) || exit 1; done
 
-results: env  ## files are rewritten only when their content changes
-	$(PY) scripts/aggregate.py --profile $(PROFILE)
+results: env  ## rewritten only when their content changes; never with fewer runs or other data unless FORCE=1
+	$(PY) scripts/aggregate.py --profile $(PROFILE) $(if $(FORCE),--force) $(DATA)
 
 calibrate: $(CLAIMS_CAL)  ## error rates, power and coverage of the claim rules; fails if a bar is missed
 

@@ -79,3 +79,44 @@ def without(record: dict, keys) -> dict:
 def files_under(path: Path) -> list[Path]:
     """Every file (not folder) under path; [] if path does not exist."""
     return sorted(p for p in Path(path).rglob("*") if p.is_file()) if Path(path).exists() else []
+
+
+def copy_checkout(dest: Path) -> Path:
+    """A copy of the working tree as a fresh clone would have it (tracked and unignored files)."""
+    import shutil
+    import subprocess
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+    for f in files:
+        if (ROOT / f).is_file():
+            (dest / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / f, dest / f)
+    return dest
+
+
+# --- training runs: their outputs, and a crash at a chosen epoch -----------------------------
+
+def outputs(cfg):
+    """(metrics, layers, summary) of a finished run, timing fields dropped."""
+    from rectifiers.train import run_dir
+    out = run_dir(cfg)
+    metrics = [without(r, TIMING_METRICS) for r in read_jsonl(out / "metrics.jsonl")]
+    layers = read_jsonl(out / "layers.jsonl")
+    summary = without(json.loads((out / "summary.json").read_text()), TIMING_SUMMARY)
+    return metrics, layers, summary
+
+
+RESUME = ("optim.epochs=3", "activation=prelu", "monitor.every=2")  # grad sums span epochs 1-2
+STEPS = 200 // 32  # steps per epoch of the tiny config
+
+
+def crash_at_epoch(monkeypatch, epoch, steps_per_epoch, exc):
+    """Make training raise `exc` at the first step of `epoch` (lr_at is called every step)."""
+    import rectifiers.train as train_mod
+    real = train_mod.lr_at
+
+    def lr_at(step, total, warmup, optim):
+        if step == (epoch - 1) * steps_per_epoch:
+            raise exc
+        return real(step, total, warmup, optim)
+    monkeypatch.setattr(train_mod, "lr_at", lr_at)

@@ -8,6 +8,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import CONF
+from rectifiers.config import check_overrides
 from rectifiers.train import check_config, identity, run_id
 
 GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir())
@@ -29,8 +30,7 @@ def test_every_option_composes_and_resolves(compose, group, option):
     c = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
     for key in ("data", "model", "activation", "optim", "profile", "monitor", "runtime", "seed", "runs_dir"):
         assert key in c
-    if group not in ("profile", "regime", "study"):
-        check_config(cfg)  # with the default profile every single option is a runnable config
+    check_config(cfg)  # every single option is a runnable config, and fits the schema in config.py
 
 
 @pytest.mark.parametrize("overrides, expect", [
@@ -87,6 +87,21 @@ def test_common_cli_overrides(compose, overrides, expect):
     for key, value in expect.items():
         assert OmegaConf.select(cfg, key) == value, key
     check_config(cfg)
+
+
+def leaves(c: dict, path=""):
+    for k, v in c.items():
+        yield from leaves(v, f"{path}{k}.") if isinstance(v, dict) else [(f"{path}{k}", v)]
+
+
+@pytest.mark.parametrize("option", ["data=cifar10", "data=synthetic", "activation=leaky_relu", "activation=prelu",
+                                    "profile=smoke", "+study=plain_long"])
+def test_the_command_line_check_accepts_every_key_of_conf_with_its_own_value(compose, option):
+    """The schema knows every key conf/ has: giving any key its own value is never refused."""
+    c = OmegaConf.to_container(compose([option]), resolve=True)
+    overrides = [f"{k}={'null' if v is None else str(v).lower() if isinstance(v, bool) else v}"
+                 for k, v in leaves(c)]
+    check_overrides(overrides)
 
 
 def test_unknown_option_lists_available_options(compose):

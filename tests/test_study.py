@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import time
+from collections import Counter
 
 import pandas as pd
 import pytest
@@ -36,14 +37,19 @@ def comparable(s: dict) -> dict:
 
 @pytest.mark.slow
 def test_joblib_sweep_makes_the_grid_and_aggregate_reads_it(tmp_path):
-    sweep(tmp_path / "runs", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    p = sweep(tmp_path / "runs", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+              f"runtime.record_dir={tmp_path / 'results' / 'smoke' / 'runs'}")
     done = summaries(tmp_path / "runs")
     assert len(done) == 2 * 3  # activations x lr levels x 1 seed
     assert {s["status"] for s in done.values()} <= {"ok", "diverged"}
-    out = subprocess.run([sys.executable, "scripts/aggregate.py", "--profile", "smoke", "--runs",
-                          str(tmp_path / "runs"), "--out", str(tmp_path / "results"), *AGG_OVERRIDES], cwd=ROOT,
+    counts = Counter(s["status"] for s in done.values())
+    assert p.stdout.strip().splitlines()[-1].endswith(f"{counts['ok']} ok, {counts['diverged']} diverged, 0 failed")
+    for rid, s in done.items():  # every job's own last line, from its worker process
+        assert f"{rid} {s['status']} · " in p.stdout
+    out = subprocess.run([sys.executable, "scripts/aggregate.py", "--profile", "smoke",
+                          "--out", str(tmp_path / "results"), *AGG_OVERRIDES], cwd=ROOT,
                          capture_output=True, text=True, check=True)
-    assert "have no finished run" in out.stdout  # the rest of the grid is reported missing
+    assert "cells of the studies have no record yet" in out.stdout  # the rest of the grid is reported missing
     runs = pd.read_csv(tmp_path / "results" / "smoke" / "runs.csv")
     assert len(runs) == 6 and set(runs.act) == {"relu", "prelu"} and sorted(set(runs.lr)) == [0.02, 0.05, 0.1]
     epochs = pd.read_csv(tmp_path / "results" / "smoke" / "epochs.csv")
@@ -98,8 +104,7 @@ def test_study_with_unknown_knob_or_level_is_refused_before_any_job(tmp_path, na
     param, message = BAD_STUDIES[name]
     (tmp_path / "conf" / "study").mkdir(parents=True)
     (tmp_path / "conf" / "study" / f"{name}.yaml").write_text(
-        "# @package _global_\nstudy: {name: %s, knob: %s}\nhydra:\n  callbacks:\n    check:\n"
-        "      _target_: rectifiers.study.CheckStudy\n  sweeper:\n    params:\n      %s\n"
+        "# @package _global_\nstudy: {name: %s, knob: %s}\nhydra:\n  sweeper:\n    params:\n      %s\n"
         % (name, param.split(":")[0], param))
     out = subprocess.run(TRAIN + ["-m", f"+study={name}", f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
                                   *TINY, f"runs_dir={tmp_path / 'runs'}"],
@@ -130,23 +135,29 @@ def test_slurm_launcher_config_composes(compose):
 
 
 def test_aggregate_on_empty_tree_says_what_is_missing(tmp_path):
-    out = subprocess.run([sys.executable, "scripts/aggregate.py", "--profile", "smoke", "--runs", str(tmp_path),
+    out = subprocess.run([sys.executable, "scripts/aggregate.py", "--profile", "smoke",
                           "--out", str(tmp_path / "results")], cwd=ROOT, capture_output=True, text=True)
-    assert out.returncode != 0 and "no finished runs" in out.stderr and "make train" in out.stderr
+    assert out.returncode != 0 and "no run records" in out.stderr and "make train" in out.stderr
     assert not (tmp_path / "results").exists()
 
 
-def test_aggregate_refuses_mixed_fingerprints_and_names_failed_runs(tmp_path):
-    sweep(tmp_path / "runs", 'hydra.sweeper.params.activation="relu"', "optim.lr=0.02,0.1")
-    done = sorted((tmp_path / "runs" / "smoke").glob("*/summary.json"))
-    s = json.loads(done[0].read_text())
-    s.update(status="failed", error="RuntimeError: boom")
-    done[0].write_text(json.dumps(s))
-    cmd = [sys.executable, "scripts/aggregate.py", "--profile", "smoke", "--runs", str(tmp_path / "runs"),
-           "--out", str(tmp_path / "results"), *AGG_OVERRIDES]
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    assert out.returncode == 0 and f"run {s['run_id']} FAILED: RuntimeError: boom" in out.stdout
-    s.update(data_fingerprint="0" * 64)
-    done[0].write_text(json.dumps(s))
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    assert out.returncode != 0 and "different data" in out.stderr
+def test_cells_composed_once_per_seed_get_the_ids_of_cells_composed_one_by_one():
+    """Jobs and study cells that differ only in seed are composed once and copied: the ids
+    must be those of composing every cell on its own."""
+    from hydra import compose as hcompose, initialize_config_dir
+    from omegaconf import read_write
+    from rectifiers.config import run_id
+    from rectifiers.study import compose_jobs, study_runs
+    base = ["+study=init_bias", "profile=smoke"]
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        master = hcompose("train", overrides=base, return_hydra_config=True)
+        one_by_one = {run_id(hcompose("train", overrides=base + [f"{k}={v}" for k, v in cell.items()]), "fp")
+                      for cell in grid(master.hydra.sweeper.params)}
+        with read_write(master):
+            master.hydra.overrides.task.append("optim.lr=0.02,0.05")  # a sweep typed on the command line too
+        jobs = compose_jobs(master)
+    assert len(one_by_one) == 5 * 3 * 2
+    assert {run_id(cfg, "fp") for _, _, cfg in study_runs("smoke", ["init_bias"])} == one_by_one
+    with_lr = {run_id(cfg, "fp") for lr in ("0.02", "0.05")
+               for _, _, cfg in study_runs("smoke", ["init_bias"], [f"optim.lr={lr}"])}
+    assert len(jobs) == 5 * 3 * 2 * 2 and {run_id(cfg, "fp") for cfg in jobs} == with_lr

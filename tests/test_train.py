@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import sys
 
@@ -10,24 +11,18 @@ import pytest
 import torch
 
 import rectifiers.train as train_mod
-from conftest import ROOT, TIMING_METRICS, TIMING_SUMMARY, files_under, read_jsonl, without
+from conftest import RESUME, ROOT, STEPS, crash_at_epoch, files_under, outputs, read_jsonl
 from rectifiers.train import run_dir, train
 
 
-def outputs(cfg):
-    """(metrics, layers, summary) of a finished run, timing fields dropped."""
-    out = run_dir(cfg)
-    metrics = [without(r, TIMING_METRICS) for r in read_jsonl(out / "metrics.jsonl")]
-    layers = read_jsonl(out / "layers.jsonl")
-    summary = without(json.loads((out / "summary.json").read_text()), TIMING_SUMMARY)
-    return metrics, layers, summary
-
-
-def test_synthetic_run_learns(tiny_cfg):
+def test_synthetic_run_learns(tiny_cfg, caplog):
     cfg = tiny_cfg("model.width=8", "model.batchnorm=true", "data.synthetic_train=400",
                    "optim.batch_size=16", "optim.lr=0.1", "optim.epochs=4")
-    summary = train(cfg)
+    with caplog.at_level(logging.INFO, logger="rectifiers"):
+        summary = train(cfg)
     out = run_dir(cfg)
+    # the run's last line: how it ended, its final accuracy and where it is
+    assert caplog.messages[-1] == f"{out.name} ok · final test {100 * summary['final_test_acc']:.1f}% · {out}/"
     assert out.parent.name == "smoke" and out.name == summary["run_id"]
     assert {p.name for p in out.iterdir()} == {"config.yaml", "metrics.jsonl", "layers.jsonl", "summary.json"}
     metrics = read_jsonl(out / "metrics.jsonl")
@@ -74,26 +69,11 @@ class Interrupt(Exception):
     pass
 
 
-def crash_at_epoch(monkeypatch, epoch, steps_per_epoch, exc):
-    """Make training raise `exc` at the first step of `epoch` (lr_at is called every step)."""
-    real = train_mod.lr_at
-
-    def lr_at(step, total, warmup, optim):
-        if step == (epoch - 1) * steps_per_epoch:
-            raise exc
-        return real(step, total, warmup, optim)
-    monkeypatch.setattr(train_mod, "lr_at", lr_at)
-
-
 def count_steps(monkeypatch):
     calls = []
     real = train_mod.data.augment
     monkeypatch.setattr(train_mod.data, "augment", lambda *a, **k: calls.append(1) or real(*a, **k))
     return calls
-
-
-RESUME = ("optim.epochs=3", "activation=prelu", "monitor.every=2")  # grad sums span epochs 1-2
-STEPS = 200 // 32  # steps per epoch of the tiny config
 
 
 @pytest.fixture
@@ -172,10 +152,14 @@ def test_finished_run_is_skipped(tiny_cfg, monkeypatch):
     assert metrics.stat().st_mtime_ns == mtime
 
 
-def test_absurd_learning_rate_is_recorded_as_diverged(tiny_cfg, monkeypatch):
+def test_absurd_learning_rate_is_recorded_as_diverged(tiny_cfg, monkeypatch, caplog):
     cfg = tiny_cfg("optim.lr=1e6", "optim.epochs=2")
-    summary = train(cfg)  # does not raise
+    with caplog.at_level(logging.INFO, logger="rectifiers"):
+        summary = train(cfg)  # does not raise
     out = run_dir(cfg)
+    # the run's last line says where it diverged
+    assert re.fullmatch(rf"{out.name} diverged · non-finite loss at epoch \d, step \d+ · {re.escape(str(out))}/",
+                        caplog.messages[-1]), caplog.messages[-1]
     on_disk = json.loads((out / "summary.json").read_text())
     assert summary["status"] == on_disk["status"] == "diverged"
     assert "non-finite loss" in summary["error"]
@@ -206,6 +190,8 @@ def test_script_runs(tmp_path):
     assert summary["status"] == "ok" and summary["profile"] == "smoke"
     assert "scripts/train.py" in summary["command"]
     assert "epoch 1/1" in p.stdout  # runtime.progress defaults to true
+    assert p.stdout.splitlines()[-1] == (f"{summary['run_id']} ok · final test {100 * summary['final_test_acc']:.1f}% "
+                                         f"· {summary_path.parent}/")
     assert not list(tmp_path.glob("outputs")) and not list(tmp_path.rglob(".hydra"))
 
 

@@ -4,12 +4,15 @@ Sources: `torchvision` (the official pickled batches, optionally downloaded), `f
 (an ImageFolder tree such as the JPEG re-encoded copy in ../shared/data/cifar10-jpeg) and
 `synthetic` (a deterministic, learnable stand-in made in memory, for tests and smoke runs).
 Decoded arrays are cached as .npz, keyed by a sha256 of the source files' bytes. The sha256
-fingerprint of the decoded arrays is part of every run's identity.
+fingerprint of the decoded arrays is part of every run's identity, and is checked again each
+time the cache is read: a damaged cache is set aside and rebuilt, never trusted.
 """
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import urllib.error
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+log = logging.getLogger("rectifiers")
+LOCAL_COPY = 'make reproduce DATA="data.source=folder data.root=../shared/data/cifar10-jpeg"'
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 SOURCES = ("torchvision", "folder", "synthetic")
 DESCRIPTIONS = {
@@ -29,6 +34,19 @@ DESCRIPTIONS = {
 
 class DataError(RuntimeError):
     """The dataset is missing, incomplete or corrupt; the message says how to fix it."""
+
+
+def set_aside(path: Path, why) -> Path:
+    """Move an unreadable state file (a data cache, summary.json, checkpoint.pt) to
+    <name>.corrupt and say so: what it held is computed again instead of blocking every run."""
+    corrupt = path.with_name(path.name + ".corrupt")
+    try:
+        os.replace(path, corrupt)
+    except FileNotFoundError:
+        pass  # another job set it aside first
+    why = why if isinstance(why, str) else f"{type(why).__name__}: {why}"
+    log.warning("%s is unreadable (%s): moved aside to %s; computing it again", path, why, corrupt.name)
+    return corrupt
 
 
 @dataclass
@@ -66,6 +84,10 @@ def _torchvision_arrays(root: Path, download: bool):
         raise DataError(
             f"CIFAR-10 not found under {root} ({e}). Fix: add data.download=true to fetch the "
             f"official release, or use a local copy with data.source=folder data.root=PATH") from None
+    except (urllib.error.URLError, ConnectionError, TimeoutError) as e:  # what a download raises without a network
+        raise DataError(
+            f"cannot download CIFAR-10 ({getattr(e, 'reason', e)}): no network? Use a local copy "
+            f"instead: {LOCAL_COPY} (one run: python scripts/train.py data.source=folder data.root=PATH)") from None
     return [(s.data, np.asarray(s.targets, dtype=np.int64)) for s in splits]
 
 
@@ -90,14 +112,24 @@ def _source_files(cfg) -> list[Path]:
     return [batches / f for f in (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch")]
 
 
+_digests: dict = {}  # (source, root) -> (the files' paths, sizes and mtimes, their digest)
+
+
 def source_digest(cfg) -> str:
     """sha256 of the source files' names and bytes: the cache key. Unlike a listing of sizes,
-    it changes when any image changes (about a second for the 60,000 JPEGs)."""
+    it changes when any image changes. Reading the 60,000 JPEGs takes seconds, so a process
+    reads them again only when a file's size or modification time has changed."""
     root = Path(cfg.root).expanduser()
+    files = _source_files(cfg)
+    stats = tuple((str(p), st.st_size, st.st_mtime_ns) for p in files for st in (p.stat(),))
+    known = _digests.get((cfg.source, str(root)))
+    if known and known[0] == stats:
+        return known[1]
     h = hashlib.sha256()
-    for p in _source_files(cfg):
+    for p in files:
         h.update(str(p.relative_to(root)).encode() + b"\0")
         h.update(p.read_bytes())
+    _digests[(cfg.source, str(root))] = (stats, h.hexdigest())
     return h.hexdigest()
 
 
@@ -111,7 +143,10 @@ def _folder_arrays(root: Path):
         except FileNotFoundError as e:
             raise DataError(f"{root / split}: {e}. Fix: every class folder needs its images") from None
         x = np.empty((len(samples), 32, 32, 3), np.uint8)
+        log.info("decoding %d %s images under %s (once: then cached)", len(samples), split, root)
         for i, (path, _) in enumerate(samples):
+            if i and i % 10_000 == 0:
+                log.info("  %s: %d/%d", split, i, len(samples))
             try:
                 with Image.open(path) as im:
                     x[i] = np.asarray(im.convert("RGB"))
@@ -160,6 +195,24 @@ def _cache_path(cfg) -> Path:
     return Path(cfg.cache_dir).expanduser() / f"cifar10-{cfg.source}-{source_digest(cfg)[:16]}.npz"
 
 
+def read_cache(path: Path):
+    """(arrays, fingerprint) from a cache file, or None if there is none. One that cannot be
+    read, or whose arrays do not match their fingerprint, is set aside to be rebuilt."""
+    try:
+        with np.load(path) as z:
+            arrays = [(z["train_x"], z["train_y"]), (z["test_x"], z["test_y"])]
+            fp = str(z["fingerprint"])
+    except FileNotFoundError:
+        return None
+    except Exception as e:  # zipfile, zlib and numpy raise several types for a damaged file
+        set_aside(path, e)
+        return None
+    if fingerprint(*arrays[0], *arrays[1]) != fp:
+        set_aside(path, "its arrays do not match the fingerprint stored with them")
+        return None
+    return arrays, fp
+
+
 def load_arrays(cfg):
     """(train, test) arrays of the configured source, the sha256 fingerprint of the decoded
     arrays, and a description. Decoded once, then cached under the source's content digest."""
@@ -168,10 +221,9 @@ def load_arrays(cfg):
         return arrays, fingerprint(*arrays[0], *arrays[1]), DESCRIPTIONS["synthetic"]
     root = _check_source(cfg)
     cache = _cache_path(cfg)
-    if cache.exists():
-        z = np.load(cache)
-        arrays = [(z["train_x"], z["train_y"]), (z["test_x"], z["test_y"])]
-        fp = str(z["fingerprint"])
+    cached = read_cache(cache)
+    if cached:
+        arrays, fp = cached
     else:
         arrays = _folder_arrays(root) if cfg.source == "folder" else _torchvision_arrays(root, cfg.download)
         fp = fingerprint(*arrays[0], *arrays[1])
@@ -183,14 +235,25 @@ def load_arrays(cfg):
     return arrays, fp, DESCRIPTIONS[cfg.source].format(root=root)
 
 
+def check(cfg) -> str:
+    """The data check a sweep does once, before any job starts: the source is there (or is
+    downloaded), decoded and cached, and the cache is sound. Returns the fingerprint."""
+    return load_arrays(cfg)[1]
+
+
 def content_fingerprint(cfg) -> str:
     """The fingerprint of the decoded arrays a run would train on: part of its identity, so the
     same data reached by another path gives the same run id, and other data another one."""
     if cfg.source != "synthetic":
         _check_source(cfg)
         cache = _cache_path(cfg)
-        if cache.exists():
-            return str(np.load(cache)["fingerprint"])  # reads only that member of the archive
+        try:
+            with np.load(cache) as z:
+                return str(z["fingerprint"])  # reads only that member; load_arrays checks the rest
+        except FileNotFoundError:
+            pass
+        except Exception as e:  # a damaged cache: rebuilt below
+            set_aside(cache, e)
     return load_arrays(cfg)[1]
 
 

@@ -2,18 +2,29 @@
 
 Each study varies one stress knob around the baseline. A run's identity is its resolved
 config, so the baseline cell shared by several studies is trained once and reused.
+
+Every multirun (a study or a sweep typed on the command line) goes through CheckStudy
+(conf/train.yaml): before any job starts it composes and checks every job and checks the data
+once; at the end it counts how the runs ended, and exits non-zero if any failed.
 """
 from __future__ import annotations
 
 import itertools
+import json
+import logging
 import sys
 from pathlib import Path
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
-from .train import ConfigError, check_config
+from . import data
+from .config import DATA_IDENTITY, ConfigError, check_config, record_dir, run_dir, run_id
+
+log = logging.getLogger("rectifiers")
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 STUDIES = ("lr", "batch_size", "depth", "init_bias", "resnet")  # the stress grid, in order
@@ -59,14 +70,124 @@ def check_study(cfg) -> None:
                 raise ConfigError(f"study {cfg.study.name}: level {key}={level} is impossible: {e}") from None
 
 
+def sweep_jobs(config) -> list[list[str]]:
+    """The overrides of every job of a multirun, expanded by Hydra's basic sweeper itself: the
+    study's hydra.sweeper.params, then the command line (which wins for a key in both)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    params = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
+    overrides = OverridesParser.create().parse_overrides(params + list(config.hydra.overrides.task))
+    return BasicSweeper.split_arguments(overrides, None)[0]
+
+
+def compose_jobs(config) -> list:
+    """Every job's config, composed as the launcher will compose it and checked by check_config:
+    a wrong type, an unknown key or an impossible value anywhere in the sweep is refused here."""
+    from hydra.core.global_hydra import GlobalHydra
+    loader, parser = GlobalHydra.instance().config_loader(), OverridesParser.create()
+    jobs = sweep_jobs(config)
+    composed, cfgs = {}, []
+    for job in jobs:
+        label = " ".join(o for o in job if not all(o in other for other in jobs)) or " ".join(job)
+        seeds = [o for o in job if o.startswith("seed=")]  # jobs that differ only in seed compose once
+        rest = tuple(o for o in job if o not in seeds)
+        try:
+            if rest not in composed:
+                cfg = loader.load_sweep_config(config, list(rest))
+                composed[rest] = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])  # hydra.job.* is per job
+            cfg = composed[rest].copy()
+            for o in seeds:
+                cfg.seed = parser.parse_override(o).value()
+            check_config(cfg)
+        except (HydraException, OmegaConfBaseException) as e:
+            raise ConfigError(f"job {label}: {str(e).splitlines()[0]}") from None
+        except ConfigError as e:
+            raise ConfigError(f"job {label}: {e}") from None
+        cfgs.append(cfg)
+    return cfgs
+
+
+def check_data_once(cfgs) -> dict[str, str]:
+    """Check (download, decode, cache) each dataset the jobs use, once, before any job starts,
+    rather than in every job at once. {data key: fingerprint}."""
+    fingerprints = {}
+    for cfg in cfgs:
+        key = data_key(cfg)
+        if key not in fingerprints:
+            fingerprints[key] = data.check(cfg.data)
+    return fingerprints
+
+
+def data_key(cfg) -> str:
+    """The settings that decide which arrays are decoded (not the subsets taken from them)."""
+    c = OmegaConf.to_container(cfg.data, resolve=True)
+    return json.dumps({k: v for k, v in c.items() if k not in DATA_IDENTITY}, sort_keys=True)
+
+
+def read_outcome(where: Path | None) -> dict | None:
+    """A run's summary, only read (a damaged one is the job's to set aside)."""
+    try:
+        return json.loads((where / "summary.json").read_text()) if where else None
+    except (OSError, ValueError):
+        return None
+
+
+def tally(runs) -> tuple[dict, list[str]]:
+    """({status: count}, a line for each failed run) of a sweep's runs: (run id, run dir, record dir)."""
+    from .train import outcome_line
+    counts, failed = {"ok": 0, "diverged": 0, "failed": 0}, []
+    for rid, out, kept in runs:
+        found = [(s, where) for where in (kept, out) if (s := read_outcome(where))]  # the record first
+        s, where = found[0] if found else (None, out)
+        status = s["status"] if s and s.get("status") in counts else "failed"
+        counts[status] += 1
+        if status == "failed":
+            failed.append(outcome_line(s, where) if s else f"{rid} failed · stopped before training (its error is above)")
+    return counts, failed
+
+
 class CheckStudy(Callback):
-    """Validates the whole grid before the launcher starts any job."""
+    """Before the launcher starts any job: the study's own checks, every job composed and
+    checked, the data checked once. After the last job: one line per failed run, then
+    "N ok, N diverged, N failed", and a non-zero exit status if any run failed."""
 
     def on_multirun_start(self, config, **kwargs) -> None:
         try:
-            check_study(config)
-        except ConfigError as e:  # Hydra turns a callback's exceptions into warnings; exit instead
+            if "study" in config:
+                check_study(config)
+            cfgs = compose_jobs(config)
+            fingerprints = check_data_once(cfgs)
+        except (ConfigError, data.DataError) as e:  # Hydra turns a callback's exceptions into warnings; exit
             sys.exit(f"refused before any job started: {e}")
+        except Exception:  # not known: with its traceback, but still before any job
+            log.exception("the check before the sweep failed")
+            sys.exit(1)
+        self.runs = []
+        for cfg in cfgs:
+            fp = fingerprints[data_key(cfg)]
+            self.runs.append((run_id(cfg, fp), run_dir(cfg, fp), record_dir(cfg, fp)))
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        counts, failed = tally(self.runs)
+        for line in failed:
+            log.error(line)
+        log.info("%d ok, %d diverged, %d failed", counts["ok"], counts["diverged"], counts["failed"])
+        if counts["failed"]:
+            sys.exit(1)
+
+
+def compose_cells(compose, overrides, cells) -> list:
+    """The composed config of every cell ({key: value}) of a grid. Cells that differ only in
+    seed are composed once: composing is the slow part of listing a study."""
+    composed, out = {}, []
+    for cell in cells:
+        rest = tuple((k, v) for k, v in cell.items() if k != "seed")
+        if rest not in composed:
+            composed[rest] = compose("train", overrides=[*overrides, *(f"{k}={v}" for k, v in rest)])
+        cfg = composed[rest].copy()
+        if "seed" in cell:
+            cfg.seed = cell["seed"]
+        out.append(cfg)
+    return out
 
 
 def study_runs(profile: str, names, overrides=()) -> list[tuple[str, dict, object]]:
@@ -77,7 +198,6 @@ def study_runs(profile: str, names, overrides=()) -> list[tuple[str, dict, objec
     with initialize_config_dir(str(CONF), version_base="1.3"):
         for name in names:
             base = [f"+study={name}", f"profile={profile}", *overrides]
-            cfg = compose("train", overrides=base, return_hydra_config=True)
-            for cell in grid(cfg.hydra.sweeper.params):
-                out.append((name, cell, compose("train", overrides=base + [f"{k}={v}" for k, v in cell.items()])))
+            cells = grid(compose("train", overrides=base, return_hydra_config=True).hydra.sweeper.params)
+            out += [(name, cell, cfg) for cell, cfg in zip(cells, compose_cells(compose, base, cells))]
     return out

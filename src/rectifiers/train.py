@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import hashlib
 import json
 import logging
 import math
@@ -25,64 +24,11 @@ import torch.nn.functional as F
 from omegaconf import DictConfig, OmegaConf
 
 from . import activations, data, models
+from .config import ConfigError, check_config, identity, record_dir, run_dir, run_id  # noqa: F401 (imported from here too)
 from .monitor import Monitor
 
 log = logging.getLogger("rectifiers")
-NOT_IDENTITY = ("runtime", "runs_dir", "profile", "study", "hydra")  # labels and settings that do not change a result
 FINISHED = ("ok", "diverged")
-
-
-class ConfigError(ValueError):
-    """An impossible or unknown setting; the message names it and the fix."""
-
-
-def check_config(cfg) -> None:
-    """Refuse a config that cannot run, before anything is loaded or written."""
-    try:
-        activations.check(cfg.activation)
-        models.check(cfg.model)
-    except ValueError as e:
-        raise ConfigError(str(e)) from None
-    o = cfg.optim
-    for key, ok, fix in [
-        ("batch_size", o.batch_size > 0, "a positive integer, e.g. optim.batch_size=128"),
-        ("lr", o.lr > 0, "a positive number, e.g. optim.lr=0.05"),
-        ("epochs", o.epochs >= 1, "at least 1"),
-        ("warmup_epochs", 0 <= o.warmup_epochs <= o.epochs, "between 0 and optim.epochs"),
-        ("schedule", o.schedule in ("cosine", "constant"), "cosine or constant"),
-    ]:
-        if not ok:
-            raise ConfigError(f"optim.{key}={o[key]} is invalid: use {fix}")
-    if cfg.monitor.probe_size < 1 or cfg.monitor.every < 1:
-        raise ConfigError("monitor.probe_size and monitor.every must be positive integers")
-    if cfg.runtime.device not in ("auto", "cpu", "cuda"):
-        raise ConfigError(f"runtime.device={cfg.runtime.device} is invalid: use auto, cpu or cuda")
-
-
-DATA_IDENTITY = ("train_size", "eval_size", "subset_seed")  # with the fingerprint, what data a run sees
-
-
-def identity(cfg, fingerprint: str | None = None) -> dict:
-    """The resolved settings that determine a run's result (and so its id). The data enter by
-    the fingerprint of their decoded arrays, not by where they are: the same data reached by a
-    relative or an absolute path, or through another cache, give the same id."""
-    c = OmegaConf.to_container(cfg, resolve=True)
-    ident = {k: v for k, v in c.items() if k not in NOT_IDENTITY}
-    if fingerprint is None:
-        fingerprint = data.content_fingerprint(cfg.data)
-    ident["data"] = {"fingerprint": fingerprint, **{k: c["data"][k] for k in DATA_IDENTITY}}
-    ident["monitor"] = {k: v for k, v in c["monitor"].items() if k != "chunk"}  # chunking changes no result
-    return ident
-
-
-def run_id(cfg, fingerprint: str | None = None) -> str:
-    ident = identity(cfg, fingerprint)
-    h = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:10]
-    return f"{cfg.model.name}{cfg.model.depth}-{cfg.activation.name}-{h}-s{cfg.seed}"
-
-
-def run_dir(cfg, fingerprint: str | None = None) -> Path:
-    return Path(cfg.runs_dir) / cfg.profile.name / run_id(cfg, fingerprint)
 
 
 def lr_at(step: int, total: int, warmup: int, optim) -> float:
@@ -223,19 +169,53 @@ def train_epoch(model, opt, ds, gen, epoch: int, optim, autocast, monitor) -> di
             "train_acc": correct.item() / (steps * B), "images": steps * B, "images_per_s": steps * B / seconds}
 
 
+def read_summary(path: Path) -> dict | None:
+    """The run summary at `path`, or None if there is none. An unreadable one is set aside and
+    named, so that its run is trained again instead of crashing every rerun."""
+    if not path.exists():
+        return None
+    try:
+        summary = json.loads(path.read_text())
+        if not isinstance(summary, dict) or not {"run_id", "status", "config"} <= summary.keys():
+            raise ValueError("not a run summary")
+        return summary
+    except ValueError as e:  # also JSONDecodeError and UnicodeDecodeError
+        data.set_aside(path, e)
+        return None
+
+
+def read_checkpoint(path: Path, device: torch.device) -> dict | None:
+    """The checkpoint at `path`, or None; an unreadable one is set aside and the run starts over."""
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path, map_location=device, weights_only=False)
+    except Exception as e:  # torch raises RuntimeError, EOFError, UnpicklingError... for a damaged file
+        data.set_aside(path, e)
+        return None
+
+
+def outcome_line(summary: dict, where: Path) -> str:
+    """How a run ended, in one line: <run-id> ok · final test 36.9% · runs/<profile>/<run-id>/
+    (a diverged or failed run says what happened instead of its accuracy)."""
+    ok = summary["status"] == "ok" and summary.get("final_test_acc") is not None
+    detail = f"final test {100 * summary['final_test_acc']:.1f}%" if ok else summary.get("error")
+    return f"{summary['run_id']} {summary['status']} · {detail} · {where}/"
+
+
 def train(cfg: DictConfig) -> dict:
     """Run (or resume, or skip) one training run and return its summary."""
     check_config(cfg)
-    fp = data.content_fingerprint(cfg.data)
-    out, ident = run_dir(cfg, fp), identity(cfg, fp)
-    kept = Path(cfg.runtime.record_dir) / out.name if cfg.runtime.record_dir else None  # the run's record
+    fp = data.content_fingerprint(cfg.data)  # checks the data first: a missing dataset stops here
+    out, ident, kept = run_dir(cfg, fp), identity(cfg, fp), record_dir(cfg, fp)
     summary_path = out / "summary.json"
-    for path in (kept / "summary.json" if kept else None, summary_path):
-        if path and path.exists():
-            done = json.loads(path.read_text())
-            if done["status"] in FINISHED and done["config"] == ident:
-                log.info("%s: already finished (%s), skipped", out.name, done["status"])
-                return done
+    for where in (kept, out):
+        done = read_summary(where / "summary.json") if where else None
+        if done and done["status"] in FINISHED and done["config"] == ident:
+            if kept and where == out:  # the record was lost or damaged: copy it again
+                save_record(out, kept)
+            log.info("%s (finished before: skipped)", outcome_line(done, where))
+            return done
 
     if cfg.runtime.threads:
         torch.set_num_threads(cfg.runtime.threads)
@@ -262,16 +242,15 @@ def train(cfg: DictConfig) -> dict:
     write_atomic(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     ckpt_path = out / "checkpoint.pt"
     state = {"epoch": 0, "metrics": [], "layers": [], "elapsed": 0.0, "status": "running", "error": None}
-    if ckpt_path.exists():
-        ck = torch.load(ckpt_path, map_location=device, weights_only=False)
-        if ck["config"] == ident:
-            net.load_state_dict(ck["model"])
-            opt.load_state_dict(ck["optimizer"])
-            gen.set_state(ck["generator"])
-            if monitor:
-                monitor.load_state_dict(ck["monitor"])
-            state = ck["state"]
-            log.info("%s: resuming after epoch %d", out.name, state["epoch"])
+    ck = read_checkpoint(ckpt_path, device)
+    if ck is not None and ck.get("config") == ident:
+        net.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        gen.set_state(ck["generator"])
+        if monitor:
+            monitor.load_state_dict(ck["monitor"])
+        state = ck["state"]
+        log.info("%s: resuming after epoch %d", out.name, state["epoch"])
 
     def evaluate_and_measure(record: dict) -> dict:
         record["test_acc"], record["test_loss"] = evaluate(model, eval_x, eval_y, ds, autocast)
@@ -322,6 +301,7 @@ def train(cfg: DictConfig) -> dict:
                 ckpt_path.unlink(missing_ok=True)
                 if kept:
                     save_record(out, kept)
+            (log.error if state["status"] == "failed" else log.info)(outcome_line(summary, out))
     return summary
 
 

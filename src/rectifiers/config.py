@@ -1,0 +1,354 @@
+"""What a config may hold, what makes two runs the same, and the errors a user can fix.
+
+The schema is a set of dataclasses, one per config section, checked against the composed
+config before anything is loaded or written. Hydra's own structured configs would refuse a
+wrong type at composition too, but not a new key added with `+optim.lrr=0.1`, and their
+messages run over several lines; here every refusal is one line naming the key and the fix.
+No torch at import: the command line is checked before torch loads.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from omegaconf import OmegaConf
+
+
+class ConfigError(ValueError):
+    """An impossible or unknown setting; the message names it and the fix."""
+
+
+# --- the schema: one dataclass per section, exactly the keys of conf/ ---------------------
+
+def variants(key: str, options: dict) -> dataclasses.Field:
+    """A section whose keys depend on one of its values, e.g. the activation's name."""
+    return field(metadata={"variants": (key, options)})
+
+
+@dataclass
+class TorchvisionData:  # also the ImageFolder copy (data.source=folder)
+    source: str
+    root: str
+    download: bool
+    cache_dir: str
+    train_size: Optional[int]
+    eval_size: Optional[int]
+    subset_seed: int
+    synthetic_train: Optional[int] = None  # profile=smoke sets them whatever the data; only synthetic reads them
+    synthetic_test: Optional[int] = None
+
+
+@dataclass
+class SyntheticData:
+    source: str
+    synthetic_train: int
+    synthetic_test: int
+    cache_dir: str
+    train_size: Optional[int]
+    eval_size: Optional[int]
+    subset_seed: int
+
+
+@dataclass
+class Init:
+    scheme: str
+    weight_scale: float
+    bias: float
+
+
+@dataclass
+class Model:
+    name: str
+    depth: int
+    width: int
+    batchnorm: bool
+    init: Init
+
+
+@dataclass
+class ReLU:
+    name: str
+
+
+@dataclass
+class LeakyReLU:
+    name: str
+    negative_slope: float
+
+
+@dataclass
+class PReLU:
+    name: str
+    mode: str
+    init: float
+    weight_decay: float
+
+
+@dataclass
+class Optim:
+    lr: float
+    momentum: float
+    nesterov: bool
+    weight_decay: float
+    batch_size: int
+    epochs: int
+    warmup_epochs: int
+    schedule: str
+
+
+@dataclass
+class Long:
+    train_size: Optional[int]
+    epochs: int
+
+
+@dataclass
+class Trained:
+    epochs: int
+
+
+@dataclass
+class Profile:
+    name: str
+    train_size: Optional[int]
+    eval_size: Optional[int]
+    epochs: int
+    width: int
+    probe_size: int
+    seeds: int
+    long: Long
+    trained: Trained
+
+
+@dataclass
+class Monitor:
+    enabled: bool
+    probe_size: int
+    every: int
+    tau: float
+    chunk: int
+
+
+@dataclass
+class Runtime:
+    device: str
+    threads: Optional[int]
+    compile: bool
+    progress: bool
+    record_dir: Optional[str]
+
+
+@dataclass
+class Study:
+    name: str
+    knob: str
+
+
+@dataclass
+class Train:
+    seed: int
+    runs_dir: str
+    data: dict = variants("source", {"torchvision": TorchvisionData, "folder": TorchvisionData,
+                                     "synthetic": SyntheticData})
+    model: Model
+    activation: dict = variants("name", {"relu": ReLU, "leaky_relu": LeakyReLU, "prelu": PReLU})
+    optim: Optim
+    profile: Profile
+    monitor: Monitor
+    runtime: Runtime
+    study: Optional[Study] = None  # only with +study=NAME
+
+
+EXPECTED = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+
+
+def _is(value, kind) -> bool:
+    if kind is bool or isinstance(value, bool):  # bool is an int to Python, not to a config
+        return kind is bool and isinstance(value, bool)
+    return isinstance(value, (int, float) if kind is float else kind)
+
+
+def _optional(kind) -> tuple[type, bool]:
+    """Optional[X] -> (X, True); X -> (X, False)."""
+    if typing.get_origin(kind) is typing.Union:
+        return next(k for k in typing.get_args(kind) if k is not type(None)), True
+    return kind, False
+
+
+def _fields(schema) -> dict:
+    """{name: (type, dataclasses.Field)} of a schema dataclass."""
+    hints = typing.get_type_hints(schema)
+    return {f.name: (hints[f.name], f) for f in dataclasses.fields(schema)}
+
+
+def _section_fields(kind, f) -> dict | None:
+    """The fields a section may hold: its dataclass's, or those of all its variants."""
+    if "variants" in f.metadata:
+        return {k: v for option in f.metadata["variants"][1].values() for k, v in _fields(option).items()}
+    kind = _optional(kind)[0]
+    return _fields(kind) if dataclasses.is_dataclass(kind) else None
+
+
+def _unknown(key: str, path: str, known) -> ConfigError:
+    near = difflib.get_close_matches(key, known, n=1)
+    hint = f"did you mean {path}{near[0]}? " if near else ""
+    return ConfigError(f"unknown key {path}{key}: {hint}{path.rstrip('.') or 'the config'} has {', '.join(known)}")
+
+
+def check_value(value, kind, key: str, f: dataclasses.Field | None = None) -> None:
+    """Refuse a value of the wrong type, or a section with unknown or missing keys."""
+    kind, optional = _optional(kind)
+    if value is None and optional:
+        return
+    if f is not None and "variants" in f.metadata and isinstance(value, dict):
+        by, options = f.metadata["variants"]
+        if value.get(by) not in options:
+            return  # an unknown activation name or data source: check_config names the options
+        kind = options[value[by]]
+    if dataclasses.is_dataclass(kind) or kind is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}={value} is invalid: {key} is a group of settings, not one value")
+        check_section(value, kind, f"{key}.")
+    elif not _is(value, kind):
+        quote = f" (quote it: {key}='{value}')" if kind is str else ""
+        raise ConfigError(f"{key}={value} is invalid: expected {EXPECTED[kind]}{quote}")
+
+
+def check_section(values: dict, schema, path: str = "") -> None:
+    fields = _fields(schema)
+    for key in values:
+        if key not in fields:
+            raise _unknown(key, path, list(fields))
+    for name, (kind, f) in fields.items():
+        if name in values:
+            check_value(values[name], kind, path + name, f)
+        elif f.default is dataclasses.MISSING:
+            raise ConfigError(f"{path}{name} is missing: set it in its config file or with +{path}{name}=VALUE")
+
+
+def schema_type(key: str) -> tuple:
+    """(type, dataclasses.Field) of a dotted key, e.g. optim.lr -> float. A key of any variant
+    of a section counts (activation.negative_slope). Raises ConfigError for an unknown key."""
+    fields, path = _fields(Train), ""
+    *sections, last = key.split(".")
+    for part in sections:
+        if part not in fields:
+            raise _unknown(part, path, list(fields))
+        fields, path = _section_fields(*fields[part]), f"{path}{part}."
+        if fields is None:
+            raise ConfigError(f"unknown key {key}: {path.rstrip('.')} is one value, not a group of settings")
+    if last not in fields:
+        raise _unknown(last, path, list(fields))
+    return fields[last]
+
+
+def resolved(cfg) -> dict:
+    """The composed config as plain values, without Hydra's own node."""
+    return OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), resolve=True)
+
+
+# --- checks ---------------------------------------------------------------------------
+
+GROUPS = ("data", "model", "activation", "optim", "profile", "regime", "study")  # conf/ folders
+
+
+def check_overrides(args) -> None:
+    """Check command-line overrides (and each value of a sweep) against the schema before Hydra
+    composes them, so that `seed=abc` or `optim.lrr=0.1` is refused in one line."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+    parser = OverridesParser.create()
+    for arg in args:
+        if arg.startswith("-") or "=" not in arg:
+            continue  # a flag (-m, --config-name ...) or its value
+        try:
+            ov = parser.parse_override(arg)
+        except HydraException:
+            continue  # Hydra reports its own syntax errors
+        key = ov.key_or_group
+        if ov.is_delete() or ov.package or key.startswith("hydra") or "/" in key or key in GROUPS:
+            continue
+        kind, f = schema_type(key)
+        if ov.is_sweep_override():
+            try:
+                values = list(ov.sweep_iterator())
+            except HydraException:
+                continue  # an interval sweep: not for the basic sweeper
+        else:
+            values = [ov.value()]
+        for v in values:
+            if not (isinstance(v, str) and "${" in v):  # interpolations are checked once resolved
+                check_value(v, kind, key, f)
+
+
+def check_config(cfg) -> None:
+    """Refuse a config that cannot run, before anything is loaded or written: unknown keys and
+    wrong types against the schema, then impossible values."""
+    from . import activations, models  # torch: only once the command line has passed
+    from .data import SOURCES
+    c = resolved(cfg)
+    check_section(c, Train)
+    if c["data"]["source"] not in SOURCES:
+        raise ConfigError(f"unknown data.source {c['data']['source']!r}; use one of {', '.join(SOURCES)}")
+    try:
+        activations.check(cfg.activation)
+        models.check(cfg.model)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    o = cfg.optim
+    for key, ok, fix in [
+        ("batch_size", o.batch_size > 0, "a positive integer, e.g. optim.batch_size=128"),
+        ("lr", o.lr > 0, "a positive number, e.g. optim.lr=0.05"),
+        ("epochs", o.epochs >= 1, "at least 1"),
+        ("warmup_epochs", 0 <= o.warmup_epochs <= o.epochs, "between 0 and optim.epochs"),
+        ("schedule", o.schedule in ("cosine", "constant"), "cosine or constant"),
+    ]:
+        if not ok:
+            raise ConfigError(f"optim.{key}={o[key]} is invalid: use {fix}")
+    if cfg.monitor.probe_size < 1 or cfg.monitor.every < 1:
+        raise ConfigError("monitor.probe_size and monitor.every must be positive integers")
+    if cfg.runtime.device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"runtime.device={cfg.runtime.device} is invalid: use auto, cpu or cuda")
+
+
+# --- identity -------------------------------------------------------------------------
+
+NOT_IDENTITY = ("runtime", "runs_dir", "profile", "study", "hydra")  # labels and settings that do not change a result
+DATA_IDENTITY = ("train_size", "eval_size", "subset_seed")  # with the fingerprint, what data a run sees
+
+
+def identity(cfg, fingerprint: str | None = None) -> dict:
+    """The resolved settings that determine a run's result (and so its id). The data enter by
+    the fingerprint of their decoded arrays, not by where they are: the same data reached by a
+    relative or an absolute path, or through another cache, give the same id."""
+    c = OmegaConf.to_container(cfg, resolve=True)
+    ident = {k: v for k, v in c.items() if k not in NOT_IDENTITY}
+    if fingerprint is None:
+        from . import data
+        fingerprint = data.content_fingerprint(cfg.data)
+    ident["data"] = {"fingerprint": fingerprint, **{k: c["data"][k] for k in DATA_IDENTITY}}
+    ident["monitor"] = {k: v for k, v in c["monitor"].items() if k != "chunk"}  # chunking changes no result
+    return ident
+
+
+def run_id(cfg, fingerprint: str | None = None) -> str:
+    ident = identity(cfg, fingerprint)
+    h = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:10]
+    return f"{cfg.model.name}{cfg.model.depth}-{cfg.activation.name}-{h}-s{cfg.seed}"
+
+
+def run_dir(cfg, fingerprint: str | None = None) -> Path:
+    return Path(cfg.runs_dir) / cfg.profile.name / run_id(cfg, fingerprint)
+
+
+def record_dir(cfg, fingerprint: str | None = None) -> Path | None:
+    """Where a finished run's record is kept (make train: results/<profile>/runs/<run-id>/)."""
+    if not cfg.runtime.record_dir:
+        return None
+    return Path(cfg.runtime.record_dir) / run_id(cfg, fingerprint)
