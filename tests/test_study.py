@@ -96,6 +96,7 @@ BAD_STUDIES = {
     "bad_knob": ("optim.lrr: 0.1,0.2", "unknown knob 'optim.lrr'"),
     "bad_level": ("optim.batch_size: 32,0", "level optim.batch_size=0 is impossible"),
     "bad_act": ("activation: relu,swish", "unknown activation 'swish'"),
+    "bad_type": ("optim.batch_size: 32,abc", "optim.batch_size=abc is invalid: expected an integer"),
 }
 
 
