@@ -16,8 +16,8 @@ RESULT_FILES := $(RESULTS)/runs.csv $(RESULTS)/epochs.csv $(RESULTS)/layers.csv 
 FIGS := activations stress_accuracy stress_dead dynamics layer_heatmap revival prelu_slopes resnet budget
 FIG_PDFS := $(FIGS:%=figures/%.pdf)
 TABLES := $(patsubst scripts/%.py,paper/generated/%.tex,$(wildcard scripts/table_*.py)) paper/generated/numbers.tex
-STYLE := src/rectifiers/style.py src/rectifiers/results.py src/rectifiers/claims.py src/rectifiers/stats.py \
-  src/rectifiers/latex.py src/rectifiers/cli.py src/rectifiers/scaling.py conf/claims.yaml
+ANALYSIS := style results activations knobs tidy rules claims claim_text stats latex cli scaling
+STYLE := $(ANALYSIS:%=src/rectifiers/%.py) conf/claims.yaml
 CLAIMS_CAL := $(RESULTS)/claims_calibration.csv
 TEX_PACKAGES := latexmk texlive-latex-extra texlive-science lmodern poppler-utils
 export SOURCE_DATE_EPOCH := 1700000000
@@ -54,7 +54,8 @@ results: env  ## rewritten only when their content changes; never with fewer run
 
 calibrate: $(CLAIMS_CAL)  ## error rates, power and coverage of the claim rules; fails if a bar is missed
 
-$(CLAIMS_CAL): scripts/calibrate_claims.py src/rectifiers/claims.py src/rectifiers/stats.py conf/claims.yaml \
+$(CLAIMS_CAL): scripts/calibrate_claims.py src/rectifiers/claims.py src/rectifiers/stats.py src/rectifiers/rules.py \
+  src/rectifiers/tidy.py conf/claims.yaml \
   $(RESULTS)/runs.csv $(RESULTS)/epochs.csv
 	$(PY) scripts/calibrate_claims.py --results $(RESULTS) --out $@
 

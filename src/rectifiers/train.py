@@ -1,4 +1,4 @@
-"""One training run: config in, run directory out (DESIGN.md section 3).
+"""One training run: config in, run directory out (docs/design.md section 3).
 
 runs/<profile>/<run-id>/ holds config.yaml, metrics.jsonl (one line per epoch, epoch 0 is
 initialisation), layers.jsonl (one line per layer per measurement), checkpoint.pt while the
@@ -90,7 +90,8 @@ def versions() -> dict:
 def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)"
+    n = torch.get_num_threads()
+    return f"cpu ({platform.machine()}, {n} thread{'s' if n != 1 else ''})"
 
 
 def cpu_model() -> str:
