@@ -324,7 +324,7 @@ def numbers(results_dir: Path) -> dict[str, str]:
     m = study_numbers(res, results_dir)
     for part in (rule_numbers(RULES), rule_commits(results_dir), calibration_numbers(results_dir),
                  scale_numbers(res), slope_numbers(res.runs), knob_numbers(res.study), cell_numbers(res),
-                 dead_numbers(res, RULES), claim_numbers(claims.decide(res.tidy()))):
+                 dead_numbers(res, RULES), claim_numbers(claims.decide(res.tidy(), missing=res.study.get("missing", [])))):
         m.update(part)
     return m
 

@@ -32,8 +32,13 @@ def table(verdicts: list[claims.Verdict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def verdicts(res: results.Results) -> list[claims.Verdict]:
+    """The six verdicts; a claim whose studies still miss runs is inconclusive (not yet run)."""
+    return claims.decide(res.tidy(), missing=res.study.get("missing", []))
+
+
 def main(argv=None) -> int:
-    return cli.generated_main("table_claims", lambda d: table(claims.decide(results.load(d, "epochs").tidy())), argv)
+    return cli.generated_main("table_claims", lambda d: table(verdicts(results.load(d, "epochs"))), argv)
 
 
 if __name__ == "__main__":

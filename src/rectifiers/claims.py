@@ -17,7 +17,7 @@ the constants rectifiers.rules, the words rectifiers.claim_text.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -280,6 +280,25 @@ def claim6(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
 CLAIM_FUNCS = {1: claim1, 2: claim2, 3: claim3, 4: claim4, 5: claim5, 6: claim6}
 
 
-def decide(t: pd.DataFrame, rules: Rules = RULES) -> list[Verdict]:
-    """All six verdicts, in order."""
-    return [f(t, rules) for f in CLAIM_FUNCS.values()]
+SCALE_STUDIES = {"stress": ("lr", "batch_size", "depth", "init_bias", "resnet"), "long": ("plain_long",),
+                 "trained": ("resnet_trained",)}  # the studies (conf/study/) whose runs make each scale
+
+
+def incomplete(v: Verdict, missing: list[dict]) -> Verdict:
+    """A verdict whose studies still miss runs is not a finding: it becomes inconclusive (not yet
+    run), and its result says how many runs are missing and what the runs so far show."""
+    studies = {s for scale, names in SCALE_STUDIES.items() if scale in v.scale for s in names}
+    gaps = {}
+    for m in missing:
+        if m["study"] in studies:
+            gaps[m["study"]] = gaps.get(m["study"], 0) + 1
+    if not gaps or v.result.startswith(NOT_RUN):
+        return v
+    where = ", ".join(f"{n} of {name}" for name, n in gaps.items())
+    return replace(v, verdict=INCONCLUSIVE, result=f"{NOT_RUN} in full ({where} runs missing); so far: {v.result}")
+
+
+def decide(t: pd.DataFrame, rules: Rules = RULES, missing: list[dict] = ()) -> list[Verdict]:
+    """All six verdicts, in order; `missing` (study.json) turns a claim whose studies are not
+    complete into inconclusive (not yet run)."""
+    return [incomplete(f(t, rules), list(missing)) for f in CLAIM_FUNCS.values()]
