@@ -85,9 +85,12 @@ def shape_from(runs: pd.DataFrame, epochs: pd.DataFrame | None, rules: Rules = R
     proxy = {"stress": (stress, stress_cells),
              "long": (stress.assign(cell=stress.cell.replace({"baseline": long_cells[0]})), long_cells),
              "trained": (stress, ["resnet20"])}
-    for scale in ("long", "trained"):
+    design_acts = {"long": acts, "trained": list(TRAINED_ACTS)}
+    for scale in ("long", "trained"):  # own noise once every cell and activation has 3 seeds
         own = t[t.scale == scale]
-        if len(own) and own.groupby(["cell", "act"]).seed.nunique().min() >= 3:
+        seeds_in = own.groupby(["cell", "act"]).seed.nunique()
+        needed = pd.MultiIndex.from_product([cells[scale], design_acts[scale]])
+        if len(own) and seeds_in.reindex(needed).fillna(0).min() >= 3:
             proxy[scale] = (own, cells[scale])
     means, pools = {}, {}
     for scale, (src, cs) in proxy.items():
@@ -99,8 +102,7 @@ def shape_from(runs: pd.DataFrame, epochs: pd.DataFrame | None, rules: Rules = R
     if "dead_epoch1" in t:
         for (c, a), g in stress.groupby(["cell", "act"]):
             dead1[(c, a)] = g.dead_epoch1.dropna().to_numpy()
-    trained_acts = sorted(set(t[t.scale == "trained"].act), key=acts.index) or list(TRAINED_ACTS)
-    return Shape(acts, seeds, cells, means, pools, dead1, trained_acts)
+    return Shape(acts, seeds, cells, means, pools, dead1, list(TRAINED_ACTS))
 
 
 def simulate(shape: Shape, means: dict, rng, diagnosis_slope: float = 0.0, scales=None) -> pd.DataFrame:
