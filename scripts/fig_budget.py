@@ -1,7 +1,8 @@
 """Learns faster, or ends better? Each activation's final test accuracy minus ReLU's (same
 seed, same cell) at the stress grid's budget and at the larger one: the plain CNN at depth 8
 and 20 trained 4x longer, ResNet-20 trained on all 50,000 images. Every seed is a point; the
-bar is the mean with its paired t interval. A diverged run counts as chance accuracy.
+bar is the mean with its paired t interval, cut at the panel's edge (the seeds set the scale;
+with two seeds the interval is very wide). A diverged run counts as chance accuracy.
 A budget whose runs are not yet trained is left empty.
 
     python scripts/fig_budget.py --results results/cpu --out figures
@@ -45,6 +46,9 @@ def main(argv=None):
         ax.set_xticks(range(len(points)), labels)
         ax.set_xlim(-0.6, len(points) - 0.4)
         ax.set_title(network)
+    if len(g):  # the seeds set the scale; an interval from two seeds may run past the panel's edge
+        pad = 0.1 * max(g.gap.max() - g.gap.min(), 0.02)
+        axes[0].set_ylim(min(g.gap.min(), 0) - pad, max(g.gap.max(), 0) + pad)
     axes[0].set_ylabel("accuracy minus ReLU's\n(percentage points)")
     axes[0].yaxis.set_major_formatter(lambda y, _: f"{100 * y:+.0f}" if round(100 * y) else "0")
     style.legend_on_top(fig, style.act_handles(acts), ncol=len(acts))

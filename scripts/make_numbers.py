@@ -133,7 +133,7 @@ def scale_numbers(res) -> dict[str, str]:
     t = res.tidy()
     relu = t[(t.scale == "trained") & (t.act == RULES.relu)].acc.dropna()
     m["ReluAccTrained"] = latex.pct(relu.mean()) if len(relu) else "n/a"
-    m["NumReluTrained"] = count(len(relu))
+    m["ReluTrainedSeeds"] = f"{count(len(relu))} seed{'s' if len(relu) != 1 else ''}"
     ch = gap_changes(gaps(t))
     m["NumGapChanges"] = count(len(ch))
     for trend, name in (("shrinks", "Shrink"), ("grows", "Grow"), ("no detectable change", "Unchanged")):
