@@ -51,7 +51,8 @@ def main(argv=None):
         axes[0].set_ylim(min(g.gap.min(), 0) - pad, max(g.gap.max(), 0) + pad)
     axes[0].set_ylabel("accuracy minus ReLU's\n(percentage points)")
     axes[0].yaxis.set_major_formatter(lambda y, _: f"{100 * y:+.0f}" if round(100 * y) else "0")
-    style.legend_on_top(fig, style.act_handles(acts), ncol=len(acts))
+    if acts:
+        style.legend_on_top(fig, style.act_handles(acts), ncol=len(acts))
     style.save(fig, args.out, "budget", __file__, res.files)
     return fig
 
