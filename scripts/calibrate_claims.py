@@ -7,7 +7,9 @@ activations of one (cell, seed) are resampled, so the noise keeps the runs' real
 their skew and heavy tails (a diverged run at chance accuracy is in there), and the
 correlation between activations trained from one seed. Scales whose runs are not committed
 yet borrow the noise of the nearest committed cells (the long runs that of the plain
-baseline and depth 20, the trained ResNet that of the 5,000-image ResNet). The method is
+baseline and depth 20, the trained ResNet that of the 5,000-image ResNet). A pool of fewer than
+MIN_POOL residual vectors (one cell of five seeds) is no distribution to resample: its noise is
+drawn from a normal distribution with the pool's covariance instead. The method is
 docs/design.md section 6.
 
 Per claim, three worlds (the rows of the CSV):
@@ -40,6 +42,7 @@ from rectifiers.tidy import tidy
 MAX_FALSE_VERDICT = 0.05
 MIN_COVERAGE = 0.93
 RNG_SEED = 20240611
+MIN_POOL = 10           # residual vectors below which a pool is replaced by normal noise of its covariance
 DIAGNOSIS_SLOPE = 0.3   # effect world of claim 6: 3 points of accuracy lost per 0.1 of epoch-1 dead ratio
 OUTCOMES = ("acc", "dead_final", "dead_peak")
 # the activations of the trained-ResNet study (conf/study/resnet_trained.yaml), until its runs exist
@@ -119,7 +122,12 @@ def simulate(shape: Shape, means: dict, rng, diagnosis_slope: float = 0.0, scale
         cols = {}
         for o in OUTCOMES:
             pool = shape.pools[(scale, o)]
-            noise = pool[rng.integers(0, len(pool), size=k)].reshape(len(cells), shape.seeds, n_act)
+            if len(pool) >= MIN_POOL:
+                noise = pool[rng.integers(0, len(pool), size=k)]
+            else:  # a handful of vectors is no distribution: normal noise with their covariance
+                noise = rng.multivariate_normal(np.zeros(n_act), np.cov(pool, rowvar=False, ddof=0), size=k,
+                                                method="eigh")
+            noise = noise.reshape(len(cells), shape.seeds, n_act)
             cols[o] = means[(scale, o)].to_numpy()[:, None, :] + noise
         if scale == "stress":
             d1 = np.zeros((len(cells), shape.seeds, n_act))
