@@ -124,12 +124,13 @@ def scale_numbers(res) -> dict[str, str]:
     scales = res.study["scales"]
     grid_budget = RULES.design["stress"]["train_size"] * RULES.design["stress"]["epochs"]
     long_, trained = scales["plain_long"], scales["resnet_trained"]
-    m = {"LongTrainSize": count(long_["train_size"]), "LongEpochs": count(long_["epochs"]),
-         "LongBudgetFactor": f"{long_['train_size'] * long_['epochs'] / grid_budget:g}",
+    full = res.runs.train_size.max()  # train_size null means every training image; runs.csv has the count
+    long_n, trained_n = long_["train_size"] or full, trained["train_size"] or full
+    m = {"LongTrainSize": count(long_n), "LongEpochs": count(long_["epochs"]),
+         "LongBudgetFactor": f"{long_n * long_['epochs'] / grid_budget:g}",
          "LongDepths": " and ".join(str(d) for d in long_["levels"]),
-         "TrainedTrainSize": count(50_000 if trained["train_size"] is None else trained["train_size"]),
-         "TrainedEpochs": count(trained["epochs"]),
-         "TrainedBudgetFactor": f"{50_000 * trained['epochs'] / grid_budget:g}"}
+         "TrainedTrainSize": count(trained_n), "TrainedEpochs": count(trained["epochs"]),
+         "TrainedBudgetFactor": f"{trained_n * trained['epochs'] / grid_budget:g}"}
     t = res.tidy()
     relu = t[(t.scale == "trained") & (t.act == RULES.relu)].acc.dropna()
     m["ReluAccTrained"] = latex.pct(relu.mean()) if len(relu) else "n/a"
