@@ -27,7 +27,7 @@ from omegaconf import OmegaConf
 from rectifiers import data
 from rectifiers.results import act_label
 from rectifiers.study import CALIBRATION, CONF, SCALE_STUDIES, STUDIES, compose_cells, grid
-from rectifiers.train import identity
+from rectifiers.config import cell_of, identity
 
 log = logging.getLogger("rectifiers")
 
@@ -49,12 +49,6 @@ def run_row(s: dict) -> dict:
             "train_size": s.get("train_images") or c["data"]["train_size"], "seed": s["seed"], **{k: s.get(k) for k in SUMMARY_FIELDS}}
 
 
-def without_data(ident: dict) -> str:
-    """A run's identity without the data fingerprint: the cell it belongs to."""
-    return json.dumps({**ident, "data": {k: v for k, v in ident["data"].items() if k != "fingerprint"}},
-                      sort_keys=True)
-
-
 def expected_cells(profile: str, overrides: list[str], studies=STUDIES) -> tuple[dict, dict]:
     """{identity-without-data: (study, cell)} for every cell of every study, and the knobs."""
     cells, knobs = {}, {}
@@ -71,7 +65,7 @@ def expected_cells(profile: str, overrides: list[str], studies=STUDIES) -> tuple
                            "levels": list(dict.fromkeys(c[key] for c in g)),
                            "train_size": cfg.data.train_size, "epochs": cfg.optim.epochs}
             for cell, run in zip(g, compose_cells(compose, study, g)):
-                cells.setdefault(without_data(identity(run, fingerprint="")), (name, cell))
+                cells.setdefault(cell_of(identity(run, fingerprint="")), (name, cell))
     return cells, knobs
 
 
@@ -201,8 +195,8 @@ def main(argv=None) -> int:
     calibration_cells = expected_cells(args.profile, args.overrides, CALIBRATION)[0]
     for key, where in scale_cells.items():
         cells.setdefault(key, where)
-    in_grid = [s for s in summaries if without_data(s["config"]) in cells]
-    outside = [s["run_id"] for s in summaries if without_data(s["config"]) not in cells.keys() | calibration_cells.keys()]
+    in_grid = [s for s in summaries if cell_of(s["config"]) in cells]
+    outside = [s["run_id"] for s in summaries if cell_of(s["config"]) not in cells.keys() | calibration_cells.keys()]
     if outside:
         log.info("%d record(s) outside every study ignored, e.g. %s", len(outside), ", ".join(outside[:3]))
     if not in_grid:
@@ -222,7 +216,7 @@ def main(argv=None) -> int:
         log.info("%d record(s) made on other data left out, e.g. %s", len(other), ", ".join(other[:3]))
     in_grid = [s for s in in_grid if s["data_fingerprint"] == fp]
     calibration_runs = [s for s in summaries
-                        if without_data(s["config"]) in calibration_cells and s["data_fingerprint"] == fp]
+                        if cell_of(s["config"]) in calibration_cells and s["data_fingerprint"] == fp]
     descriptions = [s["data_description"] for s in in_grid]  # the same data may be reached by several paths
     description = old["description"] if old and old["description"] in descriptions else descriptions[0]
     lost = losses(old, {"fingerprint": fp, "description": description, "runs": known_ids(in_grid),
@@ -232,7 +226,7 @@ def main(argv=None) -> int:
                  "written. To replace it anyway: make results FORCE=1 (or scripts/aggregate.py --force)")
     if lost:
         log.warning("--force: replacing %s/ loses %s", out, "; ".join(lost))
-    found = {without_data(s["config"]) for s in in_grid}
+    found = {cell_of(s["config"]) for s in in_grid}
     missing = [{"study": st, **cell} for key, (st, cell) in cells.items() if key not in found]
     if missing:
         log.info("%d of %d cells of the studies have no record yet, e.g. %s", len(missing), len(cells),

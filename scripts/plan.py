@@ -21,16 +21,10 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from rectifiers import models
 from rectifiers.study import CALIBRATION, SCALE_STUDIES, STUDIES, study_runs
-from rectifiers.train import identity
+from rectifiers.config import cell_of, identity
 
 ROOT = Path(__file__).resolve().parents[1]
 ORDER = (*CALIBRATION, *STUDIES, *SCALE_STUDIES)  # as `make train` runs them
-
-
-def cell_key(ident: dict) -> str:
-    """A run's identity without the data fingerprint: what plan and records are matched on."""
-    return json.dumps({**ident, "data": {k: v for k, v in ident["data"].items() if k != "fingerprint"}},
-                      sort_keys=True)
 
 
 def shape(cfg) -> tuple:
@@ -42,7 +36,7 @@ def recorded(records: Path) -> tuple[set, dict]:
     done, cost = set(), {}
     for p in sorted(records.glob("*/summary.json")):
         s = json.loads(p.read_text())
-        done.add(cell_key(s["config"]))
+        done.add(cell_of(s["config"]))
         images = (s.get("train_images") or s["config"]["data"]["train_size"]) * s["epochs_completed"]
         if s["status"] == "ok" and images:
             cost.setdefault(shape(s["config"]), []).append(s["wall_time_s"] / images)
@@ -105,7 +99,7 @@ def main(argv=None) -> int:
     for name in ORDER:
         n, n_done, study_s = 0, 0, 0.0
         for _, _, cfg in study_runs(args.profile, [name]):
-            key = cell_key(identity(cfg, fingerprint=""))
+            key = cell_of(identity(cfg, fingerprint=""))
             if key in seen:
                 continue
             seen.add(key)

@@ -10,8 +10,12 @@ import json
 from pathlib import Path
 
 import hydra
+import numpy as np
 import pytest
 import torch
+from PIL import Image
+
+from rectifiers.data import CLASSES
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -120,3 +124,14 @@ def crash_at_epoch(monkeypatch, epoch, steps_per_epoch, exc):
             raise exc
         return real(step, total, warmup, optim)
     monkeypatch.setattr(train_mod, "lr_at", lr_at)
+
+
+def image_tree(root, seed=0):
+    """A 2-image-per-class CIFAR-10 ImageFolder tree of random PNGs."""
+    g = np.random.default_rng(seed)
+    for split in ("train", "test"):
+        for c in CLASSES:
+            (root / split / c).mkdir(parents=True)
+            for i in range(2):
+                Image.fromarray(g.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(root / split / c / f"{i}.png")
+    return root

@@ -12,15 +12,13 @@ import shutil
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
-from conftest import RESUME, ROOT, STEPS, TINY, copy_checkout, crash_at_epoch, files_under, outputs
+from conftest import RESUME, ROOT, STEPS, TINY, copy_checkout, crash_at_epoch, files_under, image_tree, outputs
 from rectifiers import data
 from rectifiers.config import ConfigError
-from rectifiers.data import CLASSES, DataError
+from rectifiers.data import DataError
 from rectifiers.train import record_dir, run_dir, train
 
 TRAIN = [sys.executable, str(ROOT / "scripts" / "train.py")]
@@ -179,17 +177,6 @@ def test_truncated_checkpoint_is_set_aside_and_the_run_starts_over(tiny_cfg, tmp
         summary = train(cfg)
     assert corrupt_logged(caplog, ckpt) and "resuming" not in caplog.text
     assert summary["status"] == "ok" and outputs(cfg) == outputs(straight)  # from scratch: the same result
-
-
-def image_tree(root, seed=0):
-    """A 2-image-per-class CIFAR-10 ImageFolder tree of random PNGs."""
-    g = np.random.default_rng(seed)
-    for split in ("train", "test"):
-        for c in CLASSES:
-            (root / split / c).mkdir(parents=True)
-            for i in range(2):
-                Image.fromarray(g.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(root / split / c / f"{i}.png")
-    return root
 
 
 def folder_cfg(compose, tmp_path, root, *extra):

@@ -13,6 +13,7 @@ import pytest
 from omegaconf import OmegaConf
 from PIL import Image
 
+from conftest import image_tree
 from rectifiers.data import CLASSES
 from rectifiers.study import CALIBRATION, SCALE_STUDIES, STUDIES, study_runs
 from rectifiers.train import RECORD_FILES, identity, run_id
@@ -57,15 +58,6 @@ def test_aggregate_rebuilds_the_committed_tables_from_the_records(tmp_path):
                    check=True, capture_output=True, text=True)
     for name in ("runs.csv", "calibration.csv", "study.json"):
         assert (tmp_path / "cpu" / name).read_bytes() == (ROOT / "results" / "cpu" / name).read_bytes(), name
-
-
-def image_tree(root: Path, seed: int = 0) -> None:
-    g = np.random.default_rng(seed)
-    for split in ("train", "test"):
-        for c in CLASSES:
-            (root / split / c).mkdir(parents=True)
-            for i in range(2):
-                Image.fromarray(g.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(root / split / c / f"{i}.png")
 
 
 def test_the_same_data_by_any_path_or_cache_gives_the_same_id(compose, tmp_path, monkeypatch):

@@ -337,6 +337,12 @@ def identity(cfg, fingerprint: str | None = None) -> dict:
     return ident
 
 
+def cell_of(ident: dict) -> str:
+    """A run's identity without the data fingerprint: the study cell it fills, whatever the data."""
+    return json.dumps({**ident, "data": {k: v for k, v in ident["data"].items() if k != "fingerprint"}},
+                      sort_keys=True)
+
+
 def run_id(cfg, fingerprint: str | None = None) -> str:
     ident = identity(cfg, fingerprint)
     h = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:10]
