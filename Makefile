@@ -16,7 +16,7 @@ RESULT_FILES := $(RESULTS)/runs.csv $(RESULTS)/epochs.csv $(RESULTS)/layers.csv 
 FIGS := activations stress_accuracy stress_dead dynamics layer_heatmap revival prelu_slopes resnet budget
 FIG_PDFS := $(FIGS:%=figures/%.pdf)
 TABLES := $(patsubst scripts/%.py,paper/generated/%.tex,$(wildcard scripts/table_*.py)) paper/generated/numbers.tex
-ANALYSIS := style results activations knobs tidy rules claims claim_text stats latex cli scaling
+ANALYSIS := style results activations knobs tidy rules claims claim_text stats latex cli scaling config schema files
 STYLE := $(ANALYSIS:%=src/rectifiers/%.py) conf/claims.yaml
 CLAIMS_CAL := $(RESULTS)/claims_calibration.csv
 TEX_PACKAGES := latexmk texlive-latex-extra texlive-science lmodern poppler-utils

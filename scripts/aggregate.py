@@ -24,15 +24,14 @@ import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from rectifiers import data
-from rectifiers.results import act_label
-from rectifiers.study import CALIBRATION, CONF, SCALE_STUDIES, STUDIES, compose_cells, grid
-from rectifiers.config import cell_of, identity
+from rectifiers import activations, data
+from rectifiers.config import CONF, cell_of, identity
+from rectifiers.files import write_atomic
+from rectifiers.knobs import BY_KEY
+from rectifiers.study import CALIBRATION, SCALE_STUDIES, STUDIES, compose_cells, grid
 
 log = logging.getLogger("rectifiers")
 
-COLUMNS = {"optim.lr": "lr", "optim.batch_size": "batch_size", "model.depth": "depth",
-           "model.init.bias": "init_bias"}
 SUMMARY_FIELDS = ("status", "error", "final_test_acc", "best_test_acc", "final_train_loss", "final_train_acc",
                   "epochs_completed", "dead_ratio_init", "dead_ratio_final", "dead_ratio_peak", "ever_dead",
                   "revived", "units", "wall_time_s", "monitor_seconds", "images_per_s", "device", "cpu",
@@ -42,7 +41,7 @@ SUMMARY_FIELDS = ("status", "error", "final_test_acc", "best_test_acc", "final_t
 def run_row(s: dict) -> dict:
     c = s["config"]
     return {"run_id": s["run_id"], "profile": s["profile"], "model": c["model"]["name"],
-            "depth": c["model"]["depth"], "width": c["model"]["width"], "act": act_label(c["activation"]),
+            "depth": c["model"]["depth"], "width": c["model"]["width"], "act": activations.label(c["activation"]),
             "activation": c["activation"]["name"], "negative_slope": c["activation"].get("negative_slope"),
             "lr": c["optim"]["lr"], "batch_size": c["optim"]["batch_size"], "init_bias": c["model"]["init"]["bias"],
             "weight_scale": c["model"]["init"]["weight_scale"], "epochs": c["optim"]["epochs"],
@@ -60,7 +59,7 @@ def expected_cells(profile: str, overrides: list[str], studies=STUDIES) -> tuple
             key = cfg.study.knob
             g = grid(cfg.hydra.sweeper.params)
             base = compose("train", overrides=[*study[1:], f"model={cfg.model.name}"])
-            knobs[name] = {"key": key, "column": COLUMNS[key], "model": cfg.model.name,
+            knobs[name] = {"key": key, "column": BY_KEY[key].column, "model": cfg.model.name,
                            "baseline": OmegaConf.select(base, key),
                            "levels": list(dict.fromkeys(c[key] for c in g)),
                            "train_size": cfg.data.train_size, "epochs": cfg.optim.epochs}
@@ -72,7 +71,7 @@ def expected_cells(profile: str, overrides: list[str], studies=STUDIES) -> tuple
 def write_if_changed(path: Path, text: str) -> None:
     """Keep the old file (and its mtime) when nothing changed, so `make` rebuilds nothing."""
     if not path.exists() or path.read_text() != text:
-        path.write_text(text)
+        write_atomic(path, text)
 
 
 def read_record(d: Path) -> tuple[dict, list[dict], list[dict]]:

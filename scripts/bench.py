@@ -39,10 +39,11 @@ from torchvision import transforms
 from torchvision.datasets import VisionDataset
 
 from rectifiers import data, models
-from rectifiers.study import CONF
-from rectifiers.train import autocast_for, git_commit, keep_freed_memory, select_device, train
+from rectifiers.config import CONF, RESULTS, ROOT
+from rectifiers.device import autocast_for, keep_freed_memory, select_device
+from rectifiers.records import git_commit
+from rectifiers.train import train
 
-ROOT = Path(__file__).resolve().parents[1]
 # model overrides, training images per epoch of "ours", steps per timed ceiling block (1.5-2 s)
 MODELS = {"plain": (["model=plain"], 8_000, 15), "resnet20": (["model=resnet", "model.depth=20"], 6_000, 6)}
 EVAL_SHARE = 25   # trained images per evaluated test image: the full profile's 50,000 / 2,000
@@ -222,7 +223,7 @@ def main(argv=None) -> int:
     ap.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
     ap.add_argument("--images", type=int, help="training images per epoch of ours, for both models")
     ap.add_argument("--fast", action="store_true", help="a few steps only (tests)")
-    ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench")
+    ap.add_argument("--out", type=Path, default=RESULTS / "bench")
     args = ap.parse_args(argv)
     most = args.images or max(images for _, images, _ in MODELS.values())
     args.data = args.data or ["data=synthetic", f"data.synthetic_train={most}",

@@ -17,11 +17,10 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from rectifiers import activations, claims, cli, latex, results
+from rectifiers.config import CONF, ROOT
 from rectifiers.claim_text import outcome_text, pts
 from rectifiers.rules import RULES, Rules
 
-ROOT = Path(__file__).resolve().parents[1]
-CONF = ROOT / "conf"
 ORDINAL = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six"}
 VERSIONS = ("python", "torch", "torchvision", "numpy", "hydra")
 
@@ -130,7 +129,9 @@ def scale_numbers(res) -> dict[str, str]:
          "LongBudgetFactor": f"{long_n * long_['epochs'] / grid_budget:g}",
          "LongDepths": " and ".join(str(d) for d in long_["levels"]),
          "TrainedTrainSize": count(trained_n), "TrainedEpochs": count(trained["epochs"]),
-         "TrainedBudgetFactor": f"{trained_n * trained['epochs'] / grid_budget:g}"}
+         "TrainedBudgetFactor": f"{trained_n * trained['epochs'] / grid_budget:g}",
+         # He et al. (2016), Table 6: ResNet-20, 64k iterations at batch 128 (164 epochs), 91.25%
+         "HeResnetTwentyAcc": "91.25", "HeResnetTwentyEpochFactor": f"{164 / trained['epochs']:.0f}"}
     t = res.tidy()
     relu = t[(t.scale == "trained") & (t.act == RULES.relu)].acc.dropna()
     m["ReluAccTrained"] = latex.pct(relu.mean()) if len(relu) else "n/a"

@@ -20,10 +20,9 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from rectifiers import models
+from rectifiers.config import RESULTS, cell_of, identity
 from rectifiers.study import CALIBRATION, SCALE_STUDIES, STUDIES, study_runs
-from rectifiers.config import cell_of, identity
 
-ROOT = Path(__file__).resolve().parents[1]
 ORDER = (*CALIBRATION, *STUDIES, *SCALE_STUDIES)  # as `make train` runs them
 
 
@@ -92,7 +91,7 @@ def main(argv=None) -> int:
                     help="assumed sustained TFLOP/s of one GPU when no results/bench/gpu.json exists")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    done, cost = recorded(ROOT / "results" / args.profile / "runs")
+    done, cost = recorded(RESULTS / args.profile / "runs")
     seen, measured, cpu_s, flops = set(), {}, 0.0, 0.0
     print(f"profile {args.profile}: runs per study; a run shared by two studies counts in the first")
     print(f"  {'study':16s} {'runs':>5s} {'done':>5s} {'left':>5s}  wall time left ({args.jobs} jobs)")
@@ -116,10 +115,10 @@ def main(argv=None) -> int:
         print(f"  {name:16s} {n:5d} {n_done:5d} {n - n_done:5d}  {study_s / 60 / args.jobs:5.0f} min")
     print(f"  CPU: {cpu_s / 60:.0f} core-minutes left, {cpu_s / 60 / args.jobs:.0f} min of wall time with {args.jobs} "
           "single-threaded jobs (seconds per image from the records of the same model shape, or timed now)")
-    gpu_json = ROOT / "results" / "bench" / "gpu.json"
+    gpu_json = RESULTS / "bench" / "gpu.json"
     if gpu_json.exists():
         bench = json.loads(gpu_json.read_text())
-        cpu_json = ROOT / "results" / "bench" / "cpu.json"
+        cpu_json = RESULTS / "bench" / "cpu.json"
         speedup = min(bench["models"][m]["ours"] / json.loads(cpu_json.read_text())["models"][m]["ours"]
                       for m in bench["models"])
         print(f"  GPU: {cpu_s / speedup / 60:.0f} min on one {bench['device']} "

@@ -1,6 +1,6 @@
 """Setup table: every hyperparameter of each profile (smoke, cpu, full) and the swept
 levels of every study, read from conf/ through Hydra's compose API; the profile the
-results come from is marked.
+results come from is marked, and its data source is the one its runs used (study.json).
 
     python scripts/table_setup.py --results results/cpu --out paper/generated/table_setup.tex
 """
@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import sys
 from functools import lru_cache
-from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from rectifiers import activations, cli, knobs, latex, results
+from rectifiers import activations, cli, data, knobs, latex, results
+from rectifiers.config import CONF
 from rectifiers.study import STUDIES, sweep_values
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
 SCALE = ("smoke", "cpu", "full")  # column order: smallest first; any other profile after them
 PROFILES = sorted((p.stem for p in (CONF / "profile").glob("*.yaml")),
                   key=lambda p: (SCALE.index(p) if p in SCALE else len(SCALE), p))
@@ -99,9 +98,12 @@ def profile_values(profile: str) -> dict[tuple[str, str], str]:
     return out
 
 
-def table(reported: str) -> str:
+def table(reported: str, description: str) -> str:
     with initialize_config_dir(str(CONF), version_base="1.3"):
         cols = {p: profile_values(p) for p in PROFILES}
+    used = data.source_of(description)
+    if used and reported in cols and fmt(used) != cols[reported]["Data", "Source"]:
+        cols[reported]["Data", "Source"] = f"{fmt(used)} (as run; configured: {cols[reported]['Data', 'Source']})"
     studies = [k for k in cols[PROFILES[0]] if k[0] == "Study" and k not in SWEPT]  # in STUDIES order
     rows = [(s, label) for s, label, _ in ROWS] + list(SWEPT) + studies
     head = [f"\\textbf{{{p}}} (reported)" if p == reported else p for p in PROFILES]
@@ -120,7 +122,10 @@ def table(reported: str) -> str:
 
 def main(argv=None) -> int:
     # the results only say which profile the paper reports; the settings come from conf/
-    return cli.generated_main("table_setup", lambda d: table(results.load(d).study["profile"]), argv)
+    def text(results_dir):
+        study = results.load(results_dir).study
+        return table(study["profile"], study.get("data_description", ""))
+    return cli.generated_main("table_setup", text, argv)
 
 
 if __name__ == "__main__":

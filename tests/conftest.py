@@ -102,7 +102,7 @@ def copy_checkout(dest: Path) -> Path:
 
 def outputs(cfg):
     """(metrics, layers, summary) of a finished run, timing fields dropped."""
-    from rectifiers.train import run_dir
+    from rectifiers.config import run_dir
     out = run_dir(cfg)
     metrics = [without(r, TIMING_METRICS) for r in read_jsonl(out / "metrics.jsonl")]
     layers = read_jsonl(out / "layers.jsonl")

@@ -77,8 +77,22 @@ def test_failures_names_every_missed_bar():
     assert "claim 3: 'contradicted'" in bad[0] and "claim 3: 'supported'" in bad[1] and "cover" in bad[2]
 
 
+ARGS = ["--results", str(RESULTS), "--simulations", "5", "--jobs", "1", "--claims", "1"]
+
+
 def test_script_writes_its_csv_and_exit_status(tmp_path):
     out = tmp_path / "cal.csv"
-    rc = K.main(["--results", str(RESULTS), "--out", str(out), "--simulations", "5", "--jobs", "1", "--claims", "1"])
-    table = pd.read_csv(out)
+    rc = K.main([*ARGS, "--out", str(out)])
+    written = out if rc == 0 else tmp_path / "cal.failed.csv"
+    table = pd.read_csv(written)
     assert list(table.world) == ["true", "false", "effect"] and rc == (1 if K.failures(table) else 0)
+
+
+def test_a_failed_calibration_leaves_the_last_passing_one_alone(tmp_path, monkeypatch):
+    """So that a rerun of `make calibrate` does not find a fresh CSV and go on."""
+    out = tmp_path / "cal.csv"
+    out.write_text("the last calibration that passed\n")
+    monkeypatch.setattr(K, "failures", lambda table: ["claim 1: a missed bar"])
+    assert K.main([*ARGS, "--out", str(out)]) == 1
+    assert out.read_text() == "the last calibration that passed\n"
+    assert list(pd.read_csv(tmp_path / "cal.failed.csv").world) == ["true", "false", "effect"]

@@ -8,12 +8,11 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import CONF
-from rectifiers.config import check_overrides
-from rectifiers.train import check_config, identity, run_id
+from rectifiers.config import check_config, check_overrides, identity, run_id
 
 GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir())
 OPTIONS = [(g, p.stem) for g in GROUPS for p in sorted((CONF / g).glob("*.yaml"))]
-APPENDED = {"study"}  # not in train.yaml's defaults list: selected with +study=NAME
+APPENDED = {"study", "grid"}  # not in train.yaml's defaults list: selected with +study=NAME (a study names its grid)
 
 
 def select(group: str, option: str) -> str:
@@ -113,57 +112,13 @@ def test_unknown_option_lists_available_options(compose):
 
 # --- studies: sweeps over the options above ---------------------------------------
 
-STUDIES = [o for g, o in OPTIONS if g == "study"]
-
-
-def compose_with_hydra(overrides):
+def test_the_sweep_callback_is_importable():
+    """conf/train.yaml names CheckStudy once for every multirun (tests/test_study.py runs it)."""
     with hydra.initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return hydra.compose("train", overrides=list(overrides), return_hydra_config=True)
-
-
-@pytest.mark.skipif(not STUDIES, reason="no conf/study/")
-@pytest.mark.parametrize("study", STUDIES)
-def test_study_sweeps_name_existing_options_and_keys(study):
-    cfg = compose_with_hydra([f"+study={study}"])
-    assert cfg.study.name == study
-    assert OmegaConf.select(cfg, cfg.study.knob) is not None, "study.knob is not a config key"
-    params = cfg.hydra.sweeper.params
-    assert params, "a study sweeps something"
-    for key, values in params.items():
-        if key in GROUPS:  # a config group: every listed option must exist
-            listed = [v.strip() for v in str(values).split(",")]
-            missing = [v for v in listed if not (CONF / key / f"{v}.yaml").exists()]
-            assert not missing, f"study {study} sweeps {key} options that do not exist: {missing}"
-        else:
-            assert OmegaConf.select(cfg, key.lstrip("+")) is not None or key == "seed", key
-
-
-@pytest.mark.skipif(not STUDIES, reason="no conf/study/")
-@pytest.mark.parametrize("study", STUDIES)
-def test_study_sweep_points_are_runnable_configs(compose, study):
-    """Each swept group option composes with the study and passes check_config."""
-    cfg = compose_with_hydra([f"+study={study}"])
-    for key, values in cfg.hydra.sweeper.params.items():
-        if key in GROUPS:
-            for v in str(values).split(","):
-                check_config(compose([f"+study={study}", f"{key}={v.strip()}"]))
-
-
-@pytest.mark.skipif(not STUDIES, reason="no conf/study/")
-@pytest.mark.parametrize("study", STUDIES)
-def test_study_callbacks_are_importable(study):
-    cfg = compose_with_hydra([f"+study={study}"])
-    for name, cb in (cfg.hydra.callbacks or {}).items():
-        module, _, attr = cb._target_.rpartition(".")
-        assert hasattr(importlib.import_module(module), attr), f"callback {name}: {cb._target_}"
-
-
-@pytest.mark.skipif(not STUDIES, reason="no conf/study/")
-@pytest.mark.parametrize("study", STUDIES)
-def test_study_passes_its_own_check(study):
-    """What the CheckStudy callback runs before a multirun starts."""
-    study_mod = pytest.importorskip("rectifiers.study")
-    study_mod.check_study(compose_with_hydra([f"+study={study}"]))
+        cfg = hydra.compose("train", return_hydra_config=True)
+    (cb,) = cfg.hydra.callbacks.values()
+    module, _, attr = cb._target_.rpartition(".")
+    assert hasattr(importlib.import_module(module), attr), cb._target_
 
 
 def test_run_id_ignores_runtime_and_runs_dir(compose):

@@ -8,9 +8,11 @@ import pytest
 import torch
 
 from conftest import files_under
-from rectifiers import data
-from rectifiers.data import CLASSES, DataError, augment, balanced_subset
-from rectifiers.train import ConfigError, train
+from rectifiers import data, tensors
+from rectifiers.data import CLASSES, DataError, balanced_subset
+from rectifiers.tensors import augment
+from rectifiers.config import ConfigError
+from rectifiers.train import train
 
 CPU = torch.device("cpu")
 
@@ -50,7 +52,7 @@ def test_torchvision_source(tmp_path, compose, trust_fake_cifar, monkeypatch):
                    f"data.cache_dir={cache}", "data.download=false", "data.train_size=null",
                    "data.eval_size=null"])
     assert cfg.data.source == "torchvision" and cfg.data.train_size is None
-    ds = data.load(cfg.data, 5, CPU)
+    ds = tensors.load(cfg.data, 5, CPU)
 
     want_train = np.concatenate([batches[f"data_batch_{i}"]["data"] for i in range(1, 6)])
     want_train_y = sum((batches[f"data_batch_{i}"]["labels"] for i in range(1, 6)), [])
@@ -72,7 +74,7 @@ def test_torchvision_source(tmp_path, compose, trust_fake_cifar, monkeypatch):
 
     # a second load reads the cache, found by the batches' content, and gives the same data
     monkeypatch.setattr(data, "_torchvision_arrays", lambda *a: pytest.fail("decoded again"))
-    again = data.load(cfg.data, 5, CPU)
+    again = tensors.load(cfg.data, 5, CPU)
     assert again.fingerprint == ds.fingerprint
     assert torch.equal(again.train.x, ds.train.x) and torch.equal(again.test.y, ds.test.y)
 
@@ -81,7 +83,7 @@ def test_torchvision_absent_without_download(tmp_path, compose):
     cfg = compose(["profile=smoke", "data=cifar10", f"data.root={tmp_path / 'nothing'}",
                    f"data.cache_dir={tmp_path / 'cache'}", "data.download=false"])
     with pytest.raises(DataError, match="data.download=true"):
-        data.load(cfg.data, 4, CPU)
+        tensors.load(cfg.data, 4, CPU)
     assert files_under(tmp_path) == []
 
 
@@ -110,7 +112,7 @@ def folder_cfg(compose, root, cache, *extra):
 def test_folder_source(tmp_path, compose):
     root = write_image_folder(tmp_path / "tree")
     cache = tmp_path / "cache"
-    ds = data.load(folder_cfg(compose, root, cache).data, 4, CPU)
+    ds = tensors.load(folder_cfg(compose, root, cache).data, 4, CPU)
     assert ds.train.x.shape == (20, 3, 32, 32) and ds.train.x.dtype == torch.uint8
     assert ds.test.x.shape == (20, 3, 32, 32)
     # labels follow the sorted class folder names (CLASSES is in that order)
@@ -126,11 +128,11 @@ def test_folder_source(tmp_path, compose):
     (npz,) = cache.glob("cifar10-folder-*.npz")
 
     # same tree -> same cache file and fingerprint; a changed tree -> a new cache key
-    again = data.load(folder_cfg(compose, root, cache).data, 4, CPU)
+    again = tensors.load(folder_cfg(compose, root, cache).data, 4, CPU)
     assert again.fingerprint == ds.fingerprint
     from PIL import Image
     Image.new("RGB", (32, 32), (1, 2, 3)).save(root / "train" / "cat" / "extra.jpg")
-    changed = data.load(folder_cfg(compose, root, cache).data, 4, CPU)
+    changed = tensors.load(folder_cfg(compose, root, cache).data, 4, CPU)
     assert len(changed.train.y) == 21 and changed.fingerprint != ds.fingerprint
     assert len(list(cache.glob("cifar10-folder-*.npz"))) == 2
 
@@ -162,7 +164,7 @@ def test_subsets_do_not_depend_on_the_run_seed(compose):
         cfg = compose(["profile=smoke", "data.synthetic_train=200", "data.synthetic_test=100",
                        "data.train_size=100", "data.eval_size=50", f"seed={seed}"])
         torch.manual_seed(seed)
-        loaded.append(data.load(cfg.data, 16, CPU))
+        loaded.append(tensors.load(cfg.data, 16, CPU))
     a, b = loaded
     assert len(a.train.y) == 100 and torch.bincount(a.train.y).tolist() == [10] * 10
     assert torch.bincount(a.test.y[a.eval_idx]).tolist() == [5] * 10
@@ -172,12 +174,12 @@ def test_subsets_do_not_depend_on_the_run_seed(compose):
 
 def test_synthetic_is_deterministic_and_shaped(compose):
     cfg = compose(["profile=smoke", "data.synthetic_train=50", "data.synthetic_test=20"])
-    a, b = data.load(cfg.data, 8, CPU), data.load(cfg.data, 8, CPU)
+    a, b = tensors.load(cfg.data, 8, CPU), tensors.load(cfg.data, 8, CPU)
     assert a.train.x.shape == (50, 3, 32, 32) and a.train.x.dtype == torch.uint8
     assert a.test.x.shape == (20, 3, 32, 32)
     assert torch.equal(a.train.x, b.train.x) and a.fingerprint == b.fingerprint
     assert a.description.startswith("synthetic")
-    x = data.normalise(a.train.x, a.mean, a.std)
+    x = tensors.normalise(a.train.x, a.mean, a.std)
     assert x.dtype == torch.float32
     assert torch.allclose(x.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-4)
     assert torch.allclose(x.std(dim=(0, 2, 3)), torch.ones(3), atol=1e-4)

@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 from torch import nn
 
 from fake_results import write_fake_results
-from rectifiers import activations, data, diagnose, models, results
+from rectifiers import activations, diagnose, models, results, tensors
 from rectifiers import diagnose_measure as measuring
 from rectifiers import diagnose_report as report
 from rectifiers.monitor import Monitor, dormant_ratio, sparsity
@@ -69,8 +69,8 @@ def test_half_dead_conv_is_exactly_half_dead_and_nothing_else():
 
 
 def test_resnet18_reports_one_row_per_relu_call():
-    tv = pytest.importorskip("torchvision")
-    rows = measuring.measure(tv.models.resnet18(weights=None), images(4, 32))
+    import torchvision  # a pinned dependency: an import error is a failure, not a skip
+    rows = measuring.measure(torchvision.models.resnet18(weights=None), images(4, 32))
     blocks = [f"layer{s}.{b}.relu" for s in range(1, 5) for b in range(2)]
     assert [r["name"] for r in rows] == ["relu"] + [f"{b}#{i}" for b in blocks for i in range(2)]
     assert len(rows) == 17
@@ -137,8 +137,8 @@ def test_a_model_without_rectifier_modules_is_refused():
 ])
 def test_the_study_models_agree_with_the_training_monitor(compose, overrides):
     cfg = compose(["data=synthetic", "data.synthetic_train=200", "data.synthetic_test=20", *overrides])
-    ds = data.load(cfg.data, 64, torch.device("cpu"))
-    probe = data.normalise(ds.train.x[ds.probe_idx], ds.mean, ds.std)
+    ds = tensors.load(cfg.data, 64, torch.device("cpu"))
+    probe = tensors.normalise(ds.train.x[ds.probe_idx], ds.mean, ds.std)
     torch.manual_seed(0)
     model = models.build_model(cfg.model, cfg.activation).to(memory_format=torch.channels_last)
     _, monitored = Monitor(model, probe, tau=0.1, chunk=32).measure(0, NOCAST)
@@ -281,8 +281,8 @@ def run_folder(tiny_cfg, tmp_path):
 
 
 def monitor_at(cfg, model):
-    ds = data.load(cfg.data, cfg.monitor.probe_size, torch.device("cpu"))
-    probe = data.normalise(ds.train.x[ds.probe_idx], ds.mean, ds.std)
+    ds = tensors.load(cfg.data, cfg.monitor.probe_size, torch.device("cpu"))
+    probe = tensors.normalise(ds.train.x[ds.probe_idx], ds.mean, ds.std)
     return Monitor(model, probe, cfg.monitor.tau, cfg.monitor.chunk).measure(0, NOCAST)[1]
 
 

@@ -16,10 +16,11 @@ import pytest
 import torch
 
 from conftest import RESUME, ROOT, STEPS, TINY, copy_checkout, crash_at_epoch, files_under, image_tree, outputs
-from rectifiers import data
+from rectifiers import data, tensors
 from rectifiers.config import ConfigError
 from rectifiers.data import DataError
-from rectifiers.train import record_dir, run_dir, train
+from rectifiers.config import record_dir, run_dir
+from rectifiers.train import train
 
 TRAIN = [sys.executable, str(ROOT / "scripts" / "train.py")]
 AGGREGATE = [sys.executable, str(ROOT / "scripts" / "aggregate.py"), "--profile", "smoke"]
@@ -197,7 +198,7 @@ def garble(path):
 @pytest.mark.parametrize("damage", [truncate, garble])
 def test_damaged_data_cache_is_set_aside_and_rebuilt_without_blocking_the_run(tmp_path, compose, caplog, damage):
     cfg = folder_cfg(compose, tmp_path, image_tree(tmp_path / "tree"))
-    first = data.load(cfg.data, 4, CPU)
+    first = tensors.load(cfg.data, 4, CPU)
     (cache,) = (tmp_path / "cache").glob("*.npz")
     damage(cache)
     with caplog.at_level(logging.INFO, logger="rectifiers"):
@@ -209,12 +210,12 @@ def test_damaged_data_cache_is_set_aside_and_rebuilt_without_blocking_the_run(tm
 
 def test_an_image_changed_at_the_same_size_is_not_hidden_by_another_folders_cache(tmp_path, compose):
     a = image_tree(tmp_path / "a")
-    data.load(folder_cfg(compose, tmp_path, a).data, 4, CPU)
+    tensors.load(folder_cfg(compose, tmp_path, a).data, 4, CPU)
     b = shutil.copytree(a, tmp_path / "b")
     bad = b / "test" / "dog" / "1.png"
     bad.write_bytes(bytes(8) + bad.read_bytes()[8:])  # a corrupt image of the same size
     with pytest.raises(DataError, match=re.escape(str(bad))):  # decoded, not taken from a's cache
-        data.load(folder_cfg(compose, tmp_path, b).data, 4, CPU)
+        tensors.load(folder_cfg(compose, tmp_path, b).data, 4, CPU)
 
 
 # --- aggregate: never replaces results with fewer runs or other data -------------------------

@@ -8,10 +8,9 @@ import torch
 from torch import nn
 
 from conftest import CONF
-from rectifiers import models
 from rectifiers.activations import is_activation
 from rectifiers.models import build_model, leaky_kaiming_std
-from rectifiers.train import ConfigError, check_config
+from rectifiers.config import MODELS as MODEL_NAMES, ConfigError, check_config, check_model
 
 ACTIVATIONS = sorted(p.stem for p in (CONF / "activation").glob("*.yaml"))
 MODELS = {
@@ -154,7 +153,7 @@ def test_build_is_deterministic_given_torch_seed(compose):
 def test_impossible_models_are_rejected(compose, overrides, words):
     cfg = compose(overrides)
     with pytest.raises(ValueError, match=words):
-        models.check(cfg.model)
+        check_model(cfg.model)
     with pytest.raises(ConfigError, match=words):
         check_config(cfg)
     with pytest.raises(ValueError, match=words):
@@ -166,10 +165,10 @@ def test_unknown_model_lists_valid_names(compose):
     with pytest.raises(ConfigError) as e:
         check_config(cfg)
     assert "vgg" in str(e.value)
-    for name in models.MODELS:
+    for name in MODEL_NAMES:
         assert name in str(e.value)
 
 
 @pytest.mark.parametrize("depth", [8, 20, 56])
 def test_valid_resnet_depths_pass_check(compose, depth):
-    models.check(compose(["model=resnet", f"model.depth={depth}"]).model)
+    check_model(compose(["model=resnet", f"model.depth={depth}"]).model)

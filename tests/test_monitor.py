@@ -12,7 +12,8 @@ from rectifiers import models
 from rectifiers.activations import is_activation
 from rectifiers.monitor import (Monitor, dead_units, dormant_ratio, dormant_scores, feeding_weights,
                                 revival, sparsity)
-from rectifiers.train import run_dir, train
+from rectifiers.config import run_dir
+from rectifiers.train import train
 
 NOCAST = contextlib.nullcontext
 

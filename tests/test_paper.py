@@ -212,6 +212,23 @@ def test_no_interval_is_printed_for_a_single_run(fake, tmp_path):
     assert "[$" not in out.read_text()
 
 
+def test_setup_table_names_the_data_the_runs_used(fake, tmp_path):
+    """The reported profile's data source is the one in study.json, not the configured one."""
+    import json
+    from rectifiers.data import DESCRIPTIONS
+    moved = copy_results(fake, tmp_path / "moved")
+    study = json.loads((moved / "study.json").read_text())
+    study["profile"] = reported = "cpu"  # a profile of conf/, whose configured source is torchvision
+    study["data_description"] = DESCRIPTIONS["folder"].format(root="/data/cifar10-jpeg")
+    (moved / "study.json").write_text(json.dumps(study))
+    out = tmp_path / "setup.tex"
+    assert run("table_setup", moved, out) == 0
+    header, source = (next(line for line in out.read_text().splitlines() if line.startswith(start))
+                      for start in ("& Setting", "Data & Source"))
+    column = [c.strip() for c in header.split("&")].index(f"\\textbf{{{reported}}} (reported)")
+    assert [c.strip() for c in source.rstrip(" \\").split("&")][column].startswith("folder (as run; configured:")
+
+
 # --- (c) the PDF builds --------------------------------------------------------------
 
 def figures_for(fake: Path, tmp: Path) -> Path:

@@ -16,7 +16,8 @@ from PIL import Image
 from conftest import image_tree
 from rectifiers.data import CLASSES
 from rectifiers.study import CALIBRATION, SCALE_STUDIES, STUDIES, study_runs
-from rectifiers.train import RECORD_FILES, identity, run_id
+from rectifiers.config import identity, run_id
+from rectifiers.records import RECORD_FILES
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = sorted((ROOT / "results" / "cpu" / "runs").glob("*/summary.json"))

@@ -108,3 +108,14 @@ def test_within_group_spearman_permutes_within_groups_only():
     one = stats.within_group_spearman([0, 0, 0, 1, 2, 3], [1, 2, 3, 3, 2, 1], g, permutations=99)
     assert one.groups == 1 and one.rho == pytest.approx(-1.0)
     assert np.isnan(stats.within_group_spearman([0, 0], [1, 2], ["a", "a"]).rho)
+
+
+def test_over_seeds_cuts_a_fractions_interval_to_0_1_by_hand():
+    """Dead ratios 0, 0, 0, 0.3: mean 0.075, sd 0.15, t(0.975, 3) = 3.1824; the t interval
+    0.075 -/+ 3.1824 * 0.15 / 2 = [-0.1637, 0.3137] is cut to [0, 0.3137]. One run: no interval."""
+    import pandas as pd
+    from rectifiers.results import over_seeds
+    df = pd.DataFrame({"cell": ["a"] * 4 + ["b"], "dead": [0, 0, 0, 0.3, 0.5]})
+    a, b = over_seeds(df, "dead", ["cell"]).itertuples()
+    assert (a.mean, a.low, a.high, a.n) == (pytest.approx(0.075), 0.0, pytest.approx(0.31368, abs=1e-4), 4)
+    assert b.mean == 0.5 and math.isnan(b.low) and math.isnan(b.high)

@@ -12,7 +12,8 @@ import torch
 
 import rectifiers.train as train_mod
 from conftest import RESUME, ROOT, STEPS, crash_at_epoch, files_under, outputs, read_jsonl
-from rectifiers.train import run_dir, train
+from rectifiers.config import identity, run_dir, run_id
+from rectifiers.train import train
 
 
 def test_synthetic_run_learns(tiny_cfg, caplog):
@@ -36,7 +37,7 @@ def test_synthetic_run_learns(tiny_cfg, caplog):
     assert summary["final_test_acc"] > 0.3  # chance is 0.1
     assert summary["best_test_acc"] == max(m["test_acc"] for m in metrics[1:])
     assert summary["data_fingerprint"] and summary["data_description"].startswith("synthetic")
-    assert summary["config"] == train_mod.identity(cfg)
+    assert summary["config"] == identity(cfg)
     assert metrics[-1]["learning_rate"] < metrics[1]["learning_rate"] <= 0.1  # cosine decay, recorded per epoch
 
 
@@ -71,8 +72,8 @@ class Interrupt(Exception):
 
 def count_steps(monkeypatch):
     calls = []
-    real = train_mod.data.augment
-    monkeypatch.setattr(train_mod.data, "augment", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = train_mod.tensors.augment
+    monkeypatch.setattr(train_mod.tensors, "augment", lambda *a, **k: calls.append(1) or real(*a, **k))
     return calls
 
 
@@ -138,6 +139,42 @@ def test_failed_run_resumes_from_its_checkpoint(tiny_cfg, tmp_path, monkeypatch,
     assert len(steps) == 2 * STEPS
 
 
+def test_a_failing_cleanup_never_hides_the_runs_error(tiny_cfg, tmp_path, monkeypatch, caplog):
+    """The run's own exception reaches the caller even when writing its failed summary fails too;
+    the second failure is logged with its traceback."""
+    cfg = tiny_cfg(*RESUME, runs_dir=tmp_path / "masked")
+    crash_at_epoch(monkeypatch, 2, STEPS, Interrupt("the run's error"))
+
+    def broken_summary(*a, **k):
+        raise OSError("disk full")
+    monkeypatch.setattr(train_mod.records, "summarise", broken_summary)
+    with caplog.at_level(logging.INFO, logger="rectifiers"), pytest.raises(Interrupt, match="the run's error"):
+        train(cfg)
+    assert "the failed run's summary could not be written" in caplog.text and "OSError: disk full" in caplog.text
+
+
+def test_tensorboard_logger_writes_each_epochs_metrics(tiny_cfg, tmp_path):
+    """logger=tensorboard writes every epoch's scalars from metrics.jsonl into the run directory,
+    and changes neither the run id nor the record."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    plain = tiny_cfg("optim.epochs=2", runs_dir=tmp_path / "plain")
+    logged = tiny_cfg("optim.epochs=2", "logger=tensorboard", runs_dir=tmp_path / "logged")
+    assert run_id(logged) == run_id(plain)
+    train(plain)
+    train(logged)
+    assert outputs(logged) == outputs(plain)
+    events = EventAccumulator(str(run_dir(logged) / "tensorboard"))
+    events.Reload()
+    metrics = read_jsonl(run_dir(logged) / "metrics.jsonl")
+    for key in train_mod.SCALARS:
+        expected = [(m["epoch"], m[key]) for m in metrics if m.get(key) is not None]
+        assert expected, key
+        scalars = events.Scalars(key)
+        assert [e.step for e in scalars] == [epoch for epoch, _ in expected], key
+        assert [e.value for e in scalars] == pytest.approx([v for _, v in expected], rel=1e-6), key  # float32
+    assert not (run_dir(plain) / "tensorboard").exists()
+
+
 def test_finished_run_is_skipped(tiny_cfg, monkeypatch):
     cfg = tiny_cfg()
     first = train(cfg)
@@ -146,7 +183,7 @@ def test_finished_run_is_skipped(tiny_cfg, monkeypatch):
 
     def no_loading(*a, **k):
         raise AssertionError("a finished run must not load data or train again")
-    monkeypatch.setattr(train_mod.data, "load", no_loading)
+    monkeypatch.setattr(train_mod.tensors, "load", no_loading)
     again = train(tiny_cfg("runtime.progress=true"))  # runtime settings do not change the identity
     assert again == first
     assert metrics.stat().st_mtime_ns == mtime
@@ -167,7 +204,7 @@ def test_absurd_learning_rate_is_recorded_as_diverged(tiny_cfg, monkeypatch, cap
     assert not (out / "checkpoint.pt").exists()
     assert read_jsonl(out / "metrics.jsonl")[0]["epoch"] == 0
     # diverged is a finished result: not retrained
-    monkeypatch.setattr(train_mod.data, "load", lambda *a, **k: pytest.fail("retrained"))
+    monkeypatch.setattr(train_mod.tensors, "load", lambda *a, **k: pytest.fail("retrained"))
     assert train(cfg)["status"] == "diverged"
 
 
@@ -220,7 +257,7 @@ def test_cuda_path_uses_bf16_autocast():
     """The GPU path (bf16 autocast) is built the same way on a machine without a GPU."""
     import warnings
 
-    from rectifiers.train import autocast_for
+    from rectifiers.device import autocast_for
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ctx = autocast_for(torch.device("cuda"))()

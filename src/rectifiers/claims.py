@@ -1,8 +1,7 @@
-"""The six claims of the paper, each decided by one small pure function over a tidy table of
-runs. Every number a rule uses (alpha, margins, thresholds, what a diverged run counts as,
-the design) is declared in conf/claims.yaml and loaded once into RULES (rectifiers.rules);
-the families, their sizes and corrections are fixed here, and `claim_text.rule_text(n)`
-writes each rule in plain English from the same constants, for the paper.
+"""The six claims of the paper (docs/design.md sections 1 and 6), each decided by one small
+pure function over the tidy table of runs (tidy.py). Every number a rule uses is declared in
+conf/claims.yaml (rules.py); the families, their sizes and corrections are fixed here, and
+claim_text.py writes each rule in words from the same constants.
 
 Verdicts:
 - supported: the test in the claim's direction rejects, within its family's correction;
@@ -11,9 +10,7 @@ Verdicts:
 - inconclusive: neither. Lack of evidence is never a contradiction, and a claim whose runs
   do not exist yet is "inconclusive (not yet run)".
 When a claim can be contradicted in several ways, alpha is split between the ways
-(Bonferroni) so that the claim's false-contradiction rate stays at most alpha. The claims
-are docs/design.md section 1, the statistics section 6; the tidy table is rectifiers.tidy,
-the constants rectifiers.rules, the words rectifiers.claim_text.
+(Bonferroni) so that the claim's false-contradiction rate stays at most alpha.
 """
 from __future__ import annotations
 
@@ -25,6 +22,7 @@ import pandas as pd
 from . import stats
 from .claim_text import CLAIMS, pct0, pts, rule_text
 from .rules import RULES, Rules, cell_key
+from .study import SCALES
 from .tidy import Values, has_scale
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
@@ -280,14 +278,10 @@ def claim6(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
 CLAIM_FUNCS = {1: claim1, 2: claim2, 3: claim3, 4: claim4, 5: claim5, 6: claim6}
 
 
-SCALE_STUDIES = {"stress": ("lr", "batch_size", "depth", "init_bias", "resnet"), "long": ("plain_long",),
-                 "trained": ("resnet_trained",)}  # the studies (conf/study/) whose runs make each scale
-
-
 def incomplete(v: Verdict, missing: list[dict]) -> Verdict:
     """A verdict whose studies still miss runs is not a finding: it becomes inconclusive (not yet
     run), and its result says how many runs are missing and what the runs so far show."""
-    studies = {s for scale, names in SCALE_STUDIES.items() if scale in v.scale for s in names}
+    studies = {s for scale, names in SCALES.items() if scale in v.scale for s in names}
     gaps = {}
     for m in missing:
         if m["study"] in studies:

@@ -1,10 +1,9 @@
-"""What a config may hold, what makes two runs the same, and the errors a user can fix.
+"""What a config may hold, what makes two runs the same, the errors a user can fix, and
+where the repository's folders are (docs/design.md section 3).
 
-The schema is a set of dataclasses, one per config section, checked against the composed
-config before anything is loaded or written. Hydra's own structured configs would refuse a
-wrong type at composition too, but not a new key added with `+optim.lrr=0.1`, and their
-messages run over several lines; here every refusal is one line naming the key and the fix.
-No torch at import: the command line is checked before torch loads.
+A composed config is checked against the schema (schema.py) before anything is loaded or
+written, and every refusal is one line naming the key and the fix. No torch at import: the
+command line, a study's grid and the run identities are all worked out before torch loads.
 """
 from __future__ import annotations
 
@@ -13,156 +12,19 @@ import difflib
 import hashlib
 import json
 import typing
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from omegaconf import OmegaConf
+
+from .schema import Train
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository (an editable install of src/)
+CONF = ROOT / "conf"                          # Hydra's config tree
+RESULTS = ROOT / "results"                    # committed results, one folder per profile
 
 
 class ConfigError(ValueError):
     """An impossible or unknown setting; the message names it and the fix."""
-
-
-# --- the schema: one dataclass per section, exactly the keys of conf/ ---------------------
-
-def variants(key: str, options: dict) -> dataclasses.Field:
-    """A section whose keys depend on one of its values, e.g. the activation's name."""
-    return field(metadata={"variants": (key, options)})
-
-
-@dataclass
-class TorchvisionData:  # also the ImageFolder copy (data.source=folder)
-    source: str
-    root: str
-    download: bool
-    cache_dir: str
-    train_size: Optional[int]
-    eval_size: Optional[int]
-    subset_seed: int
-    synthetic_train: Optional[int] = None  # profile=smoke sets them whatever the data; only synthetic reads them
-    synthetic_test: Optional[int] = None
-
-
-@dataclass
-class SyntheticData:
-    source: str
-    synthetic_train: int
-    synthetic_test: int
-    cache_dir: str
-    train_size: Optional[int]
-    eval_size: Optional[int]
-    subset_seed: int
-
-
-@dataclass
-class Init:
-    scheme: str
-    weight_scale: float
-    bias: float
-
-
-@dataclass
-class Model:
-    name: str
-    depth: int
-    width: int
-    batchnorm: bool
-    init: Init
-
-
-@dataclass
-class ReLU:
-    name: str
-
-
-@dataclass
-class LeakyReLU:
-    name: str
-    negative_slope: float
-
-
-@dataclass
-class PReLU:
-    name: str
-    mode: str
-    init: float
-    weight_decay: float
-
-
-@dataclass
-class Optim:
-    lr: float
-    momentum: float
-    nesterov: bool
-    weight_decay: float
-    batch_size: int
-    epochs: int
-    warmup_epochs: int
-    schedule: str
-
-
-@dataclass
-class Long:
-    train_size: Optional[int]
-    epochs: int
-
-
-@dataclass
-class Trained:
-    epochs: int
-
-
-@dataclass
-class Profile:
-    name: str
-    train_size: Optional[int]
-    eval_size: Optional[int]
-    epochs: int
-    width: int
-    probe_size: int
-    seeds: int
-    long: Long
-    trained: Trained
-
-
-@dataclass
-class Monitor:
-    enabled: bool
-    probe_size: int
-    every: int
-    tau: float
-    chunk: int
-
-
-@dataclass
-class Runtime:
-    device: str
-    threads: Optional[int]
-    compile: bool
-    progress: bool
-    record_dir: Optional[str]
-
-
-@dataclass
-class Study:
-    name: str
-    knob: str
-
-
-@dataclass
-class Train:
-    seed: int
-    runs_dir: str
-    data: dict = variants("source", {"torchvision": TorchvisionData, "folder": TorchvisionData,
-                                     "synthetic": SyntheticData})
-    model: Model
-    activation: dict = variants("name", {"relu": ReLU, "leaky_relu": LeakyReLU, "prelu": PReLU})
-    optim: Optim
-    profile: Profile
-    monitor: Monitor
-    runtime: Runtime
-    study: Optional[Study] = None  # only with +study=NAME
 
 
 EXPECTED = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
@@ -255,7 +117,7 @@ def resolved(cfg) -> dict:
 
 # --- checks ---------------------------------------------------------------------------
 
-GROUPS = ("data", "model", "activation", "optim", "profile", "regime", "study")  # conf/ folders
+GROUPS = ("data", "model", "activation", "optim", "profile", "regime", "study", "grid", "logger")  # conf/ folders
 
 
 def check_overrides(args) -> None:
@@ -287,10 +149,32 @@ def check_overrides(args) -> None:
                 check_value(v, kind, key, f)
 
 
+MODELS = ("plain", "resnet")  # models.py builds them
+
+
+def check_model(cfg) -> None:
+    """Raise a ValueError naming the problem if the model config is impossible."""
+    if cfg.name not in MODELS:
+        raise ValueError(f"unknown model {cfg.name!r}; valid names are {', '.join(MODELS)}")
+    if cfg.width < 1:
+        raise ValueError(f"model.width={cfg.width} must be a positive integer")
+    if cfg.name == "plain" and cfg.depth < 4:
+        raise ValueError(f"model.depth={cfg.depth} is too shallow for the plain CNN: use depth >= 4 "
+                         "(three conv stages plus the classifier)")
+    if cfg.name == "resnet" and ((cfg.depth - 2) % 6 != 0 or cfg.depth < 8):
+        raise ValueError(f"model.depth={cfg.depth} is not a CIFAR ResNet depth: use 6n+2, "
+                         "e.g. 20, 56 or 110")
+    if cfg.name == "resnet" and not cfg.batchnorm:
+        raise ValueError("model.batchnorm=false is not supported for the ResNet; use model=plain for "
+                         "networks without BatchNorm")
+    if cfg.init.scheme not in ("kaiming", "pytorch"):
+        raise ValueError(f"unknown model.init.scheme {cfg.init.scheme!r}; use kaiming or pytorch")
+
+
 def check_config(cfg) -> None:
     """Refuse a config that cannot run, before anything is loaded or written: unknown keys and
     wrong types against the schema, then impossible values."""
-    from . import activations, models  # torch: only once the command line has passed
+    from . import activations
     from .data import SOURCES
     c = resolved(cfg)
     check_section(c, Train)
@@ -298,7 +182,7 @@ def check_config(cfg) -> None:
         raise ConfigError(f"unknown data.source {c['data']['source']!r}; use one of {', '.join(SOURCES)}")
     try:
         activations.check(cfg.activation)
-        models.check(cfg.model)
+        check_model(cfg.model)
     except ValueError as e:
         raise ConfigError(str(e)) from None
     o = cfg.optim
@@ -319,7 +203,7 @@ def check_config(cfg) -> None:
 
 # --- identity -------------------------------------------------------------------------
 
-NOT_IDENTITY = ("runtime", "runs_dir", "profile", "study", "hydra")  # labels and settings that do not change a result
+NOT_IDENTITY = ("runtime", "runs_dir", "profile", "study", "logger", "hydra")  # labels and settings that do not change a result
 DATA_IDENTITY = ("train_size", "eval_size", "subset_seed")  # with the fingerprint, what data a run sees
 
 

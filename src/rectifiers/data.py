@@ -1,4 +1,6 @@
-"""CIFAR-10 as whole-split uint8 tensors, augmented on whole batches (as in airbench).
+"""CIFAR-10 as uint8 arrays: where they come from, their cache, their fingerprint and the
+class-balanced subsets a run takes from them. No torch: a sweep checks its data, and a run id
+is worked out, before torch loads (tensors.py puts the arrays on the device).
 
 Sources: `torchvision` (the official pickled batches, optionally downloaded), `folder`
 (an ImageFolder tree such as the JPEG re-encoded copy in ../shared/data/cifar10-jpeg) and
@@ -11,14 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import urllib.error
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import torch
+
+from .files import set_aside, write_atomic
 
 log = logging.getLogger("rectifiers")
 LOCAL_COPY = 'make reproduce DATA="data.source=folder data.root=../shared/data/cifar10-jpeg"'
@@ -32,39 +33,13 @@ DESCRIPTIONS = {
 }
 
 
+def source_of(description: str) -> str | None:
+    """Which source a data description (summary.json, study.json) was written for."""
+    return next((s for s, text in DESCRIPTIONS.items() if description.startswith(text.split("{")[0])), None)
+
+
 class DataError(RuntimeError):
     """The dataset is missing, incomplete or corrupt; the message says how to fix it."""
-
-
-def set_aside(path: Path, why) -> Path:
-    """Move an unreadable state file (a data cache, summary.json, checkpoint.pt) to
-    <name>.corrupt and say so: what it held is computed again instead of blocking every run."""
-    corrupt = path.with_name(path.name + ".corrupt")
-    try:
-        os.replace(path, corrupt)
-    except FileNotFoundError:
-        pass  # another job set it aside first
-    why = why if isinstance(why, str) else f"{type(why).__name__}: {why}"
-    log.warning("%s is unreadable (%s): moved aside to %s; computing it again", path, why, corrupt.name)
-    return corrupt
-
-
-@dataclass
-class Split:
-    x: torch.Tensor  # uint8, (N, 3, 32, 32)
-    y: torch.Tensor  # int64, (N,)
-
-
-@dataclass
-class CIFAR:
-    train: Split         # the class-balanced training subset
-    test: Split          # the full test set
-    eval_idx: torch.Tensor  # fixed test subset for per-epoch evaluation
-    probe_idx: torch.Tensor  # fixed training images for the dead-unit monitor
-    mean: torch.Tensor   # per-channel, in [0, 255]
-    std: torch.Tensor
-    fingerprint: str     # sha256 of the decoded arrays (full splits, before subsetting)
-    description: str
 
 
 def fingerprint(*arrays: np.ndarray) -> str:
@@ -228,10 +203,9 @@ def load_arrays(cfg):
         arrays = _folder_arrays(root) if cfg.source == "folder" else _torchvision_arrays(root, cfg.download)
         fp = fingerprint(*arrays[0], *arrays[1])
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".tmp{os.getpid()}.npz")
-        np.savez(tmp, train_x=arrays[0][0], train_y=arrays[0][1], test_x=arrays[1][0], test_y=arrays[1][1],
-                 fingerprint=np.array(fp))
-        os.replace(tmp, cache)
+        write_atomic(cache, write=lambda tmp: np.savez(
+            tmp, train_x=arrays[0][0], train_y=arrays[0][1], test_x=arrays[1][0], test_y=arrays[1][1],
+            fingerprint=np.array(fp)))
     return arrays, fp, DESCRIPTIONS[cfg.source].format(root=root)
 
 
@@ -267,44 +241,3 @@ def balanced_subset(y: np.ndarray, n: int | None, seed: int) -> np.ndarray:
     g = np.random.default_rng(seed)
     idx = np.concatenate([g.permutation(np.flatnonzero(y == c))[: n // len(classes)] for c in classes])
     return np.sort(idx)
-
-
-def load(cfg, probe_size: int, device: torch.device) -> CIFAR:
-    """The training subset, the full test set, and the fixed eval and probe indices, on `device`."""
-    ((trx, try_), (tex, tey)), fp, description = load_arrays(cfg)
-    tr = balanced_subset(try_, cfg.train_size, cfg.subset_seed)
-    ev = balanced_subset(tey, cfg.eval_size, cfg.subset_seed)
-    if probe_size > len(tr):
-        raise DataError(f"monitor.probe_size={probe_size} exceeds the {len(tr)} training images")
-    # The probe set: a fixed, seed-independent sample of the training subset.
-    probe = np.sort(np.random.default_rng(cfg.subset_seed + 1).permutation(len(tr))[:probe_size])
-
-    def split(x, y):
-        return Split(torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().to(device),
-                     torch.from_numpy(y).to(device))
-    train = split(trx[tr], try_[tr])
-    xf = train.x.float()
-    return CIFAR(train=train, test=split(tex, tey), eval_idx=torch.from_numpy(ev).to(device),
-                 probe_idx=torch.from_numpy(probe).to(device),
-                 mean=xf.mean(dim=(0, 2, 3)), std=xf.std(dim=(0, 2, 3)),
-                 fingerprint=fp, description=description)
-
-
-def normalise(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, dtype=torch.float32) -> torch.Tensor:
-    """uint8 (N, 3, H, W) -> standardised float, channels_last (fastest for convs on CPU and GPU)."""
-    x = (x.to(dtype) - mean.view(1, 3, 1, 1).to(dtype)) / std.view(1, 3, 1, 1).to(dtype)
-    return x.contiguous(memory_format=torch.channels_last)
-
-
-def augment(x: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
-    """Random crop with `pad`-pixel zero padding and horizontal flip, for a whole batch at once.
-    The crops are picked from a view of every window of the padded batch (no copy until the
-    pick), which is about twice as fast on a CPU as gathering pixel by pixel."""
-    n, _, h, w = x.shape
-    dev = x.device
-    dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(dev)
-    dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(dev)
-    flip = (torch.rand(n, generator=generator) < 0.5).to(dev)
-    windows = torch.nn.functional.pad(x, (pad,) * 4).unfold(2, h, 1).unfold(3, w, 1)  # (n, C, dy, dx, h, w)
-    out = windows.permute(0, 2, 3, 1, 4, 5)[torch.arange(n, device=dev), dy, dx]       # (n, C, h, w)
-    return torch.where(flip[:, None, None, None], out.flip(3), out)

@@ -142,15 +142,15 @@ def data_config(spec: str, probe: int) -> dict:
 
 
 def load_probe(data_cfg, probe: int) -> tuple[torch.Tensor, str]:
-    """The study's probe: a fixed sample of training images, standardised (data.load)."""
+    """The study's probe: a fixed sample of training images, standardised (tensors.load)."""
     from omegaconf import OmegaConf
 
-    from . import data
+    from . import data, tensors
     try:
-        ds = data.load(OmegaConf.create(dict(data_cfg)), probe, torch.device("cpu"))
+        ds = tensors.load(OmegaConf.create(dict(data_cfg)), probe, torch.device("cpu"))
     except data.DataError as e:
         raise UsageError(f"the probe data: {str(e).splitlines()[0]}") from None
-    return data.normalise(ds.train.x[ds.probe_idx], ds.mean, ds.std), ds.description
+    return tensors.normalise(ds.train.x[ds.probe_idx], ds.mean, ds.std), ds.description
 
 
 def load_run(run: Path, args) -> tuple[nn.Module, str, dict, dict]:

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import activations
+from . import activations, config
 from .diagnose_measure import STUCK
 
-ROOT = Path(__file__).resolve().parents[2]
-RESULTS = ROOT / "results" / "cpu"  # the committed study the advice is drawn from
+RESULTS = config.RESULTS / "cpu"  # the committed study the advice is drawn from
 
 RELU = activations.REFERENCE
 

@@ -12,9 +12,7 @@ import torch
 from torch import nn
 
 from .activations import make_activation, slope_at_init
-
-MODELS = ("plain", "resnet")
-
+from .config import check_model
 
 class ConvUnit(nn.Sequential):
     """conv -> (BatchNorm) -> activation: one monitored layer of the plain network."""
@@ -89,25 +87,6 @@ class ResNet(nn.Module):
         return self.head(self.blocks(self.stem(x)))
 
 
-def check(cfg) -> None:
-    """Raise a ValueError naming the problem if the model config is impossible."""
-    if cfg.name not in MODELS:
-        raise ValueError(f"unknown model {cfg.name!r}; valid names are {', '.join(MODELS)}")
-    if cfg.width < 1:
-        raise ValueError(f"model.width={cfg.width} must be a positive integer")
-    if cfg.name == "plain" and cfg.depth < 4:
-        raise ValueError(f"model.depth={cfg.depth} is too shallow for the plain CNN: use depth >= 4 "
-                         "(three conv stages plus the classifier)")
-    if cfg.name == "resnet" and ((cfg.depth - 2) % 6 != 0 or cfg.depth < 8):
-        raise ValueError(f"model.depth={cfg.depth} is not a CIFAR ResNet depth: use 6n+2, "
-                         "e.g. 20, 56 or 110")
-    if cfg.name == "resnet" and not cfg.batchnorm:
-        raise ValueError("model.batchnorm=false is not supported for the ResNet; use model=plain for "
-                         "networks without BatchNorm")
-    if cfg.init.scheme not in ("kaiming", "pytorch"):
-        raise ValueError(f"unknown model.init.scheme {cfg.init.scheme!r}; use kaiming or pytorch")
-
-
 def leaky_kaiming_std(fan_in: int, slope: float, scale: float = 1.0) -> float:
     """He et al. (2015), eq. 15 with a leak: std = sqrt(2 / ((1 + a^2) fan_in))."""
     return scale * math.sqrt(2.0 / ((1.0 + slope ** 2) * fan_in))
@@ -136,7 +115,7 @@ def initialise(model: nn.Module, init, slope: float) -> None:
 
 
 def build_model(model_cfg, act_cfg) -> nn.Module:
-    check(model_cfg)
+    check_model(model_cfg)
     act = partial(make_activation, act_cfg)
     if model_cfg.name == "plain":
         model = PlainCNN(model_cfg.depth, model_cfg.width, act, model_cfg.batchnorm)

@@ -11,7 +11,7 @@ collapsed) to runs.csv, so that no script can drop a diverged run by accident.
 from __future__ import annotations
 
 import json
-import sys
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,8 +20,9 @@ import pandas as pd
 
 from rectifiers import activations, knobs, stats, tidy
 
+log = logging.getLogger("rectifiers")
+
 FILES = {"runs": "runs.csv", "epochs": "epochs.csv", "layers": "layers.csv"}
-act_label = activations.label  # the name scripts/aggregate.py imports; the function lives in activations
 
 
 class ResultsError(ValueError):
@@ -65,8 +66,8 @@ def load(results_dir: Path, *tables: str) -> Results:
     res = Results(dir=results_dir, study=json.loads(paths[0].read_text()), files=paths)
     missing = len(res.study.get("missing", []))
     if missing:
-        print(f"warning: {missing} of {res.study.get('cells', '?')} cells of the study have no finished run "
-              f"(listed in {paths[0]}); what is shown uses the runs there are", file=sys.stderr)
+        log.warning("%d of %s cells of the study have no finished run (listed in %s); what is shown uses "
+                    "the runs there are", missing, res.study.get("cells", "?"), paths[0])
     budget = None
     for t in need:  # runs.csv first: without runs, say so before anything else
         check(results_dir / FILES[t])
@@ -192,11 +193,14 @@ def over_seeds(df: pd.DataFrame, value: str, by: list[str], alpha: float = 0.05)
     """Per group: the mean of `value` over its runs, the (1 - alpha) t interval of that mean
     (NaN with fewer than 2 runs or no spread: a single run has no interval), the number of
     runs with a value, and how many of the group's runs diverged. Use the outcome columns
-    (acc, dead_final, dead_peak), in which a diverged run has its declared value."""
+    (acc, dead_final, dead_peak), in which a diverged run has its declared value. Every value is
+    a fraction, so the interval is cut to [0, 1]: with few seeds a t interval can leave the
+    range that the mean cannot."""
     rows = []
     for key, g in df.groupby(by, sort=False):
         t = stats.t_test(g[value], alpha=alpha)
         status = g.status if "status" in g else pd.Series(dtype=object)
-        rows.append(dict(zip(by, key if isinstance(key, tuple) else (key,)), mean=t.mean, low=t.low, high=t.high,
+        rows.append(dict(zip(by, key if isinstance(key, tuple) else (key,)), mean=t.mean,
+                         low=float(np.clip(t.low, 0, 1)), high=float(np.clip(t.high, 0, 1)),
                          n=t.n, n_runs=len(g), n_diverged=int((status == "diverged").sum())))
     return pd.DataFrame(rows, columns=by + ["mean", "low", "high", "n", "n_runs", "n_diverged"])

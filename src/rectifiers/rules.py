@@ -10,7 +10,9 @@ from pathlib import Path
 
 import yaml
 
-CONFIG = Path(__file__).resolve().parents[2] / "conf" / "claims.yaml"
+from .config import CONF
+
+CONFIG = CONF / "claims.yaml"
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,14 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from . import data
-from .config import DATA_IDENTITY, ConfigError, check_config, record_dir, run_dir, run_id
+from .config import CONF, DATA_IDENTITY, ConfigError, check_config, record_dir, run_dir, run_id
+from .records import outcome_line
 
 log = logging.getLogger("rectifiers")
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
 STUDIES = ("lr", "batch_size", "depth", "init_bias", "resnet")  # the stress grid, in order
-SCALE_STUDIES = ("plain_long", "resnet_trained")  # the same questions with networks that learned more
+SCALES = {"stress": STUDIES, "long": ("plain_long",), "trained": ("resnet_trained",)}  # the claims' scales
+SCALE_STUDIES = (*SCALES["long"], *SCALES["trained"])  # the same questions with networks that learned more
 CALIBRATION = ("calibration", "resnet_pilot")  # the baseline's calibration and the ResNet pilot, run first
 
 
@@ -43,9 +44,11 @@ def sweep_values(params) -> dict[str, list]:
 
 
 def grid(params) -> list[dict]:
-    """Every cell of the cartesian sweep, as {key: value}."""
+    """Every cell of the cartesian sweep, as {key: value}, seeds varying fastest (conf/grid/
+    puts the seeds before a study's own keys; the cells' order stays the study's)."""
     values = sweep_values(params)
-    return [dict(zip(values, combo)) for combo in itertools.product(*values.values())]
+    keys = sorted(values, key=lambda k: k == "seed")
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(values[k] for k in keys))]
 
 
 def check_study(cfg) -> None:
@@ -133,7 +136,6 @@ def read_outcome(where: Path | None) -> dict | None:
 
 def tally(runs) -> tuple[dict, list[str]]:
     """({status: count}, a line for each failed run) of a sweep's runs: (run id, run dir, record dir)."""
-    from .train import outcome_line
     counts, failed = {"ok": 0, "diverged": 0, "failed": 0}, []
     for rid, out, kept in runs:
         found = [(s, where) for where in (kept, out) if (s := read_outcome(where))]  # the record first

@@ -25,8 +25,9 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from rectifiers import activations, knobs, results  # noqa: E402
+from rectifiers.config import ROOT  # noqa: E402
+from rectifiers.files import write_atomic  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
 SINGLE, DOUBLE = 3.4, 7.0  # figure widths in inches: one column, the whole page
 DPI = 200
 
@@ -168,7 +169,8 @@ def legend_on_top(fig, handles, ncol: int | None = None) -> None:
 # What shapes a figure besides its script: the modules a figure script loads (a test checks
 # this list against them) and the claim constants (chance accuracy, what a diverged run is).
 DRAWING_CODE = [f"src/rectifiers/{m}.py" for m in ("style", "results", "activations", "knobs", "stats", "tidy",
-                                                    "rules", "scaling", "cli")] + ["conf/claims.yaml"]
+                                                    "rules", "scaling", "cli", "config", "schema", "files")] + [
+    "conf/claims.yaml"]
 
 
 def drawing_commit(script) -> str:
@@ -209,11 +211,6 @@ def save(fig, out_dir, name: str, script, inputs) -> list[Path]:
     written = []
     for fmt in ("pdf", "png"):
         path = out_dir / f"{name}.{fmt}"
-        tmp = out_dir / f".{name}.{fmt}.tmp"
-        try:
-            fig.savefig(tmp, format=fmt, dpi=DPI, metadata=meta[fmt])
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_atomic(path, write=lambda tmp: fig.savefig(tmp, format=fmt, dpi=DPI, metadata=meta[fmt]))
         written.append(path)
     return written

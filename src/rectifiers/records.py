@@ -1,0 +1,123 @@
+"""A run's record: what a finished run leaves behind, what it says about itself, and how its
+outcome is told in one line (docs/design.md section 3). No torch: the sweep's count at the end,
+aggregate.py and plan.py read records without it.
+
+runs/<profile>/<run-id>/ holds config.yaml, metrics.jsonl (one line per epoch, epoch 0 is
+initialisation), layers.jsonl (one line per layer per measurement), checkpoint.pt while the
+run is in progress, and summary.json, written last. `make train` copies all but the checkpoint
+to results/<profile>/runs/<run-id>/.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from functools import lru_cache
+from importlib.metadata import version
+from pathlib import Path
+
+from .config import ROOT
+from .files import set_aside, write_atomic
+
+FINISHED = ("ok", "diverged")  # a run with either status is done; "failed" resumes from its checkpoint
+RECORD_FILES = ("config.yaml", "metrics.jsonl", "layers.jsonl", "summary.json")  # what results/ keeps
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    write_atomic(path, "".join(json.dumps(r) + "\n" for r in rows))
+
+
+def read_summary(path: Path) -> dict | None:
+    """The run summary at `path`, or None if there is none. An unreadable one is set aside and
+    named, so that its run is trained again instead of crashing every rerun."""
+    if not path.exists():
+        return None
+    try:
+        summary = json.loads(path.read_text())
+        if not isinstance(summary, dict) or not {"run_id", "status", "config"} <= summary.keys():
+            raise ValueError("not a run summary")
+        return summary
+    except ValueError as e:  # also JSONDecodeError and UnicodeDecodeError
+        set_aside(path, e)
+        return None
+
+
+def save_record(out: Path, record: Path) -> None:
+    """Copy a finished run's record (not its checkpoint) to the results folder, summary last,
+    so that a record with a summary is complete."""
+    record.mkdir(parents=True, exist_ok=True)
+    for name in RECORD_FILES:
+        write_atomic(record / name, (out / name).read_text())
+
+
+def outcome_line(summary: dict, where: Path) -> str:
+    """How a run ended, in one line: <run-id> ok · final test 36.9% · runs/<profile>/<run-id>/
+    (a diverged or failed run says what happened instead of its accuracy)."""
+    ok = summary["status"] == "ok" and summary.get("final_test_acc") is not None
+    detail = f"final test {100 * summary['final_test_acc']:.1f}%" if ok else summary.get("error")
+    return f"{summary['run_id']} {summary['status']} · {detail} · {where}/"
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> str:
+    """HEAD, with +dirty when src/, conf/ or scripts/ differ from it."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "conf", "scripts"],
+                               cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        return sha + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def versions(torch_version: str) -> dict:
+    """Package versions, read from their metadata: importing torchvision would cost a second."""
+    return {"python": platform.python_version(), "torch": torch_version, "torchvision": version("torchvision"),
+            "numpy": version("numpy"), "hydra": version("hydra-core")}
+
+
+def cpu_model() -> str:
+    """The CPU's model name: results are bit-identical only on one kind of CPU."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine(device: str, cpu_capability: str, torch_version: str) -> dict:
+    """Where and with what a run was made: between kinds of CPU, results differ like seeds."""
+    return {"device": device, "cpu": cpu_model(),
+            "cpu_capability": cpu_capability,  # oneDNN picks its kernels by it
+            "versions": versions(torch_version), "git_commit": git_commit(), "command": " ".join(sys.argv)}
+
+
+def summarise(run_id: str, cfg, ident: dict, progress: dict, final: dict) -> dict:
+    """What a run did, from its progress (status, epochs done, metric and layer rows) and its
+    final evaluation on the full test set (empty unless it ended ok)."""
+    m = progress["metrics"]
+    trained = [r for r in m if r["epoch"] > 0]
+    dead = [r["dead_ratio"] for r in m if "dead_ratio" in r]
+    last_layers = [r for r in progress["layers"] if r["epoch"] == (m[-1]["epoch"] if m else -1)]
+    return {
+        "run_id": run_id, "status": progress["status"], "error": progress["error"],
+        "profile": cfg.profile.name, "seed": cfg.seed, "config": ident,
+        "final_test_acc": final.get("final_test_acc"), "final_test_loss": final.get("final_test_loss"),
+        "best_test_acc": max((r["test_acc"] for r in trained), default=None),
+        "final_train_loss": trained[-1]["train_loss"] if trained else None,
+        "final_train_acc": trained[-1]["train_acc"] if trained else None,
+        "epochs_completed": progress["epoch"],
+        "dead_ratio_init": dead[0] if dead else None,
+        "dead_ratio_final": dead[-1] if dead else None,
+        "dead_ratio_peak": max(dead) if dead else None,
+        "ever_dead": m[-1].get("ever_dead") if m else None,
+        "revived": m[-1].get("revived") if m else None,
+        "units": sum(r["units"] for r in last_layers),
+        "prelu_slopes": [{k: r[k] for k in ("layer", "name", "slope_mean", "slope_min", "slope_max")}
+                         for r in last_layers if r["slope_mean"] is not None],
+        "images_per_s": sum(r["images_per_s"] for r in trained) / len(trained) if trained else None,
+    }
