@@ -117,7 +117,8 @@ def claim2(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     v = (CONTRADICTED if more or p_equiv < rules.alpha / 2 else SUPPORTED if fewer else INCONCLUSIVE)
     rev = _revival(t[t.scale == "stress"], rules)
     return Verdict(2, v, f"Leaky ends with detectably fewer dead units than ReLU in {fewer} of {size} comparisons, "
-                         f"more in {more}; all within the margin: {'yes' if p_equiv < rules.alpha / 2 else 'no'}; "
+                         f"more in {more}; every difference shown within the margin: "
+                         f"{'yes' if p_equiv < rules.alpha / 2 else 'no'}; "
                          f"revived / ever-dead units: Leaky {pct0(rev[1])}, ReLU {pct0(rev[0])}",
                    "stress", method, family, size, corr, rows,
                    dict(n_fewer=fewer, n_more=more, p_equivalent=p_equiv, revival_relu=rev[0], revival_leaky=rev[1]))
