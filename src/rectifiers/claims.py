@@ -289,7 +289,7 @@ def incomplete(v: Verdict, missing: list[dict]) -> Verdict:
             gaps[m["study"]] = gaps.get(m["study"], 0) + 1
     if not gaps or v.result.startswith(NOT_RUN):
         return v
-    where = ", ".join(f"{n} runs of {name}" for name, n in gaps.items())
+    where = ", ".join(f"{n} run{'s' if n != 1 else ''} of {name}" for name, n in gaps.items())
     return replace(v, verdict=INCONCLUSIVE, result=f"{NOT_RUN} in full ({where} missing); so far: {v.result}")
 
 
