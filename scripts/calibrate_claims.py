@@ -26,6 +26,7 @@ planted value. Exit status 1 if a rule says "contradicted" in more than 5% of a 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -37,6 +38,7 @@ import pandas as pd
 
 from rectifiers import claims
 from rectifiers.rules import RULES, Rules, cell_key
+from rectifiers.study import scale_activations
 from rectifiers.tidy import tidy
 
 MAX_FALSE_VERDICT = 0.05
@@ -45,21 +47,22 @@ RNG_SEED = 20240611
 MIN_POOL = 10           # residual vectors below which a pool is replaced by normal noise of its covariance
 DIAGNOSIS_SLOPE = 0.3   # effect world of claim 6: 3 points of accuracy lost per 0.1 of epoch-1 dead ratio
 OUTCOMES = ("acc", "dead_final", "dead_peak")
-# the activations of the trained-ResNet study (conf/study/resnet_trained.yaml), until its runs exist
-TRAINED_ACTS = ["relu", "leaky_relu_0.01", "leaky_relu_0.1", "prelu"]
+COMPARED = {"stress": OUTCOMES, "long": ("acc",), "trained": ("acc",)}  # what the rules compare per scale
+NOISE_MODELS = ("pooled", "cell")  # one pool per scale, or each cell its own (docs/design.md section 6)
 
 
 @dataclass
 class Shape:
-    """The study's shape and its noise: per scale, the cells, the activations, the seeds,
-    the base means (cell x act, per outcome) and the pool of residual vectors (k x act)."""
-    acts: list[str]
+    """The study's shape and its noise: per scale, the cells and the activations its studies
+    sweep; the seeds; the base means (cell x act, per outcome) and, per cell, the residual
+    vectors (k x act) its noise is drawn from."""
+    acts: dict                       # scale -> activation labels (conf/study/*.yaml)
     seeds: int
     cells: dict                      # scale -> list of cells
     means: dict                      # (scale, outcome) -> DataFrame cell x act
-    pools: dict                      # (scale, outcome) -> array (k, len(acts))
+    pools: dict                      # (scale, outcome, cell) -> array (k, len(acts[scale]))
     dead1: dict = field(default_factory=dict)   # (cell, act) -> observed epoch-1 dead ratios
-    trained_acts: list = field(default_factory=lambda: list(TRAINED_ACTS))
+    noise: str = "pooled"
 
 
 def _residual_pool(t: pd.DataFrame, cells: list[str], acts: list[str], outcome: str) -> np.ndarray:
@@ -73,39 +76,73 @@ def _residual_pool(t: pd.DataFrame, cells: list[str], acts: list[str], outcome: 
         n = len(g)
         if n >= 2:
             vecs.append((g - g.mean()).to_numpy() * np.sqrt(n / (n - 1)))
-    return np.concatenate(vecs) if vecs else np.zeros((1, len(acts)))
+    return np.concatenate(vecs) if vecs else np.zeros((0, len(acts)))
 
 
-def shape_from(runs: pd.DataFrame, epochs: pd.DataFrame | None, rules: Rules = RULES,
-               seeds: int = 5) -> Shape:
+def shape_from(runs: pd.DataFrame, epochs: pd.DataFrame | None, rules: Rules = RULES, seeds: int = 5,
+               noise: str = "pooled", acts: dict | None = None) -> Shape:
+    """The shape of a study with `seeds` seeds per cell, its noise from the committed runs.
+    A scale whose own runs lack 3 seeds of some (cell, act) borrows the noise of the nearest
+    committed stress cells (the long runs that of the baseline and depth 20, the trained
+    ResNet that of the 5,000-image ResNet)."""
+    if noise not in NOISE_MODELS:
+        raise ValueError(f"noise={noise!r}; options: {', '.join(NOISE_MODELS)}")
     t = tidy(runs, epochs, rules)
-    acts = [rules.relu] + rules.leaky + [rules.prelu]
+    acts = acts or scale_activations()
     stress_cells = rules.stress_cells()
     long_cells = [cell_key("depth", d) for d in rules.design["long"]["depths"]]
     cells = {"stress": stress_cells, "long": long_cells, "trained": ["resnet20"]}
     stress = t[t.scale == "stress"]
-    # the nearest committed cells for scales not run yet
-    proxy = {"stress": (stress, stress_cells),
-             "long": (stress.assign(cell=stress.cell.replace({"baseline": long_cells[0]})), long_cells),
-             "trained": (stress, ["resnet20"])}
-    design_acts = {"long": acts, "trained": list(TRAINED_ACTS)}
+    source = {"stress": stress, "long": stress.assign(cell=stress.cell.replace({"baseline": long_cells[0]})),
+              "trained": stress}
     for scale in ("long", "trained"):  # own noise once every cell and activation has 3 seeds
         own = t[t.scale == scale]
         seeds_in = own.groupby(["cell", "act"]).seed.nunique()
-        needed = pd.MultiIndex.from_product([cells[scale], design_acts[scale]])
+        needed = pd.MultiIndex.from_product([cells[scale], acts[scale]])
         if len(own) and seeds_in.reindex(needed).fillna(0).min() >= 3:
-            proxy[scale] = (own, cells[scale])
+            source[scale] = own
     means, pools = {}, {}
-    for scale, (src, cs) in proxy.items():
+    for scale, src in source.items():
+        cs, a = cells[scale], acts[scale]
         for o in OUTCOMES:
-            m = src[src.cell.isin(cs)].groupby(["cell", "act"])[o].mean().unstack().reindex(index=cs, columns=acts)
+            m = src[src.cell.isin(cs)].groupby(["cell", "act"])[o].mean().unstack().reindex(index=cs, columns=a)
             means[(scale, o)] = m.fillna(m.mean().mean() if m.notna().any().any() else 0.0)
-            pools[(scale, o)] = _residual_pool(src, cs, acts, o)
+            pooled = _residual_pool(src, cs, a, o)
+            for c in cs:
+                pools[(scale, o, c)] = pooled if noise == "pooled" else _residual_pool(src, [c], a, o)
     dead1 = {}
     if "dead_epoch1" in t:
         for (c, a), g in stress.groupby(["cell", "act"]):
             dead1[(c, a)] = g.dead_epoch1.dropna().to_numpy()
-    return Shape(acts, seeds, cells, means, pools, dead1, list(TRAINED_ACTS))
+    return Shape(acts, seeds, cells, means, pools, dead1, noise)
+
+
+def degenerate(shape: Shape) -> list[str]:
+    """The scales and outcomes the rules compare whose noise is degenerate: fewer than 2
+    residual vectors over the scale's cells, no spread at all, or an activation whose accuracy
+    never varies. Their simulated tests would be exact and calibrate nothing. Under per-cell
+    noise one cell may be exact (every run of an activation diverged there): that is what its
+    runs show, and it is kept (docs/design.md section 6)."""
+    out = []
+    for scale, outcomes in COMPARED.items():
+        for o in outcomes:
+            pool = np.concatenate([shape.pools[(scale, o, c)] for c in
+                                   (shape.cells[scale] if shape.noise == "cell" else shape.cells[scale][:1])])
+            flat = [a for a, sd in zip(shape.acts[scale], pool.std(axis=0)) if sd == 0] if len(pool) else []
+            if len(pool) < 2 or not np.any(pool):
+                out.append(f"scale {scale}, {o}: {len(pool)} residual vectors and no spread")
+            elif o == "acc" and flat:
+                out.append(f"scale {scale}, {o}: no spread for {', '.join(flat)}")
+    return out
+
+
+def _draw(pool: np.ndarray, k: int, rng) -> np.ndarray:
+    """k residual vectors: resampled from a pool of at least MIN_POOL, otherwise normal noise
+    with the pool's covariance (a handful of vectors is no distribution to resample)."""
+    if len(pool) >= MIN_POOL:
+        return pool[rng.integers(0, len(pool), size=k)]
+    return rng.multivariate_normal(np.zeros(pool.shape[1]), np.cov(pool, rowvar=False, ddof=0), size=k,
+                                   method="eigh")
 
 
 def simulate(shape: Shape, means: dict, rng, diagnosis_slope: float = 0.0, scales=None) -> pd.DataFrame:
@@ -114,39 +151,29 @@ def simulate(shape: Shape, means: dict, rng, diagnosis_slope: float = 0.0, scale
     the committed ones of the same (cell, act); with diagnosis_slope > 0 a run's accuracy
     falls by that much per unit of its epoch-1 dead ratio above the (cell, act) average."""
     parts = []
-    n_act = len(shape.acts)
     for scale, cells in shape.cells.items():
         if scales is not None and scale not in scales:
             continue
-        k = len(cells) * shape.seeds
+        acts, n = shape.acts[scale], shape.seeds
         cols = {}
         for o in OUTCOMES:
-            pool = shape.pools[(scale, o)]
-            if len(pool) >= MIN_POOL:
-                noise = pool[rng.integers(0, len(pool), size=k)]
-            else:  # a handful of vectors is no distribution: normal noise with their covariance
-                noise = rng.multivariate_normal(np.zeros(n_act), np.cov(pool, rowvar=False, ddof=0), size=k,
-                                                method="eigh")
-            noise = noise.reshape(len(cells), shape.seeds, n_act)
+            noise = np.stack([_draw(shape.pools[(scale, o, c)], n, rng) for c in cells])
             cols[o] = means[(scale, o)].to_numpy()[:, None, :] + noise
         if scale == "stress":
-            d1 = np.zeros((len(cells), shape.seeds, n_act))
+            d1 = np.zeros((len(cells), n, len(acts)))
             centre = np.zeros_like(d1)
             for i, c in enumerate(cells):
-                for j, a in enumerate(shape.acts):
+                for j, a in enumerate(acts):
                     obs = shape.dead1.get((c, a), np.zeros(0))
                     if len(obs):
-                        d1[i, :, j] = obs[rng.integers(0, len(obs), size=shape.seeds)]
+                        d1[i, :, j] = obs[rng.integers(0, len(obs), size=n)]
                         centre[i, :, j] = obs.mean()
             cols["dead_epoch1"] = d1
             cols["acc"] = cols["acc"] - diagnosis_slope * (d1 - centre)
-        idx = np.indices((len(cells), shape.seeds, n_act)).reshape(3, -1)
-        part = pd.DataFrame({"scale": scale, "cell": np.asarray(cells, dtype=object)[idx[0]], "seed": idx[1],
-                             "act": np.asarray(shape.acts, dtype=object)[idx[2]],
-                             **{o: v.ravel() for o, v in cols.items()}})
-        if scale == "trained":
-            part = part[part.act.isin(shape.trained_acts)]
-        parts.append(part)
+        idx = np.indices((len(cells), n, len(acts))).reshape(3, -1)
+        parts.append(pd.DataFrame({"scale": scale, "cell": np.asarray(cells, dtype=object)[idx[0]], "seed": idx[1],
+                                   "act": np.asarray(acts, dtype=object)[idx[2]],
+                                   **{o: v.ravel() for o, v in cols.items()}}))
     t = pd.concat(parts, ignore_index=True)
     t["status"], t["ever_dead"], t["revived"] = "ok", 0, 0
     t["early_collapse"] = False
@@ -161,8 +188,7 @@ SCALES = {1: ["stress"], 2: ["stress"], 3: ["long"], 4: ["long"], 5: ["stress", 
 
 def noiseless(shape: Shape, means: dict) -> pd.DataFrame:
     """The planted means as a table (one seed per cell repeated), for the true values."""
-    zero = Shape(shape.acts, 2, shape.cells, shape.means, {k: np.zeros((1, len(shape.acts))) for k in shape.pools},
-                 {}, shape.trained_acts)
+    zero = Shape(shape.acts, 2, shape.cells, shape.means, {k: np.zeros((1, v.shape[1])) for k, v in shape.pools.items()})
     return simulate(zero, means, np.random.default_rng(0))
 
 
@@ -175,7 +201,6 @@ def worlds(shape: Shape, rules: Rules) -> list[dict]:
     eff_acc, eff_dead = rules.calibration["accuracy_effect"], rules.calibration["dead_effect"]
     harsh = rules.harshest_cells()
     deepest = cell_key("depth", max(rules.design["long"]["depths"]))
-    others = leaky + [prelu]
 
     def base():
         return {k: v.copy() for k, v in shape.means.items()}
@@ -197,17 +222,17 @@ def worlds(shape: Shape, rules: Rules) -> list[dict]:
         w = base()
         a = w[("long", "acc")]
         for c in shape.cells["long"]:
-            for x in shape.acts:
+            for x in shape.acts["long"]:
                 a.loc[c, x] = a.loc[c, relu] + f(c, x)
         return w
 
     def typical(ref, stress):  # ref: diff in the ResNet; stress(cell) -> diff of every non-ReLU act
         w = base()
         r = w[("trained", "acc")]
-        r.loc[:, others] = r[[relu]].to_numpy() + ref
+        r.loc[:, r.columns != relu] = r[[relu]].to_numpy() + ref
         s = w[("stress", "acc")]
         for c in shape.cells["stress"]:
-            s.loc[c, others] = s.loc[c, relu] + stress(c)
+            s.loc[c, s.columns != relu] = s.loc[c, relu] + stress(c)
         return w
 
     def cure(f):            # f(cell) -> Leaky minus ReLU
@@ -275,19 +300,31 @@ def run_world(shape: Shape, world: dict, n_sim: int, rng, rules: Rules) -> dict:
 
 def _one_world(shape: Shape, world: dict, index: int, n_sim: int, rules: Rules, seed: int) -> dict:
     # a generator per world, so the numbers do not depend on how worlds are shared out to jobs
-    return run_world(shape, world, n_sim, np.random.default_rng([seed, index]), rules)
+    row = run_world(shape, world, n_sim, np.random.default_rng([seed, index]), rules)
+    return dict(noise=shape.noise, seeds=shape.seeds, **row)
+
+
+class DegenerateNoise(ValueError):
+    pass
 
 
 def calibrate(runs: pd.DataFrame, epochs: pd.DataFrame | None, n_sim: int, rules: Rules = RULES,
-              seed: int = RNG_SEED, claims=range(1, 7), jobs: int = 1) -> pd.DataFrame:
-    """One row per (claim, world), in the order of `worlds`."""
-    shape = shape_from(runs, epochs, rules)
-    todo = [(i, w) for i, w in enumerate(worlds(shape, rules)) if w["claim"] in claims]
+              seed: int = RNG_SEED, claims=range(1, 7), jobs: int = 1, seeds: int = 5,
+              noise=NOISE_MODELS) -> pd.DataFrame:
+    """One row per (noise model, claim, world), in the order of `worlds`. Raises
+    DegenerateNoise, naming the scale and outcome, if a compared outcome has no noise."""
+    todo = []
+    for model in noise:
+        shape = shape_from(runs, epochs, rules, seeds=seeds, noise=model)
+        bad = degenerate(shape)
+        if bad:
+            raise DegenerateNoise(f"{model} noise: " + "; ".join(bad))
+        todo += [(shape, i, w) for i, w in enumerate(worlds(shape, rules)) if w["claim"] in claims]
     if jobs > 1:
         from joblib import Parallel, delayed
-        rows = Parallel(n_jobs=jobs)(delayed(_one_world)(shape, w, i, n_sim, rules, seed) for i, w in todo)
+        rows = Parallel(n_jobs=jobs)(delayed(_one_world)(sh, w, i, n_sim, rules, seed) for sh, i, w in todo)
     else:
-        rows = [_one_world(shape, w, i, n_sim, rules, seed) for i, w in todo]
+        rows = [_one_world(sh, w, i, n_sim, rules, seed) for sh, i, w in todo]
     return pd.DataFrame(rows)
 
 
@@ -295,12 +332,13 @@ def failures(table: pd.DataFrame) -> list[str]:
     """The bars a rule misses: false verdicts above 5%, coverage below 93%."""
     out = []
     for r in table.itertuples():
+        where = f"of the {r.world} world" + (f" ({r.noise} noise)" if hasattr(r, "noise") else "")
         if r.role == "true" and r.contradicted > MAX_FALSE_VERDICT:
-            out.append(f"claim {r.claim}: 'contradicted' in {r.contradicted:.1%} of the {r.world} world")
+            out.append(f"claim {r.claim}: 'contradicted' in {r.contradicted:.1%} {where}")
         if r.role == "false" and r.supported > MAX_FALSE_VERDICT:
-            out.append(f"claim {r.claim}: 'supported' in {r.supported:.1%} of the {r.world} world")
+            out.append(f"claim {r.claim}: 'supported' in {r.supported:.1%} {where}")
         if not np.isnan(r.coverage) and r.coverage < MIN_COVERAGE:
-            out.append(f"claim {r.claim}: intervals cover {r.coverage:.1%} in the {r.world} world")
+            out.append(f"claim {r.claim}: intervals cover {r.coverage:.1%} {where}")
     return out
 
 
@@ -311,13 +349,25 @@ def main(argv=None) -> int:
     ap.add_argument("--simulations", type=int, default=RULES.calibration["simulations"])
     ap.add_argument("--claims", type=int, nargs="+", default=list(range(1, 7)), help="only these claims")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel processes (one world each)")
+    ap.add_argument("--seeds", type=int, help="seeds per cell of the simulated study (default: the design's, "
+                    "recorded or not: <results>/study.json)")
+    ap.add_argument("--noise", nargs="+", choices=NOISE_MODELS, default=list(NOISE_MODELS))
     args = ap.parse_args(argv)
     runs_csv, epochs_csv = args.results / "runs.csv", args.results / "epochs.csv"
     if not runs_csv.is_file():
         sys.exit(f"calibrate_claims: {runs_csv} is missing: run `make results` first")
     epochs = pd.read_csv(epochs_csv) if epochs_csv.is_file() else None
+    if args.seeds is None:
+        study = json.loads((args.results / "study.json").read_text())  # the design: recorded and missing seeds
+        args.seeds = len(set(study["seeds"]) | {m["seed"] for m in study["missing"]})
     start = time.time()
-    table = calibrate(pd.read_csv(runs_csv), epochs, args.simulations, claims=args.claims, jobs=args.jobs)
+    try:
+        table = calibrate(pd.read_csv(runs_csv), epochs, args.simulations, claims=args.claims, jobs=args.jobs,
+                          seeds=args.seeds, noise=args.noise)
+    except DegenerateNoise as e:
+        print(f"calibrate_claims: no noise to calibrate with: {e}. The committed runs of that scale have no "
+              "seed-to-seed spread; check results/<profile>/runs.csv and conf/study/", file=sys.stderr)
+        return 2
     out = args.out or args.results / "claims_calibration.csv"
     bad = failures(table)
     if bad:  # kept beside, not over, the last calibration that passed: a rerun of make fails again
@@ -325,9 +375,9 @@ def main(argv=None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     table.round(4).to_csv(out, index=False)
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
-        print(table[["claim", "world", "simulations", "supported", "contradicted", "inconclusive",
+        print(table[["noise", "claim", "world", "simulations", "supported", "contradicted", "inconclusive",
                      "coverage"]].to_string(index=False))
-    print(f"{len(table)} worlds x {args.simulations} simulations in {time.time() - start:.0f} s -> {out}")
+    print(f"{len(table)} worlds x {args.simulations} simulations at {args.seeds} seeds in {time.time() - start:.0f} s -> {out}")
     for b in bad:
         print("FAIL", b, file=sys.stderr)
     return 1 if bad else 0

@@ -28,6 +28,7 @@ class Rules:
     seed: int
     design: dict
     calibration: dict
+    extension: dict
 
     @property
     def relu(self) -> str:

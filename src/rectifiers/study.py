@@ -203,3 +203,21 @@ def study_runs(profile: str, names, overrides=()) -> list[tuple[str, dict, objec
             cells = grid(compose("train", overrides=base, return_hydra_config=True).hydra.sweeper.params)
             out += [(name, cell, cfg) for cell, cfg in zip(cells, compose_cells(compose, base, cells))]
     return out
+
+
+def scale_activations(profile: str = "cpu") -> dict[str, list[str]]:
+    """Per claim scale (SCALES), the activation labels its studies sweep, read from
+    conf/study/*.yaml (one composition per study), in table order."""
+    from hydra import compose, initialize_config_dir
+
+    from .activations import ACTIVATIONS, ordered
+    label = {a.config: a.label for a in ACTIVATIONS}
+    out = {}
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        for scale, names in SCALES.items():
+            acts = set()
+            for name in names:
+                cfg = compose("train", overrides=[f"+study={name}", f"profile={profile}"], return_hydra_config=True)
+                acts |= {label.get(a, a) for a in sweep_values(cfg.hydra.sweeper.params)["activation"]}
+            out[scale] = ordered(acts)
+    return out
