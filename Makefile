@@ -10,24 +10,46 @@ JOBS ?= $(shell nproc)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STUDIES := calibration resnet_pilot lr batch_size depth init_bias resnet plain_long resnet_trained
-RESULTS := results/$(PROFILE)
+# A reproduction (docs/design.md section 9) is built in reproductions/$(REPRO)/, a tree with the
+# committed tree's layout; `make reproduce` sets REPRO, which is empty for the committed tree
+# (the committed data and records of results/$(PROFILE)/). FRESH=1 retrains the committed
+# configurations there; SAMPLE=k trains k seeds of every cell, SAMPLE_TRAINED=j (default k, 0 for
+# none) those of the trained ResNet.
+REPRO ?=
+FRESH ?=
+SAMPLE ?=
+SAMPLE_TRAINED ?= $(SAMPLE)
+TREE := $(if $(REPRO),reproductions/$(REPRO)/)
+SAMPLING := $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(SAMPLE_TRAINED),--sample-trained $(SAMPLE_TRAINED))
+RESULTS := $(TREE)results/$(PROFILE)
 RESULT_FILES := $(RESULTS)/runs.csv $(RESULTS)/epochs.csv $(RESULTS)/layers.csv $(RESULTS)/study.json \
   $(RESULTS)/calibration.csv
-FIGS := activations stress_accuracy stress_dead dynamics layer_heatmap revival prelu_slopes resnet budget
-FIG_PDFS := $(FIGS:%=figures/%.pdf)
-TABLES := $(patsubst scripts/%.py,paper/generated/%.tex,$(wildcard scripts/table_*.py)) paper/generated/numbers.tex
+FIGS := activations stress_accuracy stress_dead dynamics layer_heatmap revival prelu_slopes resnet budget power
+FIG_DIR := $(TREE)figures
+FIG_PDFS := $(FIGS:%=$(FIG_DIR)/%.pdf)
+GEN := $(TREE)paper/generated
+TABLES := $(patsubst scripts/%.py,$(GEN)/%.tex,$(wildcard scripts/table_*.py)) $(GEN)/numbers.tex
+PAPER_SRC := $(wildcard paper/*.tex paper/sections/*.tex) paper/refs.bib
+PDF := $(TREE)paper/main.pdf
 ANALYSIS := style results activations knobs tidy rules claims claim_text stats latex cli scaling config schema files
 STYLE := $(ANALYSIS:%=src/rectifiers/%.py) conf/claims.yaml
 CLAIMS_CAL := $(RESULTS)/claims_calibration.csv
+STABILITY := $(RESULTS)/stability.csv
+POWER := $(RESULTS)/power.csv
 TEX_PACKAGES := latexmk texlive-latex-extra texlive-science lmodern poppler-utils
 export SOURCE_DATE_EPOCH := 1700000000
 export FORCE_SOURCE_DATE := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: reproduce env tex train results calibrate figures tables paper test smoke bench plan clean
+.PHONY: stability power reproduce chain env tex train results calibrate figures tables paper compare test smoke bench plan clean
 
-reproduce: env train results calibrate figures tables paper
-.NOTPARALLEL: reproduce  # in order, also under -j: a failed training stops the chain before aggregation
+reproduce: env  ## where the chain builds (the committed tree, or reproductions/<name>/), then the chain
+	@repro=$$($(PY) scripts/compare.py locate --profile $(PROFILE) $(if $(FRESH),--fresh) $(SAMPLING) \
+	  $(if $(REPRO),--name $(REPRO)) $(DATA)) || exit 1; \
+	$(MAKE) --no-print-directory -o $(VENV)/.installed chain REPRO=$$repro  # env is made: not again
+
+chain: train results calibrate figures tables paper $(if $(REPRO),compare)
+.NOTPARALLEL: chain  # in order, also under -j: a failed training stops the chain before aggregation
 
 env: $(VENV)/.installed
 
@@ -36,60 +58,102 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e .
 	touch $@
 
+$(VENV)/.installed-test: $(VENV)/.installed  ## the test extra of pyproject.toml (pytest, pypdf, cffconvert)
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
 tex:  ## pdflatex and friends; as root on Debian they are installed, otherwise say what to install
 	@command -v latexmk >/dev/null && command -v pdflatex >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -q && apt-get install -y -q --no-install-recommends $(TEX_PACKAGES); \
 	  else echo "LaTeX is missing. Install: sudo apt-get install --no-install-recommends $(TEX_PACKAGES)"; exit 1; fi; }
 
-train: env  ## resumable: runs with a record in results/$(PROFILE)/runs/ are skipped; new records go there.
+train: env  ## resumable: runs with a record in $(RESULTS)/runs/ are skipped; new records go there.
            ## Each sweep checks its jobs and the data before it starts any, and fails if a run failed.
 	for s in $(STUDIES); do \
-	  $(PY) scripts/train.py -m +study=$$s profile=$(PROFILE) $(DATA) runtime.threads=1 runtime.progress=false \
-	    runtime.record_dir=$(RESULTS)/runs \
+	  case $$s in resnet_*) k="$(SAMPLE_TRAINED)";; *) k="$(SAMPLE)";; esac; \
+	  if [ "$$k" = 0 ]; then echo "$$s: not trained (SAMPLE_TRAINED=0)"; continue; fi; \
+	  $(PY) scripts/train.py -m +study=$$s profile=$(PROFILE) $(DATA) $${k:+profile.seeds=$$k} \
+	    runtime.threads=1 runtime.progress=false runtime.record_dir=$(RESULTS)/runs $(if $(REPRO),runs_dir=$(TREE)train) \
 	    hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS) || exit 1; done
 
 results: env  ## rewritten only when their content changes; never with fewer runs or other data unless FORCE=1
-	$(PY) scripts/aggregate.py --profile $(PROFILE) $(if $(FORCE),--force) $(DATA)
+	$(PY) scripts/aggregate.py --profile $(PROFILE) --out $(TREE)results $(if $(FORCE),--force) $(DATA) \
+	  $(if $(SAMPLE),profile.seeds=$(SAMPLE))
 
 calibrate: $(CLAIMS_CAL)  ## error rates, power and coverage of the claim rules; fails if a bar is missed
 
+ifeq ($(REPRO),)
 $(CLAIMS_CAL): scripts/calibrate_claims.py src/rectifiers/claims.py src/rectifiers/stats.py src/rectifiers/rules.py \
   src/rectifiers/tidy.py conf/claims.yaml \
   $(RESULTS)/runs.csv $(RESULTS)/epochs.csv
 	$(PY) scripts/calibrate_claims.py --results $(RESULTS) --out $@
+else
+# A reproduction decides the claims by the same rules, so it reports their committed calibration; with
+# none committed (a profile of its own) it calibrates them on its runs.
+COMMITTED_CAL := $(wildcard results/$(PROFILE)/claims_calibration.csv)
+$(CLAIMS_CAL): $(or $(COMMITTED_CAL),$(RESULTS)/runs.csv $(RESULTS)/epochs.csv)
+	$(if $(COMMITTED_CAL),cp $(COMMITTED_CAL) $@,$(PY) scripts/calibrate_claims.py --results $(RESULTS) --out $@)
+endif
+
+stability: $(STABILITY)  ## the seed bootstrap of the verdicts (descriptive): a column of the claims table
+
+$(STABILITY): scripts/stability.py src/rectifiers/claims.py src/rectifiers/stats.py src/rectifiers/tidy.py \
+  conf/claims.yaml $(RESULTS)/runs.csv $(RESULTS)/epochs.csv
+	$(PY) scripts/stability.py --results $(RESULTS) --out $@
+
+power: $(POWER) $(FIG_DIR)/power.pdf  ## each rule's power at 5 to 20 seeds per cell, beside the study's cost
+
+$(POWER): scripts/power.py scripts/calibrate_claims.py src/rectifiers/claims.py src/rectifiers/stats.py \
+  src/rectifiers/tidy.py conf/claims.yaml $(RESULTS)/runs.csv $(RESULTS)/epochs.csv
+	$(PY) scripts/power.py --results $(RESULTS) --out $@
+
+$(FIG_DIR)/power.pdf $(FIG_DIR)/power.png: $(POWER)
+$(GEN)/table_claims.tex $(GEN)/numbers.tex: $(STABILITY)
+$(GEN)/numbers.tex: $(POWER)
 
 figures: $(FIG_PDFS)
 
-figures/%.pdf figures/%.png: scripts/fig_%.py $(STYLE) $(RESULT_FILES)
-	$(PY) scripts/fig_$*.py --results $(RESULTS) --out figures
+$(FIG_DIR)/%.pdf $(FIG_DIR)/%.png: scripts/fig_%.py $(STYLE) $(RESULT_FILES)
+	$(PY) scripts/fig_$*.py --results $(RESULTS) --out $(FIG_DIR)
 
 tables: $(TABLES)
 
-paper/generated/%.tex: scripts/%.py $(STYLE) $(RESULT_FILES) $(wildcard conf/*/*.yaml)
+$(GEN)/%.tex: scripts/%.py $(STYLE) $(RESULT_FILES) $(wildcard conf/*/*.yaml)
 	$(PY) scripts/$*.py --results $(RESULTS) --out $@
 
-paper/generated/table_claims_calibration.tex paper/generated/numbers.tex: $(CLAIMS_CAL)
+$(GEN)/table_claims_calibration.tex $(GEN)/numbers.tex: $(CLAIMS_CAL)
 
-paper/generated/numbers.tex: scripts/make_numbers.py $(STYLE) $(RESULT_FILES)
+$(GEN)/numbers.tex: scripts/make_numbers.py $(STYLE) $(RESULT_FILES)
 	$(PY) scripts/make_numbers.py --results $(RESULTS) --out $@
 
-paper: paper/main.pdf
+paper: $(PDF)
 
-paper/main.pdf: $(wildcard paper/*.tex paper/sections/*.tex) paper/refs.bib $(FIG_PDFS) $(TABLES) | tex
-	cd paper && latexmk -pdf -interaction=nonstopmode -halt-on-error -quiet main.tex
+$(PDF): $(PAPER_SRC:%=$(TREE)%) $(FIG_PDFS) $(TABLES) | tex
+	cd $(TREE)paper && latexmk -pdf -interaction=nonstopmode -halt-on-error -quiet main.tex
 
-test: env
+ifneq ($(REPRO),)
+$(PAPER_SRC:%=$(TREE)%): $(TREE)%: %  ## a reproduction's paper: the committed text, its own figures and numbers
+	@mkdir -p $(@D)
+	cp $< $@
+endif
+
+compare: env  ## a reproduction's report.md and compare.pdf (the last step of make reproduce)
+	@test -n "$(REPRO)" || { echo "make compare: name the reproduction, REPRO=<folder of reproductions/>:" \
+	  $$(ls reproductions 2>/dev/null || echo none yet); exit 1; }
+	$(PY) scripts/compare.py report --reproduction $(TREE:%/=%)
+
+test: env $(VENV)/.installed-test
 	$(PY) -m pytest -q
 
-smoke:  ## the whole chain on synthetic data, in a few minutes
+smoke:  ## the whole chain on synthetic data, in a few minutes (a reproduction: reproductions/smoke-*/)
 	$(MAKE) reproduce PROFILE=smoke
 
 bench: env
 	$(PY) scripts/bench.py $(DATA_BENCH)
 
-plan: env
-	$(PY) scripts/plan.py --profile $(PROFILE)
+plan: env  ## what `make reproduce` with the same PROFILE, DATA, FRESH and SAMPLE would train, and how long
+	$(PY) scripts/plan.py --profile $(PROFILE) $(if $(FRESH),--fresh) $(SAMPLING) $(if $(REPRO),--name $(REPRO)) $(DATA)
 
-clean:
+clean:  ## never reproductions/: delete a reproduction's folder yourself
 	rm -rf runs .cache paper/*.aux paper/*.log paper/*.fls paper/*.fdb_latexmk paper/*.bbl paper/*.blg paper/*.out

@@ -221,8 +221,10 @@ def main(argv=None) -> int:
     lost = losses(old, {"fingerprint": fp, "description": description, "runs": known_ids(in_grid),
                         "calibration": known_ids(calibration_runs)})
     if lost and not args.force:
+        beside = (" To build the tables, figures and PDF of these runs beside the committed ones instead: make "
+                  "reproduce with the same DATA (it builds in reproductions/)." if old["fingerprint"] != fp else "")
         sys.exit(f"aggregate: refusing to replace {out}/: that would lose " + "; ".join(lost) + ". Nothing was "
-                 "written. To replace it anyway: make results FORCE=1 (or scripts/aggregate.py --force)")
+                 "written. To replace it anyway: make results FORCE=1 (or scripts/aggregate.py --force)." + beside)
     if lost:
         log.warning("--force: replacing %s/ loses %s", out, "; ".join(lost))
     found = {cell_of(s["config"]) for s in in_grid}

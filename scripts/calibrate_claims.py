@@ -79,12 +79,22 @@ def _residual_pool(t: pd.DataFrame, cells: list[str], acts: list[str], outcome: 
     return np.concatenate(vecs) if vecs else np.zeros((0, len(acts)))
 
 
+def _means(src: pd.DataFrame, fallback: pd.DataFrame, cells: list[str], acts: list[str], o: str) -> pd.DataFrame:
+    """cell x act means of `src`; an activation without runs takes its cell's mean over the
+    others (no effect planted), a cell without runs the means of `fallback`."""
+    def table(df):
+        return df[df.cell.isin(cells)].groupby(["cell", "act"])[o].mean().unstack().reindex(index=cells, columns=acts)
+    m = table(src)
+    m = m.T.fillna(m.mean(axis=1)).T.fillna(table(fallback))
+    return m.fillna(m.stack().mean() if m.notna().any().any() else 0.0)
+
+
 def shape_from(runs: pd.DataFrame, epochs: pd.DataFrame | None, rules: Rules = RULES, seeds: int = 5,
                noise: str = "pooled", acts: dict | None = None) -> Shape:
-    """The shape of a study with `seeds` seeds per cell, its noise from the committed runs.
-    A scale whose own runs lack 3 seeds of some (cell, act) borrows the noise of the nearest
-    committed stress cells (the long runs that of the baseline and depth 20, the trained
-    ResNet that of the 5,000-image ResNet)."""
+    """The shape of a study with `seeds` seeds per cell, its means and noise from the committed
+    runs. A scale without runs borrows the means of the nearest committed stress cells (the
+    long runs those of the baseline and depth 20, the trained ResNet those of the 5,000-image
+    ResNet); a scale whose own runs lack 3 seeds of some (cell, act) borrows their noise."""
     if noise not in NOISE_MODELS:
         raise ValueError(f"noise={noise!r}; options: {', '.join(NOISE_MODELS)}")
     t = tidy(runs, epochs, rules)
@@ -93,20 +103,21 @@ def shape_from(runs: pd.DataFrame, epochs: pd.DataFrame | None, rules: Rules = R
     long_cells = [cell_key("depth", d) for d in rules.design["long"]["depths"]]
     cells = {"stress": stress_cells, "long": long_cells, "trained": ["resnet20"]}
     stress = t[t.scale == "stress"]
-    source = {"stress": stress, "long": stress.assign(cell=stress.cell.replace({"baseline": long_cells[0]})),
-              "trained": stress}
-    for scale in ("long", "trained"):  # own noise once every cell and activation has 3 seeds
+    noise_src = {"stress": stress, "long": stress.assign(cell=stress.cell.replace({"baseline": long_cells[0]})),
+                 "trained": stress}
+    mean_src = dict(noise_src)
+    for scale in ("long", "trained"):
         own = t[t.scale == scale]
-        seeds_in = own.groupby(["cell", "act"]).seed.nunique()
-        needed = pd.MultiIndex.from_product([cells[scale], acts[scale]])
-        if len(own) and seeds_in.reindex(needed).fillna(0).min() >= 3:
-            source[scale] = own
+        if len(own):  # its own means as soon as it has runs; its own noise once every (cell, act) has 3 seeds
+            mean_src[scale] = own
+            seeds_in = own.groupby(["cell", "act"]).seed.nunique()
+            if seeds_in.reindex(pd.MultiIndex.from_product([cells[scale], acts[scale]])).fillna(0).min() >= 3:
+                noise_src[scale] = own
     means, pools = {}, {}
-    for scale, src in source.items():
-        cs, a = cells[scale], acts[scale]
+    for scale, cs in cells.items():
+        a, src = acts[scale], noise_src[scale]
         for o in OUTCOMES:
-            m = src[src.cell.isin(cs)].groupby(["cell", "act"])[o].mean().unstack().reindex(index=cs, columns=a)
-            means[(scale, o)] = m.fillna(m.mean().mean() if m.notna().any().any() else 0.0)
+            means[(scale, o)] = _means(mean_src[scale], noise_src[scale], cs, a, o)
             pooled = _residual_pool(src, cs, a, o)
             for c in cs:
                 pools[(scale, o, c)] = pooled if noise == "pooled" else _residual_pool(src, [c], a, o)
@@ -298,7 +309,7 @@ def run_world(shape: Shape, world: dict, n_sim: int, rng, rules: Rules) -> dict:
                 coverage=covered / intervals if intervals else np.nan, intervals=intervals)
 
 
-def _one_world(shape: Shape, world: dict, index: int, n_sim: int, rules: Rules, seed: int) -> dict:
+def one_world(shape: Shape, world: dict, index: int, n_sim: int, rules: Rules, seed: int) -> dict:
     # a generator per world, so the numbers do not depend on how worlds are shared out to jobs
     row = run_world(shape, world, n_sim, np.random.default_rng([seed, index]), rules)
     return dict(noise=shape.noise, seeds=shape.seeds, **row)
@@ -322,10 +333,27 @@ def calibrate(runs: pd.DataFrame, epochs: pd.DataFrame | None, n_sim: int, rules
         todo += [(shape, i, w) for i, w in enumerate(worlds(shape, rules)) if w["claim"] in claims]
     if jobs > 1:
         from joblib import Parallel, delayed
-        rows = Parallel(n_jobs=jobs)(delayed(_one_world)(sh, w, i, n_sim, rules, seed) for sh, i, w in todo)
+        rows = Parallel(n_jobs=jobs)(delayed(one_world)(sh, w, i, n_sim, rules, seed) for sh, i, w in todo)
     else:
-        rows = [_one_world(sh, w, i, n_sim, rules, seed) for sh, i, w in todo]
+        rows = [one_world(sh, w, i, n_sim, rules, seed) for sh, i, w in todo]
     return pd.DataFrame(rows)
+
+
+COLUMNS = ["noise", "seeds", "claim", "world", "role", "description", "simulations", "supported", "contradicted",
+           "inconclusive", "coverage", "intervals"]
+
+
+def has_design_runs(runs: pd.DataFrame, out: Path, columns: list[str]) -> bool:
+    """True if some run falls in the claims' design (conf/claims.yaml). Otherwise (a profile
+    such as smoke, whose runs are of other sizes) there is nothing to simulate with: an empty
+    table is written, and the claims stay "not yet run"."""
+    if tidy(runs).scale.notna().any():
+        return True
+    print(f"{out.name}: no run of {runs.profile.iloc[0] if len(runs) else 'this profile'} falls in the claims' "
+          "design (conf/claims.yaml), so there is no noise to simulate with; writing an empty table")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(columns=columns).to_csv(out, index=False)
+    return False
 
 
 def failures(table: pd.DataFrame) -> list[str]:
@@ -361,15 +389,21 @@ def main(argv=None) -> int:
         study = json.loads((args.results / "study.json").read_text())  # the design: recorded and missing seeds
         args.seeds = len(set(study["seeds"]) | {m["seed"] for m in study["missing"]})
     start = time.time()
+    runs = pd.read_csv(runs_csv)
+    out = args.out or args.results / "claims_calibration.csv"
+    if not has_design_runs(runs, out, COLUMNS):
+        return 0
     try:
-        table = calibrate(pd.read_csv(runs_csv), epochs, args.simulations, claims=args.claims, jobs=args.jobs,
+        table = calibrate(runs, epochs, args.simulations, claims=args.claims, jobs=args.jobs,
                           seeds=args.seeds, noise=args.noise)
     except DegenerateNoise as e:
         print(f"calibrate_claims: no noise to calibrate with: {e}. The committed runs of that scale have no "
               "seed-to-seed spread; check results/<profile>/runs.csv and conf/study/", file=sys.stderr)
         return 2
-    out = args.out or args.results / "claims_calibration.csv"
-    bad = failures(table)
+    # the bars are enforced under pooled noise, the model committed with the extension's plan;
+    # misses under per-cell noise are reported (printed here, in the table and in the paper)
+    bad = failures(table[table.noise == "pooled"])
+    reported = failures(table[table.noise != "pooled"])
     if bad:  # kept beside, not over, the last calibration that passed: a rerun of make fails again
         out = out.with_name(out.stem + ".failed.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -378,6 +412,8 @@ def main(argv=None) -> int:
         print(table[["noise", "claim", "world", "simulations", "supported", "contradicted", "inconclusive",
                      "coverage"]].to_string(index=False))
     print(f"{len(table)} worlds x {args.simulations} simulations at {args.seeds} seeds in {time.time() - start:.0f} s -> {out}")
+    for r in reported:
+        print("REPORTED (per-cell noise, not enforced)", r, file=sys.stderr)
     for b in bad:
         print("FAIL", b, file=sys.stderr)
     return 1 if bad else 0

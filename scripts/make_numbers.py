@@ -7,6 +7,7 @@ study's wall time. Macro names are letters only and say what they hold.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
+import calibrate_claims  # scripts/: the calibration's bars
 from rectifiers import activations, claims, cli, latex, results
 from rectifiers.config import CONF, ROOT
 from rectifiers.claim_text import outcome_text, pts
@@ -88,20 +90,108 @@ def rule_commits(results_dir: Path) -> dict[str, str]:
 
 
 def calibration_numbers(results_dir: Path) -> dict[str, str]:
-    """The claim rules' calibration (scripts/calibrate_claims.py), if it has been run."""
+    """The claim rules' calibration (scripts/calibrate_claims.py), if it has been run: the
+    bars under each noise model (pooled, per cell), and each rule's power under both."""
     path = results_dir / "claims_calibration.csv"
-    m = {"CalibrationSimulations": "n/a", "CalibrationMaxFalseContradicted": "n/a",
-         "CalibrationMaxFalseSupported": "n/a", "CalibrationMinCoverage": "n/a"}
-    m.update({f"Claim{ORDINAL[n]}Power": "n/a" for n in ORDINAL})
+    models = {"pooled": "Pooled", "cell": "Cell"}
+    m = {"CalibrationSimulations": "n/a", "CalibrationSeeds": "n/a"}
+    for model in models.values():
+        m.update({f"CalibrationMaxFalseContradicted{model}": "n/a", f"CalibrationMaxFalseSupported{model}": "n/a",
+                  f"CalibrationMinCoverage{model}": "n/a"})
+        m.update({f"Claim{ORDINAL[n]}Power{model}": "n/a" for n in ORDINAL})
+        m[f"CalibrationMisses{model}"] = "n/a"
     if not path.is_file():
         return m
     cal = pd.read_csv(path)
+    if cal.empty:  # a profile whose runs fall outside the claims' design: nothing was calibrated
+        return m
     m["CalibrationSimulations"] = count(cal.simulations.max())
-    m["CalibrationMaxFalseContradicted"] = latex.pct(cal[cal.role == "true"].contradicted.max())
-    m["CalibrationMaxFalseSupported"] = latex.pct(cal[cal.role == "false"].supported.max())
-    m["CalibrationMinCoverage"] = latex.pct(cal.coverage.min())
-    for r in cal[cal.role == "effect"].itertuples():
-        m[f"Claim{ORDINAL[r.claim]}Power"] = latex.pct(r.supported, 0)
+    m["CalibrationSeeds"] = count(cal.seeds.max())
+    for key, model in models.items():
+        c = cal[cal.noise == key]
+        if c.empty:
+            continue
+        m[f"CalibrationMaxFalseContradicted{model}"] = latex.pct(c[c.role == "true"].contradicted.max())
+        m[f"CalibrationMaxFalseSupported{model}"] = latex.pct(c[c.role == "false"].supported.max())
+        m[f"CalibrationMinCoverage{model}"] = latex.pct(c.coverage.min())
+        for r in c[c.role == "effect"].itertuples():
+            m[f"Claim{ORDINAL[r.claim]}Power{model}"] = latex.pct(r.supported, 0)
+        missed = sorted({int(b.split(":")[0].split()[1]) for b in calibrate_claims.failures(c)})
+        m[f"CalibrationMisses{model}"] = ("none" if not missed else
+                                          ("claim~" if len(missed) == 1 else "claims~") + ", ".join(map(str, missed)))
+    return m
+
+
+def finished_only_numbers(res) -> dict[str, str]:
+    """Claim 2 again with each diverged run left out of the end dead ratio instead of counted as
+    all dead: a secondary analysis, not the verdict. And where Leaky ends detectably deader than
+    ReLU, how many of its runs there diverged."""
+    t, missing = res.tidy(), res.study.get("missing", [])
+    v = claims.decide(t, missing=missing)[1]
+    finished = t.assign(dead_final=t.dead_final.where(~t.diverged.astype(bool)))
+    v2 = claims.incomplete(claims.claim2(finished), list(missing))
+    more = [r["label"] for r in v.comparisons if r.get("p_adj_more", 1.0) < RULES.alpha / 2]
+    pairs = [x.split(" @ ") for x in more]
+    here = t[t.scale == "stress"]
+    div = sum(int(here[(here.cell == c) & (here.act == a)].diverged.sum()) for a, c in pairs)
+    runs = sum(int(((here.cell == c) & (here.act == a)).sum()) for a, c in pairs)
+    return {"ClaimTwoFinishedVerdict": v2.verdict, "ClaimTwoFinishedResult": latex.tex_escape(v2.result),
+            "ClaimTwoMoreDead": latex.tex_escape(", ".join(f"{activations.display(a)} at {c}" for a, c in pairs) or "none"),
+            "ClaimTwoMoreDeadDiverged": f"{count(div)} of {count(runs)}"}
+
+
+def power_numbers(results_dir: Path) -> dict[str, str]:
+    """Which rules reach 80% power at the extension's seeds (scripts/power.py, effect worlds),
+    and the best the others do at any size."""
+    path = results_dir / "power.csv"
+    m = {"PowerReachedClaims": "n/a", "PowerShortClaims": "n/a", "PowerShortBest": "n/a", "PowerMaxSeeds": "n/a"}
+    if not path.is_file():
+        return m
+    eff = pd.read_csv(path).query("world == 'effect'")
+    if eff.empty:
+        return m
+    at = eff[eff.seeds == RULES.extension["seeds"]].set_index("claim").supported
+    reached, short = sorted(at.index[at >= 0.8]), sorted(at.index[at < 0.8])
+    def claims_list(ns):  # [1, 2, 3] -> 'claims~1, 2 and~3'
+        words = [str(n) for n in ns]
+        if len(words) < 2:
+            return f"claim~{words[0]}" if words else "no claim"
+        return "claims~" + ", ".join(words[:-1]) + " and~" + words[-1]
+    m.update(PowerReachedClaims=claims_list(reached), PowerShortClaims=claims_list(short),
+             PowerMaxSeeds=count(eff.seeds.max()),
+             PowerShortBest=latex.pct(eff[eff.claim.isin(short)].supported.max(), 0) if short else "n/a")
+    return m
+
+
+def extension_numbers(res, results_dir: Path) -> dict[str, str]:
+    """The ten-seed extension (conf/claims.yaml): the commit that declared it and the first
+    record of a seed it added, its seeds, the verdicts of the five-seed study beside it, and
+    the verdicts at Pocock's two-look level (a sensitivity analysis, not the verdicts)."""
+    ext = RULES.extension
+    plan = git("log", "--reverse", "--format=%H", "-S", "extension:", "--", "conf/claims.yaml").split()
+    first = ""
+    here = Path(results_dir).resolve()
+    if plan and here.is_relative_to(ROOT):
+        log = git("log", "--reverse", "--diff-filter=A", "--name-only", "--format=@%H", f"{plan[0]}..HEAD", "--",
+                  f"{here.relative_to(ROOT)}/runs")
+        commit = ""
+        for line in log.splitlines():
+            if line.startswith("@"):
+                commit = line[1:]
+            elif line.endswith("summary.json") and int(line.split("/")[-2].rsplit("-s", 1)[1]) >= claims.FIVE_SEEDS:
+                first = commit
+                break
+    t, missing = res.tidy(), res.study.get("missing", [])
+    five = claims.decide(t[t.seed < claims.FIVE_SEEDS], missing=[x for x in missing if x["seed"] < claims.FIVE_SEEDS])
+    pocock = claims.decide(t, dataclasses.replace(RULES, alpha=ext["sensitivity_alpha"]), missing=missing)
+    m = {"ExtensionCommit": plan[0][:12] if plan else "n/a", "ExtensionFirstRecordCommit": first[:12] or "n/a",
+         "ExtensionSeeds": count(ext["seeds"]), "FiveSeeds": count(claims.FIVE_SEEDS),
+         "SensitivityAlpha": num(ext["sensitivity_alpha"]), "StabilityResamples": "n/a"}
+    if (results_dir / "stability.csv").is_file():
+        m["StabilityResamples"] = count(pd.read_csv(results_dir / "stability.csv").resamples.max())
+    for v5, vp in zip(five, pocock):
+        m[f"Claim{ORDINAL[v5.number]}FiveSeedVerdict"] = v5.verdict
+        m[f"Claim{ORDINAL[vp.number]}PocockVerdict"] = vp.verdict
     return m
 
 
@@ -119,6 +209,7 @@ def device_text(runs: pd.DataFrame) -> str:
 def scale_numbers(res) -> dict[str, str]:
     """The larger budgets (conf/study/plain_long.yaml, resnet_trained.yaml), the trained
     ResNet's ReLU accuracy and how the gaps over ReLU changed with the budget."""
+    from rectifiers import stats
     from rectifiers.scaling import gap_changes, gaps
     scales = res.study["scales"]
     grid_budget = RULES.design["stress"]["train_size"] * RULES.design["stress"]["epochs"]
@@ -136,7 +227,19 @@ def scale_numbers(res) -> dict[str, str]:
     relu = t[(t.scale == "trained") & (t.act == RULES.relu)].acc.dropna()
     m["ReluAccTrained"] = latex.pct(relu.mean()) if len(relu) else "n/a"
     m["ReluTrainedSeeds"] = f"{count(len(relu))} seed{'s' if len(relu) != 1 else ''}"
-    ch = gap_changes(gaps(t))
+    g = gaps(t)
+    trained_gaps = []  # each activation minus ReLU in the trained ResNet: mean [paired t interval], points
+    for act in activations.ordered(g[g.scale == "trained"].act.unique()):
+        d = stats.t_test(g[(g.scale == "trained") & (g.act == act)].gap.to_numpy(), alpha=RULES.alpha)
+        trained_gaps.append(f"{activations.display(act)} {latex.signed_interval_tex(d.mean, d.low, d.high)}")
+    m["TrainedGaps"] = (", ".join(trained_gaps[:-1]) + " and " + trained_gaps[-1] if len(trained_gaps) > 1
+                        else "".join(trained_gaps) or "n/a")
+    # Ramachandran et al. (2017), CIFAR-10 table: ResNet-164, median of five runs (their Leaky ReLU slope: 0.01)
+    theirs = {"Relu": 93.8, "Leaky": 94.2, "Prelu": 94.1}
+    m.update({f"Ramachandran{k}Acc": f"{v:.1f}" for k, v in theirs.items()})
+    m.update({f"Ramachandran{k}Gap": f"${theirs[k] - theirs['Relu']:+.1f}$" for k in ("Leaky", "Prelu")})
+    m["RamachandranResnetDepth"] = "164"
+    ch = gap_changes(g)
     m["NumGapChanges"] = count(len(ch))
     for trend, name in (("shrinks", "Shrink"), ("grows", "Grow"), ("no detectable change", "Unchanged")):
         m["NumGaps" + name] = count((ch.trend == trend).sum())
@@ -161,7 +264,8 @@ def study_numbers(res: results.Results, results_dir: Path) -> dict[str, str]:
     m["NumRegimes"] = count(len(cells))
     m["NumEpochs"] = joined(df.epochs.astype(int))
     calibration = pd.read_csv(results_dir / "calibration.csv")
-    m["CalibrationEpochs"] = joined(calibration.epochs.astype(int))
+    plain_cal = calibration[calibration.model != "resnet"] if "model" in calibration else calibration
+    m["CalibrationEpochs"] = joined(plain_cal.epochs.astype(int))  # the ResNet pilot is listed apart
     m["TrainSize"] = "all" if df.train_size.isna().all() else joined(count(x) for x in df.train_size.dropna())
     m["PlainWidth"] = joined(runs[runs.model == "plain"].width.astype(int))
     for c in cells:  # monitored units (channels) of the baseline plain network and the reference
@@ -316,7 +420,11 @@ def claim_numbers(verdicts: list) -> dict[str, str]:
         m.setdefault(name, "n/a")
     for word in ("supported", "contradicted", "inconclusive"):
         m[latex.macro_name("num claims", word)] = count(sum(v.verdict == word for v in verdicts))
-    m["NumClaimsNotRun"] = count(sum(v.result.startswith(claims.NOT_RUN) for v in verdicts))
+    not_run = sum(v.result.startswith(claims.NOT_RUN) for v in verdicts)
+    m["NumClaimsNotRun"] = count(not_run)
+    # the abstract's aside on inconclusive claims without runs; nothing when every claim has its runs
+    m["ClaimsNotRunClause"] = (f" ({count(not_run)} of them because not all {'its' if not_run == 1 else 'their'} "
+                               "runs are trained yet)") if not_run else ""
     return m
 
 
@@ -325,6 +433,7 @@ def numbers(results_dir: Path) -> dict[str, str]:
     res = results.load(results_dir, "epochs", "layers")
     m = study_numbers(res, results_dir)
     for part in (rule_numbers(RULES), rule_commits(results_dir), calibration_numbers(results_dir),
+                 extension_numbers(res, results_dir), power_numbers(results_dir), finished_only_numbers(res),
                  scale_numbers(res), slope_numbers(res.runs), knob_numbers(res.study), cell_numbers(res),
                  dead_numbers(res, RULES), claim_numbers(claims.decide(res.tidy(), missing=res.study.get("missing", [])))):
         m.update(part)

@@ -3,7 +3,12 @@ remaining and an estimate of the time they need. A remaining run's CPU time come
 committed records of runs with the same model shape (seconds per trained image, evaluation
 and monitor included); for a shape with no record yet, from a few steps timed now.
 
-    python scripts/plan.py --profile cpu [--jobs 2]
+    python scripts/plan.py --profile cpu [--jobs 2] [--fresh] [--sample K] [DATA overrides]
+
+With DATA overrides, --fresh or --sample it plans what `make reproduce` with the same settings
+would train: the runs done are the records on that data in the store it would use (the
+committed one, or the reproduction's), and --sample K counts K seeds of every cell
+(--sample-trained J those of the trained ResNet; 0 leaves it out).
 For a GPU, the estimate uses results/bench/gpu.json when it exists (measured with
 `make bench` on the GPU), otherwise the measured FLOP count at --gpu-tflops (an assumption).
 """
@@ -30,12 +35,14 @@ def shape(cfg) -> tuple:
     return (cfg["model"]["name"], cfg["model"]["depth"], cfg["model"]["width"], cfg["optim"]["batch_size"])
 
 
-def recorded(records: Path) -> tuple[set, dict]:
-    """Cell keys of the committed records, and seconds per trained image by model shape."""
+def recorded(records: Path, fingerprint: str | None = None) -> tuple[set, dict]:
+    """Cell keys of the records (only those on data `fingerprint`, if given), and seconds per
+    trained image by model shape."""
     done, cost = set(), {}
     for p in sorted(records.glob("*/summary.json")):
         s = json.loads(p.read_text())
-        done.add(cell_of(s["config"]))
+        if fingerprint is None or s.get("data_fingerprint") == fingerprint:
+            done.add(cell_of(s["config"]))
         images = (s.get("train_images") or s["config"]["data"]["train_size"]) * s["epochs_completed"]
         if s["status"] == "ok" and images:
             cost.setdefault(shape(s["config"]), []).append(s["wall_time_s"] / images)
@@ -83,21 +90,52 @@ def remaining_seconds(cfg, cost: dict, tp: dict) -> float:
     return n_train / tp["train"] + n_infer / tp["infer"]
 
 
+def reproduction_done(args) -> set:
+    """The cells `make reproduce` with these settings finds done: its record store's records on
+    its data (scripts/compare.py locate, without downloading and without claiming a folder)."""
+    import compare
+    try:
+        compare.check_sample(args.profile, args.sample, args.sample_trained)
+        place = compare.locate(args.profile, args.overrides, fresh=args.fresh, sample=args.sample,
+                               sample_trained=args.sample_trained, name=args.name, download=False, write=False,
+                               committed=RESULTS, home=RESULTS.parent / compare.HOME)
+    except (compare.Refused, compare.ConfigError, compare.data.DataError) as e:
+        raise SystemExit(f"plan: {e}")
+    if place.fingerprint is None:
+        print(f"the data DATA selects ({place.description}) is not on this machine yet: no run of it is done")
+        return set()
+    store = RESULTS / args.profile / "runs" if place.name is None else \
+        RESULTS.parent / compare.HOME / place.name / "results" / args.profile / "runs"
+    print(f"counting the records on data {place.fingerprint[:12]} in {store}/")
+    return recorded(store, place.fingerprint)[0]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--profile", default="cpu")
     ap.add_argument("--jobs", type=int, default=os.cpu_count())
     ap.add_argument("--gpu-tflops", type=float, default=50.0,
                     help="assumed sustained TFLOP/s of one GPU when no results/bench/gpu.json exists")
+    ap.add_argument("--fresh", action="store_true", help="as make reproduce FRESH=1")
+    ap.add_argument("--sample", type=int, help="seeds per cell, as make reproduce SAMPLE=k")
+    ap.add_argument("--sample-trained", type=int, help="seeds of the trained ResNet (default --sample; 0: none)")
+    ap.add_argument("--name", help="the reproduction's folder, as make reproduce REPRO=name")
+    ap.add_argument("overrides", nargs="*", help="the DATA overrides of make reproduce")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    done, cost = recorded(RESULTS / args.profile / "runs")
+    done, cost = recorded(RESULTS / args.profile / "runs")  # the costs: always the committed records'
+    if args.overrides or args.fresh or args.sample is not None or args.sample_trained is not None or args.name:
+        done = reproduction_done(args)
     seen, measured, cpu_s, flops = set(), {}, 0.0, 0.0
     print(f"profile {args.profile}: runs per study; a run shared by two studies counts in the first")
     print(f"  {'study':16s} {'runs':>5s} {'done':>5s} {'left':>5s}  wall time left ({args.jobs} jobs)")
     for name in ORDER:
         n, n_done, study_s = 0, 0, 0.0
-        for _, _, cfg in study_runs(args.profile, [name]):
+        seeds = args.sample_trained if name.startswith("resnet_") and args.sample_trained is not None else args.sample
+        if seeds == 0:
+            print(f"  {name:16s} not trained (--sample-trained 0)")
+            continue
+        for _, _, cfg in study_runs(args.profile, [name], [f"profile.seeds={seeds}"] if seeds else []):
             key = cell_of(identity(cfg, fingerprint=""))
             if key in seen:
                 continue

@@ -1,6 +1,8 @@
 """Claims table: each claim, the runs it is decided on, its test with the family size and
 the correction, the result computed from the runs and the verdict of its rule
-(rectifiers.claims; the rules are printed in the paper through numbers.tex).
+(rectifiers.claims; the rules are printed in the paper through numbers.tex); beside it the
+verdict of the five-seed study before its extension, and the seed bootstrap's shares of
+each verdict (scripts/stability.py; descriptive, not a test).
 The claims and their rules are docs/design.md section 1 and section 6.
 
     python scripts/table_claims.py --results results/cpu --out paper/generated/table_claims.tex
@@ -8,6 +10,9 @@ The claims and their rules are docs/design.md section 1 and section 6.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+import pandas as pd
 
 from rectifiers import claims, cli, latex, results
 
@@ -15,30 +20,56 @@ SCALES = {"stress": "stress grid", "long": "plain CNN, 4$\\times$ budget", "trai
           "trained + stress": "trained ResNet and stress grid"}
 
 
-def table(verdicts: list[claims.Verdict]) -> str:
-    lines = [r"\begin{tabular}{@{}>{\raggedright}p{0.02\linewidth}>{\raggedright}p{0.17\linewidth}"
-             r">{\raggedright}p{0.09\linewidth}>{\raggedright}p{0.28\linewidth}"
-             r">{\raggedright}p{0.19\linewidth}>{\raggedright\arraybackslash}p{0.12\linewidth}@{}}", r"\toprule",
-             r"\# & Claim & Runs & Test, family (size), correction & Result & Verdict \\", r"\midrule"]
-    for i, v in enumerate(verdicts):
+def shares(st: pd.DataFrame, claim: int, view: str) -> str:
+    """'S 76, C 24, I 0': the bootstrap's percentages of each verdict."""
+    r = st[(st.claim == claim) & (st.view == view)].iloc[0]
+    return ", ".join(f"{k[0].upper()}\\,{100 * r[k]:.0f}" for k in (claims.SUPPORTED, claims.CONTRADICTED,
+                                                                    claims.INCONCLUSIVE))
+
+
+def table(verdicts: list[claims.Verdict], first: list[claims.Verdict], st: pd.DataFrame) -> str:
+    lines = [r"\begin{tabular}{@{}>{\raggedright}p{0.02\linewidth}>{\raggedright}p{0.14\linewidth}"
+             r">{\raggedright}p{0.08\linewidth}>{\raggedright}p{0.24\linewidth}"
+             r">{\raggedright}p{0.17\linewidth}>{\raggedright}p{0.1\linewidth}"
+             r">{\raggedright\arraybackslash}p{0.13\linewidth}@{}}", r"\toprule",
+             r"\# & Claim & Runs & Test, family (size), correction & Result & Verdict (5 seeds) & "
+             r"Seed bootstrap, \% (descriptive) \\", r"\midrule"]
+    for i, (v, v5) in enumerate(zip(verdicts, first)):
         if i:
             lines.append(r"\addlinespace")
         test = (rf"\emph{{test:}} {latex.tex_escape(v.method)}\newline "
                 rf"\emph{{family ({v.family_size}):}} {latex.tex_escape(v.family)}\newline "
                 rf"\emph{{correction:}} {latex.tex_escape(v.correction)}")
         lines.append(" & ".join([str(v.number), latex.tex_escape(v.claim), SCALES.get(v.scale, latex.tex_escape(v.scale)),
-                                 test, latex.tex_escape(v.result), r"\textbf{" + v.verdict + "}"]) + r" \\")
+                                 test, latex.tex_escape(v.result),
+                                 rf"\textbf{{{v.verdict}}} ({v5.verdict})",
+                                 rf"{shares(st, v.number, 'all seeds')}\newline 5 seeds: {shares(st, v.number, 'five seeds')}"])
+                     + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
 
 
-def verdicts(res: results.Results) -> list[claims.Verdict]:
-    """The six verdicts; a claim whose studies still miss runs is inconclusive (not yet run)."""
-    return claims.decide(res.tidy(), missing=res.study.get("missing", []))
+def verdicts(res: results.Results, seeds: int | None = None) -> list[claims.Verdict]:
+    """The six verdicts, from every seed or from seeds 0..seeds-1; a claim whose studies still
+    miss runs is inconclusive (not yet run)."""
+    t, missing = res.tidy(), res.study.get("missing", [])
+    if seeds is not None:
+        t, missing = t[t.seed < seeds], [m for m in missing if m["seed"] < seeds]
+    return claims.decide(t, missing=missing)
+
+
+def read_stability(results_dir: Path) -> pd.DataFrame:
+    path = Path(results_dir) / "stability.csv"
+    if not path.is_file():
+        raise results.ResultsError(f"{path} is missing: run `make stability` (scripts/stability.py) first")
+    return pd.read_csv(path)
 
 
 def main(argv=None) -> int:
-    return cli.generated_main("table_claims", lambda d: table(verdicts(results.load(d, "epochs"))), argv)
+    def make(d: Path) -> str:
+        res = results.load(d, "epochs")
+        return table(verdicts(res), verdicts(res, claims.FIVE_SEEDS), read_stability(d))
+    return cli.generated_main("table_claims", make, argv)
 
 
 if __name__ == "__main__":

@@ -119,12 +119,20 @@ def write_fake_results(out: Path, seeds: int = 3, epochs: int = 5, profile: str 
                              "images_per_s": 1000.0, "device": "cpu (x86_64, 1 threads)",
                              "data_fingerprint": "f" * 64, "git_commit": "0" * 40})
     # the claim rules' calibration (scripts/calibrate_claims.py), in its CSV's shape
-    pd.DataFrame([dict(claim=c, world=role, role=role, description=f"planted world {role}", simulations=10,
-                       supported={"true": 0.5, "false": 0.0, "effect": 0.8}[role],
+    pd.DataFrame([dict(noise=noise, seeds=seeds, claim=c, world=role, role=role, description=f"planted world {role}",
+                       simulations=10, supported={"true": 0.5, "false": 0.0, "effect": 0.8}[role],
                        contradicted={"true": 0.0, "false": 0.1, "effect": 0.0}[role],
                        inconclusive={"true": 0.5, "false": 0.9, "effect": 0.2}[role], coverage=0.95, intervals=20)
-                  for c in range(1, 7) for role in ("true", "false", "effect")]).to_csv(
+                  for noise in ("pooled", "cell") for c in range(1, 7) for role in ("true", "false", "effect")]).to_csv(
         out / "claims_calibration.csv", index=False)
+    # the seed bootstrap (scripts/stability.py) and the power by sample size (scripts/power.py)
+    pd.DataFrame([dict(view=view, seeds=seeds, claim=c, resamples=10, supported=0.6, contradicted=0.1,
+                       inconclusive=0.3) for view in ("five seeds", "all seeds") for c in range(1, 7)]).to_csv(
+        out / "stability.csv", index=False)
+    pd.DataFrame([dict(seeds=n, claim=c, world=w, simulations=10, supported=min(1.0, 0.1 * c * n / 5),
+                       contradicted=0.0, inconclusive=max(0.0, 1 - 0.1 * c * n / 5), core_hours=1.5 * n)
+                  for n in (5, 10, 15, 20) for c in range(1, 7) for w in ("effect", "observed")]).to_csv(
+        out / "power.csv", index=False)
     calibration = [{"run_id": f"cal-{i}", "depth": d, "lr": lr, "batch_size": b, "act": "relu", "seed": 0,
                     "epochs": 3, "status": "ok", "final_test_acc": 0.2 + 0.01 * i, "dead_ratio_peak": 0.01 * i}
                    for i, (d, lr, b) in enumerate((d, lr, b) for d in (8, 10) for lr in (0.01, 0.02, 0.05)

@@ -1,5 +1,6 @@
 """The benchmark and the planner run in a fast mode and report measured numbers."""
 import json
+import os
 import re
 import subprocess
 import sys
@@ -13,9 +14,11 @@ FIELDS = ("ceiling", "ours", "ours_steps", "ours_monitor_off", "standard", "ours
 
 @pytest.mark.slow
 def test_bench_fast_mode_writes_every_field(tmp_path):
+    # on oneDNN's AVX2 kernels, which crashed it at width 4 (docs/design.md, Known issues), on any x86 CPU
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}
     out = subprocess.run([sys.executable, "scripts/bench.py", "--fast", "--out", str(tmp_path)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, f"return code {out.returncode}: {out.stderr[-2000:]}"
     r = json.loads((tmp_path / "fast.json").read_text())
     assert set(r["models"]) == {"plain", "resnet20"}
     for m in r["models"].values():

@@ -1,6 +1,7 @@
-"""scripts/calibrate_claims.py: the simulated tables have the study's shape, the noise is the
-committed runs', and a fast version of the whole calibration runs (the full one is
-`make calibrate`, about a minute on two idle cores)."""
+"""scripts/calibrate_claims.py and scripts/power.py: the simulated tables have the study's
+shape, each scale with its own activations, the noise is the committed runs' (pooled or per
+cell) and never degenerate, and fast versions of the calibration and the power table run
+(the full ones are `make calibrate` and `make power`, minutes on two idle cores)."""
 import sys
 
 import numpy as np
@@ -9,9 +10,11 @@ import pytest
 
 from conftest import ROOT
 from rectifiers import claims as C
+from rectifiers.study import scale_activations
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import calibrate_claims as K  # noqa: E402
+import power as P  # noqa: E402
 
 RESULTS = ROOT / "results" / "cpu"
 
@@ -21,18 +24,67 @@ def committed():
     return pd.read_csv(RESULTS / "runs.csv"), pd.read_csv(RESULTS / "epochs.csv")
 
 
-def test_simulated_tables_have_the_study_shape(committed):
-    shape = K.shape_from(*committed)
+@pytest.mark.parametrize("noise", K.NOISE_MODELS)
+def test_simulated_tables_have_the_study_shape(committed, noise):
+    shape = K.shape_from(*committed, seeds=7, noise=noise)
     t = K.simulate(shape, shape.means, np.random.default_rng(0))
     stress = t[t.scale == "stress"]
     assert set(stress.cell) == set(C.RULES.stress_cells())
-    assert stress.groupby(["cell", "act"]).seed.nunique().eq(5).all()
-    assert set(stress.act) == {C.RULES.relu, *C.RULES.leaky, C.RULES.prelu}
+    assert stress.groupby(["cell", "act"]).seed.nunique().eq(7).all()
     assert set(t[t.scale == "long"].cell) == {"depth=8", "depth=20"}
-    assert set(t[t.scale == "trained"].act) == set(K.TRAINED_ACTS)
+    # each scale simulates the activations its studies sweep (conf/study/*.yaml)
+    swept = scale_activations()
+    for scale in ("stress", "long", "trained"):
+        assert sorted(t[t.scale == scale].act.unique()) == sorted(swept[scale])
     # every claim function accepts the simulated table
     for v in C.decide(t):
         assert v.verdict in (C.SUPPORTED, C.CONTRADICTED, C.INCONCLUSIVE)
+
+
+@pytest.mark.parametrize("noise", K.NOISE_MODELS)
+def test_every_compared_scale_and_outcome_has_noise(committed, noise):
+    """The bug this guards: the trained ResNet's pool built over activations its runs lack was
+    one zero vector, so every simulated claim-5 comparison was exact."""
+    shape = K.shape_from(*committed, noise=noise)
+    assert K.degenerate(shape) == []
+    for scale, outcomes in K.COMPARED.items():
+        for o in outcomes:
+            pools = [shape.pools[(scale, o, c)] for c in shape.cells[scale]]
+            assert sum(p.std(axis=0).sum() for p in pools) > 0, (scale, o)
+
+
+def test_pooled_noise_is_shared_and_cell_noise_is_each_cells_own(committed):
+    pooled, cell = (K.shape_from(*committed, noise=m) for m in K.NOISE_MODELS)
+    key = [("stress", "acc", c) for c in C.RULES.stress_cells()]
+    assert all(pooled.pools[k] is pooled.pools[key[0]] for k in key)
+    assert {len(cell.pools[k]) for k in key} == {5}  # one residual vector per seed of that cell
+    assert len(pooled.pools[key[0]]) == 5 * len(key)
+
+
+def test_degenerate_noise_is_named_and_stops_the_calibration(committed, tmp_path):
+    runs, epochs = committed
+    flat = runs.copy()
+    long_runs = (flat.model == "plain") & (flat.epochs == 10)
+    flat.loc[long_runs, "final_test_acc"] = 0.5  # the long runs with no seed-to-seed spread at all
+    assert any(m.startswith("scale long, acc") for m in K.degenerate(K.shape_from(flat, epochs)))
+    with pytest.raises(K.DegenerateNoise, match="scale long, acc"):
+        K.calibrate(flat, epochs, n_sim=2, claims=[3])
+    for f in ("study.json",):
+        (tmp_path / f).write_text((RESULTS / f).read_text())
+    flat.to_csv(tmp_path / "runs.csv", index=False)
+    epochs.to_csv(tmp_path / "epochs.csv", index=False)
+    assert K.main(["--results", str(tmp_path), "--simulations", "2", "--jobs", "1", "--claims", "3"]) == 2
+    assert not (tmp_path / "claims_calibration.csv").exists()
+
+
+def test_small_pools_fall_back_to_normal_noise_with_their_covariance():
+    rng = np.random.default_rng(0)
+    small = np.array([[1.0, 2.0], [-1.0, -2.0], [0.0, 0.0]])  # 3 < MIN_POOL vectors, correlation 1
+    draws = K._draw(small, 4000, rng)
+    assert not any((draws == row).all(axis=1).any() for row in small[:2])  # drawn, not resampled
+    assert np.cov(draws, rowvar=False, ddof=0) == pytest.approx(np.cov(small, rowvar=False, ddof=0), rel=0.1)
+    big = np.arange(2.0 * K.MIN_POOL).reshape(K.MIN_POOL, 2)
+    assert all((big == row).all(axis=1).any() for row in K._draw(big, 50, rng))  # resampled rows
 
 
 def test_residual_pool_is_centred_and_keeps_the_variance():
@@ -55,14 +107,17 @@ def test_noise_free_table_gives_the_planted_differences(committed):
 
 
 def test_fast_calibration_runs_every_claim_and_world(committed):
-    table = K.calibrate(*committed, n_sim=8)
+    table = K.calibrate(*committed, n_sim=2)
     assert sorted(table.claim.unique()) == [1, 2, 3, 4, 5, 6]
     assert set(table.role) == {"true", "false", "effect"}
+    assert list(table.noise.unique()) == list(K.NOISE_MODELS) and set(table.seeds) == {5}
     rates = table[["supported", "contradicted", "inconclusive"]].sum(axis=1)
     assert rates.to_numpy() == pytest.approx(1.0)
     assert table.coverage.between(0, 1).all()
     # deterministic: the same seed gives the same table
-    pd.testing.assert_frame_equal(table, K.calibrate(*committed, n_sim=8))
+    again = K.calibrate(*committed, n_sim=2, claims=[1, 5], noise=["cell"])
+    pd.testing.assert_frame_equal(table[(table.noise == "cell") & table.claim.isin([1, 5])].reset_index(drop=True),
+                                  again)
 
 
 def test_failures_names_every_missed_bar():
@@ -77,7 +132,7 @@ def test_failures_names_every_missed_bar():
     assert "claim 3: 'contradicted'" in bad[0] and "claim 3: 'supported'" in bad[1] and "cover" in bad[2]
 
 
-ARGS = ["--results", str(RESULTS), "--simulations", "5", "--jobs", "1", "--claims", "1"]
+ARGS = ["--results", str(RESULTS), "--simulations", "5", "--jobs", "1", "--claims", "1", "--noise", "pooled"]
 
 
 def test_script_writes_its_csv_and_exit_status(tmp_path):
@@ -96,3 +151,22 @@ def test_a_failed_calibration_leaves_the_last_passing_one_alone(tmp_path, monkey
     assert K.main([*ARGS, "--out", str(out)]) == 1
     assert out.read_text() == "the last calibration that passed\n"
     assert list(pd.read_csv(tmp_path / "cal.failed.csv").world) == ["true", "false", "effect"]
+
+
+def test_power_table_has_every_n_claim_and_world_with_its_cost(committed):
+    table = P.table(*committed, n_sim=3, seeds=(5, 10))
+    assert sorted(table.seeds.unique()) == [5, 10]
+    assert table.groupby("seeds").claim.nunique().eq(6).all()
+    assert set(table.world) == {"effect", "observed"}
+    cost = table.groupby("seeds").core_hours.first()
+    assert cost[10] == pytest.approx(2 * cost[5])  # twice the seeds, twice the runs
+
+
+def test_study_cost_is_runs_times_seconds_per_run():
+    runs = pd.DataFrame({"model": ["plain"] * 2, "depth": [8, 8], "train_size": [5000] * 2, "epochs": [5] * 2,
+                         "lr": [0.02] * 2, "batch_size": [32] * 2, "init_bias": [0.0] * 2, "status": ["ok"] * 2,
+                         "final_test_acc": [0.3] * 2, "dead_ratio_final": [0.0] * 2, "dead_ratio_peak": [0.0] * 2,
+                         "wall_time_s": [100.0, 200.0], "act": ["relu"] * 2, "seed": [0, 1]})
+    shape = K.Shape({"stress": ["relu", "prelu"]}, 2, {"stress": ["baseline", "lr=0.1"]}, {}, {})
+    # 2 cells x 2 activations x 3 seeds x 150 s
+    assert P.core_hours(runs, shape, 3) == pytest.approx(2 * 2 * 3 * 150 / 3600)

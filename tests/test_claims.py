@@ -2,15 +2,20 @@
 values worked out by hand (Student's t with 2 degrees of freedom has the closed form
 F(t) = 1/2 + t / (2 sqrt(2 + t^2)))."""
 import math
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import ROOT
 from rectifiers import claims
 from rectifiers.claim_text import CLAIMS, rule_text
 from rectifiers.rules import RULES
-from rectifiers.tidy import paired, tidy
+from rectifiers.tidy import paired, resample_seeds, tidy
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import stability  # noqa: E402
 
 BASE = RULES.design["stress"]["baseline"]
 ACTS = [RULES.relu] + RULES.leaky + [RULES.prelu]
@@ -18,7 +23,7 @@ ACTS = [RULES.relu] + RULES.leaky + [RULES.prelu]
 
 def jitter(seed, act):
     """A small seed-to-seed jitter that differs between activations, so that paired
-    differences have a spread (a t test of identical differences decides nothing)."""
+    differences have a spread (identical differences are an exact result, stats.py)."""
     return 0.001 * ((3 * seed + 2 * ACTS.index(act)) % 7)
 
 
@@ -61,6 +66,38 @@ def test_a_diverged_run_counts_as_chance_and_all_dead_and_a_failed_run_is_missin
     assert div.diverged and div.collapsed
     assert np.isnan(failed.acc) and np.isnan(failed.dead_final)
     assert (ok.acc, ok.dead_final, ok.dead_peak, ok.collapsed) == (0.35, 0.2, 0.4, False)
+
+
+def test_a_seed_bootstrap_keeps_the_pairing_and_its_cell():
+    # acc encodes cell, seed and activation: 100 x cell + 10 x seed + activation
+    cells, acts = ["baseline", "lr=0.1"], [RULES.relu, RULES.prelu]
+    t = table([run("stress", c, a, s, acc=100 * i + 10 * s + j) for i, c in enumerate(cells)
+               for s in range(3) for j, a in enumerate(acts)] + [dict(run("stress", "baseline", "relu", 0), model="mlp", run_id="other")])
+    rng = np.random.default_rng(1)
+    drawn = set()
+    for _ in range(20):
+        r = resample_seeds(t, rng)
+        assert len(r) == len(t) and r.run_id.is_unique
+        assert (r[r.scale.isna()].model == "mlp").all()  # outside every scale: kept as it is
+        for (c, seed), g in r[r.scale.notna()].groupby(["cell", "seed"]):
+            v = g.set_index("act").acc
+            assert v[RULES.prelu] - v[RULES.relu] == 1           # both activations of one drawn seed
+            assert v[RULES.relu] // 100 == cells.index(c)         # drawn within its own cell
+            drawn.add((c, v[RULES.relu] % 100 // 10))
+        for c in cells:  # three seeds drawn per cell, numbered 0-2, each with both activations
+            assert sorted(r[r.cell == c].seed) == [0, 0, 1, 1, 2, 2]
+    assert len(drawn) == 6  # every seed of every cell gets drawn sometime
+
+
+def test_stability_counts_the_verdicts_of_the_resamples():
+    t = table(grid(lambda c, a, s: dict(dead_peak=0.6 if c == "batch_size=4" and a == RULES.relu else 0.1,
+                                        acc=0.3 + jitter(s, a))))
+    st = stability.stability(t, 4, np.random.default_rng(0))
+    assert list(st.claim) == [1, 2, 3, 4, 5, 6] and (st.resamples == 4).all()
+    shares = st[[claims.SUPPORTED, claims.CONTRADICTED, claims.INCONCLUSIVE]]
+    assert shares.sum(axis=1).to_numpy() == pytest.approx(1.0)
+    # claim 3 reads the long runs, which this table lacks: never decided
+    assert st.set_index("claim").loc[3, claims.INCONCLUSIVE] == 1.0
 
 
 def test_rows_are_placed_by_their_columns():

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 import torch
 from omegaconf import OmegaConf
 from torch import nn
 
-from fake_results import write_fake_results
-from rectifiers import activations, diagnose, models, results, tensors
+from fake_results import copy_results, write_fake_results
+from rectifiers import activations, config, diagnose, latex, models, results, tensors
 from rectifiers import diagnose_measure as measuring
 from rectifiers import diagnose_report as report
 from rectifiers.monitor import Monitor, dormant_ratio, sparsity
@@ -336,17 +338,76 @@ def test_study_findings_follow_the_results(fake_results):
     assert f["plain_cells"] == 9
     for cell in f["lethal"]:
         assert cell["relu_peak_dead"] == pytest.approx(0.6) and cell["relu_acc"] == pytest.approx(0.1)
-        assert cell["best_acc"] > 0.2 and cell["best_act"] in [a.display for a in activations.ACTIVATIONS]
-        assert cell["other_runs"] == 12  # 4 other activations x 3 seeds
-    assert sum(c["other_diverged"] for c in f["lethal"]) == 4  # PReLU's seed 0 at each harshest level
+        assert [a["name"] for a in cell["acts"]] == ["ReLU", "Leaky 0.01", "Leaky 0.1", "Leaky 0.3", "PReLU"]
+        assert cell["best"] == max(cell["acts"], key=lambda a: a["acc"]) and cell["best"]["acc"] > 0.2
+        # PReLU's seed 0 diverges at each harshest level: counted, and at chance in the mean
+        prelu = cell["acts"][-1]
+        assert (prelu["diverged"], prelu["runs"], prelu["slope"]) == (1, 3, 0.25)
+        assert cell["milder"]["runs"] == 15  # 5 activations x 3 seeds, none diverged
+    lr = f["lethal"][0]
+    prelu_runs = runs[(runs.act == "prelu") & (runs.lr == 0.1) & (runs.model == "plain")]
+    assert lr["acts"][-1]["acc"] == pytest.approx((0.1 + prelu_runs.final_test_acc.sum()) / 3)
+    assert lr["milder"]["label"] == "lr 0.05"
+    relu_05 = relu[(relu.lr == 0.05) & (relu.model == "plain")]
+    assert lr["milder"]["relu_acc"] == pytest.approx(relu_05.final_test_acc.mean())
     alive = relu[(relu.model == "plain") & (relu.dead_ratio_peak < 0.3)]
     assert f["relu_acc_not_lethal"] > 0.2 and len(alive) > 0
     assert f["deadliest"]["relu_peak_dead"] == pytest.approx(0.6)
-    leaky = runs[runs.act.str.startswith("leaky") & (runs.status == "ok")]
-    assert f["revival_leaky"] == pytest.approx(leaky.revived.sum() / leaky.ever_dead.sum())
+    stress_leaky = runs[runs.act.str.startswith("leaky") & (runs.status == "ok") & (runs.train_size == 5000)
+                        & (runs.epochs == 5)]  # claim 2's pooling: the stress grid's finished runs
+    assert f["revival_leaky"] == pytest.approx(stress_leaky.revived.sum() / stress_leaky.ever_dead.sum())
     assert f["revival_relu"] == 0.0  # the fake ReLU runs never revive
     ref = f["reference"]
     assert ref["label"] == "ResNet-20" and ref["max_abs_acc_diff"] >= 0
+
+
+def test_a_diverged_run_in_a_lethal_cell_counts_as_in_the_paper(fake_results, tmp_path):
+    """At lr 0.1 every Leaky 0.3 run and ReLU's seed 0 diverge: the findings count them, at chance
+    accuracy and every unit dead (tidy.outcomes), and the advice says so instead of 'switch'."""
+    copy = copy_results(fake_results, tmp_path / "results")
+    runs = pd.read_csv(copy / "runs.csv")
+    lr = (runs.lr == 0.1) & (runs.model == "plain")
+    runs.loc[lr & (runs.act == "leaky_relu_0.3"), "status"] = "diverged"
+    runs.loc[lr & (runs.act == "relu") & (runs.seed == 0), "status"] = "diverged"
+    runs.loc[runs.status == "diverged", "final_test_acc"] = None
+    runs.to_csv(copy / "runs.csv", index=False)
+    cell = report.study_findings(copy)["lethal"][0]
+    assert cell["label"] == "lr 0.1"
+    # ReLU's peak dead ratios were 0.55, 0.60, 0.65; the diverged seed 0 counts as 1.0
+    assert cell["relu_peak_dead"] == pytest.approx((1.0 + 0.60 + 0.65) / 3)
+    leaky3 = next(a for a in cell["acts"] if a["name"] == "Leaky 0.3")
+    assert leaky3["acc"] == pytest.approx(0.1) and (leaky3["diverged"], leaky3["runs"]) == (3, 3)
+    assert cell["acts"][0]["diverged"] == 1  # ReLU's
+    text = report.advice(0.5, [{"kind": "relu", "dead": 1, "units": 2}], report.study_findings(copy))
+    line = next(x for x in text.splitlines() if x.startswith("- lr 0.1:"))
+    assert "Leaky 0.3 in 3 of 3 runs" in line and "ReLU in 1 of 3 runs" in line
+    assert "Switch to" not in text and "no cure where it diverged" in text
+
+
+def cell(**over):
+    """A lethal cell as study_findings gives it, with round numbers to compute the text by hand."""
+    acts = [{"act": "relu", "name": "ReLU", "slope": 0.0, "acc": 0.15, "runs": 5, "diverged": 0},
+            {"act": "leaky_relu_0.01", "name": "Leaky 0.01", "slope": 0.01, "acc": 0.25, "runs": 5, "diverged": 1},
+            {"act": "leaky_relu_0.3", "name": "Leaky 0.3", "slope": 0.3, "acc": 0.1, "runs": 5, "diverged": 5},
+            {"act": "prelu", "name": "PReLU", "slope": 0.25, "acc": 0.1, "runs": 5, "diverged": 5}]
+    c = {"label": "lr 0.1", "relu_peak_dead": 0.5, "relu_acc": 0.15, "acts": acts, "best": acts[1],
+         "milder": {"label": "lr 0.05", "runs": 25, "relu_acc": 0.3}}
+    return {**c, **over}
+
+
+def test_a_lethal_cell_in_words_names_the_best_the_diverged_and_what_worked():
+    assert report.lethal_cell_text(cell()) == (
+        "lr 0.1: ReLU 15.0% test accuracy (50.0% dead at its peak); best Leaky 0.01, 25.0% (1 of 5 runs "
+        "diverged); diverged: Leaky 0.3 in 5 of 5 runs and PReLU in 5 of 5 runs. What worked there: a smaller "
+        "slope (Leaky 0.01, not Leaky 0.3 or PReLU) or a milder setting (at lr 0.05 none of 25 runs diverged "
+        "and ReLU reached 30.0%).")
+    # no milder level without a divergence: only the smaller slope
+    assert report.lethal_cell_text(cell(milder=None)).endswith("What worked there: a smaller slope "
+                                                                "(Leaky 0.01, not Leaky 0.3 or PReLU).")
+    calm = [{**a, "diverged": 0, "acc": acc} for a, acc in zip(cell()["acts"], (0.15, 0.14, 0.4, 0.35))]
+    assert report.lethal_cell_text(cell(acts=calm, best=calm[2], milder=None)) == (
+        "lr 0.1: ReLU 15.0% test accuracy (50.0% dead at its peak); best Leaky 0.3, 40.0%; no run diverged, "
+        "and Leaky 0.3 and PReLU beat ReLU.")
 
 
 def test_advice_quotes_the_findings(fake_results):
@@ -357,13 +418,47 @@ def test_advice_quotes_the_findings(fake_results):
     many = report.advice(0.5, relu_rows, f)
     assert none.startswith("No unit is dead") and report.pct(f["reference"]["max_abs_acc_diff"]) in none
     assert "below the 30%" in some and report.pct(f["relu_acc_not_lethal"]) + "%" in some
-    assert "Switch to Leaky ReLU or PReLU" in many and "diverged" in many
-    assert all(report.pct(c["relu_acc"]) + "%" in many and c["label"] in many for c in f["lethal"])
+    for text in (some, many):  # one line per lethal cell, as lethal_cell_text writes it
+        assert text.splitlines()[1:] == ["- " + report.lethal_cell_text(c) for c in f["lethal"]]
+    assert "Switch to" not in many and "PReLU in 1 of 3 runs" in many
     leaky = report.advice(0.5, [{"kind": "leaky_relu", "dead": 1, "units": 2}], f)
-    assert "can come back" in leaky and "Switch" not in leaky
+    assert "can come back" in leaky and "Look at what killed them" in leaky
     # the numbers come from the findings, not from the text
     other = {**f, "deadliest": {**f["deadliest"], "relu_peak_dead": 0.4321}}
     assert "43.2%" in report.advice(0.05, relu_rows, other)
+
+
+def _macros(tex: str) -> dict[str, str]:
+    return dict(re.findall(r"\\newcommand\{\\(\w+)\}\{(.*)\}", tex))
+
+
+def _diverged_counts(table_rates: str) -> dict[tuple[str, str], str]:
+    """(regime, activation) -> 'k/n' from the paper's table of rates."""
+    out, regime = {}, None
+    for line in table_rates.splitlines():
+        parts = [p.strip() for p in line.rstrip("\\ ").split("&")]
+        if len(parts) == 7 and "/" in parts[2]:
+            regime = parts[0].replace("$-$", "-") or regime
+            out[(regime, parts[1])] = parts[2]
+    return out
+
+
+@pytest.mark.skipif(not (config.RESULTS / "cpu" / "runs.csv").is_file(), reason="no committed results/cpu/")
+def test_the_advice_agrees_with_the_paper_number_for_number():
+    """The committed study: every number the advice cites for a lethal cell is the paper's
+    (paper/generated/numbers.tex and table_rates.tex, made from the same results/cpu/)."""
+    f = report.study_findings(config.RESULTS / "cpu")
+    gen = config.ROOT / "paper" / "generated"
+    m, rates = _macros((gen / "numbers.tex").read_text()), _diverged_counts((gen / "table_rates.tex").read_text())
+    assert ", ".join(c["label"] for c in f["lethal"]) == m["LethalCells"]
+    assert (report.pct(f["revival_relu"]), report.pct(f["revival_leaky"])) == (m["RevivalRelu"], m["RevivalLeaky"])
+    for c in f["lethal"]:
+        suffix = latex.macro_name(c["knob"])  # numbers.tex has each knob's last level; so are the lethal cells
+        assert report.pct(c["relu_acc"]) == m["ReluAcc" + suffix]
+        assert report.pct(c["relu_peak_dead"]) == m["ReluPeakDead" + suffix]
+        assert (report.pct(c["best"]["acc"]), c["best"]["name"]) == (m["BestAcc" + suffix], m["BestAct" + suffix])
+        for a in c["acts"][1:]:
+            assert f"{a['diverged']}/{a['runs']}" == rates[(c["label"], a["name"])]
 
 
 def test_advice_without_results_says_so(tmp_path):

@@ -28,7 +28,7 @@ from rectifiers import activations, results, style
 from rectifiers.rules import RULES
 
 FIGURES = ("activations", "stress_accuracy", "stress_dead", "dynamics", "layer_heatmap", "revival",
-           "prelu_slopes", "resnet", "budget")
+           "prelu_slopes", "resnet", "budget", "power")
 SCRIPTS = {name: ROOT / "scripts" / f"fig_{name}.py" for name in FIGURES}
 NAME_TO_ACT = {a.display: a.label for a in activations.ACTIVATIONS}
 
@@ -103,13 +103,13 @@ def test_provenance_in_metadata(drawn, fake, name):
         assert f"scripts/fig_{name}.py" in text and commit in text and study_sha in text
     assert f"scripts/fig_{name}.py" in meta["/Creator"] and commit in meta["/Creator"]
     assert "/CreationDate" not in meta and "Software" not in png
-    csvs = [f for f in ("runs.csv", "epochs.csv", "layers.csv") if f in meta["/Keywords"]]
+    csvs = [f for f in ("runs.csv", "epochs.csv", "layers.csv", "power.csv") if f in meta["/Keywords"]]
     assert csvs, "no results table recorded"
     for f in csvs:
         assert hashlib.sha256((fake / f).read_bytes()).hexdigest() in meta["/Keywords"]
 
 
-@pytest.mark.parametrize("name", [f for f in FIGURES if f != "prelu_slopes"])
+@pytest.mark.parametrize("name", [f for f in FIGURES if f not in ("prelu_slopes", "power")])  # power: by claim
 def test_activation_colours_come_from_the_one_table(drawn, name):
     """Every line, scatter, bar or title that stands for an activation has its colour from
     the activation table, and every figure has some."""
@@ -181,7 +181,7 @@ def test_the_deadliest_level_is_where_relu_dies(fake):
 @pytest.mark.parametrize("name", FIGURES)
 def test_missing_results_raise_a_clear_error_and_write_nothing(tmp_path, name):
     (tmp_path / "results").mkdir()
-    with pytest.raises(results.ResultsError, match=r"missing: run `make results`"):
+    with pytest.raises(results.ResultsError, match=r"missing: run `make (results|power)`"):
         load_script(name).main(["--results", str(tmp_path / "results"), "--out", str(tmp_path / "figures")])
     assert files_under(tmp_path / "figures") == []
 
@@ -227,3 +227,32 @@ def test_stress_figures_show_every_seed_as_a_point(drawn, fake):
         assert len(panels) == len(knobs)
         for ax, knob in zip(panels, knobs):
             assert sum(len(c.get_offsets()) for c in ax.collections) == len(rows[rows.knob == knob])
+
+
+def test_resnet_figure_shows_the_trained_resnet_beside_the_grid(drawn, fake, tmp_path):
+    """Figure 4: left, the ResNet at the stress grid's budget; right, the trained ResNet that
+    claim 5 is decided on (all training images, the runs rectifiers.tidy puts at scale
+    'trained'), each activation's mean over epochs and every seed; without its epochs the
+    right panel says that it is not yet trained."""
+    empty = drawn[1]["resnet"].axes[1]
+    assert "not yet trained" in [t.get_text() for t in empty.texts]  # the fake has no trained epochs
+    runs = pd.read_csv(fake / "runs.csv")
+    trained = runs[(runs.model == "resnet") & (runs.train_size == 50000)]
+    assert len(trained) and trained.epochs.nunique() == 1
+    epochs = pd.read_csv(fake / "epochs.csv")
+    extra = pd.DataFrame([{"run_id": r.run_id, "model": r.model, "depth": r.depth, "act": r.act, "lr": r.lr,
+                           "batch_size": r.batch_size, "init_bias": r.init_bias, "seed": r.seed, "status": r.status,
+                           "epoch": e, "test_acc": 0.1 + 0.7 * e / r.epochs, "dead_ratio": 0.0}
+                          for r in trained.itertuples() for e in range(r.epochs + 1)])
+    copy = copy_results(fake, tmp_path / "results")
+    pd.concat([epochs, extra], ignore_index=True).to_csv(copy / "epochs.csv", index=False)
+    fig = load_script("resnet").main(["--results", str(copy), "--out", str(tmp_path / "figures")])
+    grid_ax, trained_ax = fig.axes
+    grid = runs[(runs.model == "resnet") & (runs.train_size == 5000)]
+    for ax, part in ((grid_ax, grid), (trained_ax, trained)):
+        means = [line for line in ax.get_lines() if line.get_label() in NAME_TO_ACT]
+        assert {NAME_TO_ACT[line.get_label()] for line in means} == set(part.act)
+        assert len(ax.get_lines()) - len(means) == len(part)  # one thin line per seed
+        assert max(max(line.get_xdata()) for line in means) == part.epochs.max()
+    assert "50,000" in trained_ax.get_title() and "5,000" in grid_ax.get_title()
+    plt.close(fig)

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
 from torch import nn
 
 from conftest import CONF
+from rectifiers import models
 from rectifiers.activations import is_activation
 from rectifiers.models import build_model, leaky_kaiming_std
 from rectifiers.config import MODELS as MODEL_NAMES, ConfigError, check_config, check_model
@@ -172,3 +176,87 @@ def test_unknown_model_lists_valid_names(compose):
 @pytest.mark.parametrize("depth", [8, 20, 56])
 def test_valid_resnet_depths_pass_check(compose, depth):
     check_model(compose(["model=resnet", f"model.depth={depth}"]).model)
+
+
+# --- the AVX2 convolution crash (docs/design.md, Known issues) ------------------------------
+
+CL = torch.channels_last
+
+
+@pytest.fixture
+def capability(monkeypatch):
+    """capability(name): pretend torch reports this CPU capability, with no oneDNN cap set."""
+    for var in models.ONEDNN_ISA_VARIABLES:
+        monkeypatch.delenv(var, raising=False)
+    return lambda name: monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: name)
+
+
+@pytest.mark.parametrize("cpu, cap, expected", [
+    ("AVX2", "", True), ("AVX512", "", False), ("DEFAULT", "", False),
+    ("AVX512", "AVX2", True), ("AVX512", "avx2_vnni", True), ("AVX512", "AVX512_CORE", False),
+])
+def test_onednn_avx2_reads_the_cpu_and_the_onednn_cap(capability, monkeypatch, cpu, cap, expected):
+    capability(cpu)
+    if cap:
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    assert models.onednn_avx2() is expected
+
+
+@pytest.mark.parametrize("c_in, kernel, stride, device, cpu, expected", [
+    (4, 1, 2, "cpu", "AVX2", True),      # the crashing shape: ResNet's first shortcut at width 4
+    (2, 1, 2, "cpu", "AVX2", True),      # 2 to 7 input channels crash alike
+    (8, 1, 2, "cpu", "AVX2", False),     # width 8 and up do not
+    (4, 1, 1, "cpu", "AVX2", False),     # nor an unstrided 1x1 conv
+    (4, 3, 2, "cpu", "AVX2", False),     # nor a 3x3 one
+    (4, 1, 2, "cpu", "AVX512", False),   # nor AVX512's kernel
+    (4, 1, 2, "meta", "AVX2", False),    # nor any device but the CPU
+])
+def test_the_crashing_conv_is_recognised(capability, c_in, kernel, stride, device, cpu, expected):
+    capability(cpu)
+    conv = nn.Conv2d(c_in, 8, kernel, stride)
+    assert models.hits_avx2_conv_bug(conv, torch.empty(2, c_in, 8, 8, device=device)) is expected
+
+
+def test_on_avx2_the_shortcut_runs_contiguous_and_computes_the_same(capability, monkeypatch):
+    """Faked AVX2: ResNet-8 at width 4 in channels_last runs its 4-channel strided 1x1 shortcut on
+    contiguous copies, hands on channels_last, and gives AVX512's outputs and gradients."""
+    seen, conv2d = [], torch.nn.functional.conv2d
+
+    def spy(x, w, *args, **kwargs):
+        seen.append((x.shape[1], w.shape[2:], x.stride() == x.contiguous().stride(), w.stride()))
+        return conv2d(x, w, *args, **kwargs)
+    monkeypatch.setattr(torch.nn.functional, "conv2d", spy)
+
+    def run(cpu):
+        capability(cpu)
+        torch.manual_seed(0)
+        net = models.ResNet(8, 4, lambda c: nn.ReLU()).to(memory_format=CL)
+        x = torch.randn(8, 3, 16, 16).contiguous(memory_format=CL).requires_grad_()
+        shortcut = net.blocks[1].shortcut[0]
+        out = []
+        shortcut.register_forward_hook(lambda m, i, o: out.append(o))
+        seen.clear()
+        net(x).square().sum().backward()
+        return out[0], x.grad, [p.grad for p in net.parameters()], list(seen)
+
+    guarded, plain = run("AVX2"), run("AVX512")
+    call = next(s for s in guarded[3] if s[:2] == (4, (1, 1)))
+    assert call[2] and call[3] == (4, 1, 1, 1)  # input and weight with the contiguous format's strides
+    assert next(s for s in plain[3] if s[:2] == (4, (1, 1)))[3] == (4, 1, 4, 4)  # channels_last's, as built
+    assert guarded[0].is_contiguous(memory_format=CL)
+    torch.testing.assert_close(guarded[0], plain[0])
+    torch.testing.assert_close(guarded[1], plain[1])
+    for a, b in zip(guarded[2], plain[2]):
+        torch.testing.assert_close(a, b)
+
+
+def test_a_width_4_resnet_trains_on_the_avx2_kernel_that_crashes():
+    """The real kernel: ONEDNN_MAX_CPU_ISA=AVX2 makes oneDNN use it on an AVX512 CPU too. Without
+    the fallback this process dies with a segfault (return code -11)."""
+    script = ("import torch; from torch import nn; from rectifiers import models; torch.set_num_threads(1); "
+              "net = models.ResNet(8, 4, lambda c: nn.ReLU()).to(memory_format=torch.channels_last); "
+              "x = torch.randn(64, 3, 32, 32).contiguous(memory_format=torch.channels_last); "
+              "net(x).sum().backward()")
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, f"return code {out.returncode}: {out.stderr[-2000:]}"

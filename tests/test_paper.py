@@ -229,6 +229,82 @@ def test_setup_table_names_the_data_the_runs_used(fake, tmp_path):
     assert [c.strip() for c in source.rstrip(" \\").split("&")][column].startswith("folder (as run; configured:")
 
 
+def test_calibration_table_lists_the_resnet_pilot_under_its_own_label(fake, tmp_path):
+    """Table 1 is the plain CNN's calibration; the ResNet pilot (another network, another
+    budget) is listed under its own label, and the epochs the text quotes are the plain ones."""
+    copy = copy_results(fake, tmp_path / "cal")
+    cal = pd.read_csv(fake / "calibration.csv").assign(model="plain", train_size=5000)
+    pilot = {**cal.iloc[0].to_dict(), "run_id": "pilot", "model": "resnet", "depth": 20, "lr": 0.1,
+             "batch_size": 128, "epochs": 8, "train_size": 50000, "final_test_acc": 0.8}
+    pd.concat([cal, pd.DataFrame([pilot])]).to_csv(copy / "calibration.csv", index=False)
+    out = tmp_path / "cal.tex"
+    assert run("table_calibration", copy, out) == 0
+    lines = out.read_text().splitlines()
+    plain_at, pilot_at = (next(i for i, line in enumerate(lines) if label in line)
+                          for label in ("Plain CNN", "ResNet pilot"))
+    assert plain_at < pilot_at and "5{,}000 images, 3 epochs" in lines[plain_at]
+    assert "50{,}000 images, 8 epochs" in lines[pilot_at]
+    rows = [i for i, line in enumerate(lines) if re.match(r"\d+ & ", line)]
+    assert [i for i in rows if lines[i].startswith("20 & 0.1 & 128")] == [rows[-1]] and rows[-1] > pilot_at
+    assert len([i for i in rows if plain_at < i < pilot_at]) == len(cal)
+    numbers = load_script("make_numbers").study_numbers(results.load(copy), copy)
+    assert numbers["CalibrationEpochs"] == "3"
+    assert run("table_calibration", fake, out) == 0  # a calibration without a model column: all plain
+    assert "ResNet pilot" not in out.read_text()
+
+
+def test_the_abstract_counts_claims_without_runs_only_when_there_are_some(fake):
+    abstract = re.search(r"\\begin\{abstract\}(.*?)\\end\{abstract\}", paper_sources()["main.tex"], re.S).group(1)
+    assert r"\ClaimsNotRunClause" in abstract and "of them" not in abstract and r"\NumClaimsNotRun" not in abstract
+    claim_numbers = load_script("make_numbers").claim_numbers
+    t = results.load(fake, "epochs").tidy()
+    verdicts = claims.decide(t)
+    assert not any(v.result.startswith(claims.NOT_RUN) for v in verdicts)
+    assert claim_numbers(verdicts)["ClaimsNotRunClause"] == ""
+    without_trained = claims.decide(t[t.scale != "trained"])  # claim 5 has no runs
+    assert claim_numbers(without_trained)["ClaimsNotRunClause"] == \
+        " (1 of them because not all its runs are trained yet)"
+
+
+def figures_in_paper() -> list[tuple[str, str]]:
+    """(source file, body) of every figure environment of the paper, comments removed."""
+    return [(name, body) for name, text in paper_sources().items()
+            for body in re.findall(r"\\begin\{figure\*?\}(.*?)\\end\{figure\*?\}",
+                                   re.sub(r"(?<!\\)%.*", "", text), re.S)]
+
+
+def test_every_figure_caption_names_the_script_that_made_it():
+    figures = figures_in_paper()
+    assert len(figures) >= len(FIGS) - 1  # every figure script's figure, give or take one in progress
+    for name, body in figures:
+        graphics = re.findall(r"\\includegraphics\s*(?:\[[^\]]*\])?\{([^}]*)\}", body)
+        caption = body[body.index(r"\caption"):]
+        named = [n.replace(r"\_", "_") for n in re.findall(r"scripts/fig\\_((?:[a-z]|\\_)+)\.py", caption)]
+        assert named, f"{name}: the caption of figure {graphics} names no scripts/fig_*.py"
+        for n in named:
+            assert (ROOT / "scripts" / f"fig_{n}.py").is_file(), f"{name}: scripts/fig_{n}.py does not exist"
+        assert {Path(g).stem for g in graphics} <= set(named), (name, graphics, named)
+
+
+def test_every_appendix_section_says_what_its_tables_show():
+    """No appendix is an empty heading followed by floats: each section has prose that refers
+    to each of its tables before the first one, and each table stays in its section (a
+    \\FloatBarrier before the next section, or [H])."""
+    text = re.sub(r"(?<!\\)%.*", "", paper_sources()["sections/appendix.tex"])
+    sections = re.split(r"\\section\{", text)[1:]
+    assert len(sections) >= 2
+    for i, sec in enumerate(sections):
+        title = sec.split("}")[0]
+        before = re.split(r"\\begin\{(?:table|figure)\}", sec)[0]
+        words = re.sub(r"\\label\{[^}]*\}", " ", before[len(title) + 1:]).split()
+        assert len(words) >= 12, f"appendix '{title}' has no text before its floats"
+        for label in re.findall(r"\\label\{(tab:[^}]*)\}", sec):
+            assert re.search(r"\\[cC]ref\{[^}]*" + re.escape(label), before), f"'{title}' does not refer to {label}"
+        last_float = max((m.end() for m in re.finditer(r"\\end\{table\}", sec)), default=None)
+        if last_float is not None and i < len(sections) - 1 and "[H]" not in sec:
+            assert r"\FloatBarrier" in sec[last_float:], f"the tables of '{title}' may float out of it"
+
+
 # --- (c) the PDF builds --------------------------------------------------------------
 
 def figures_for(fake: Path, tmp: Path) -> Path:

@@ -73,3 +73,40 @@ def test_the_same_data_by_any_path_or_cache_gives_the_same_id(compose, tmp_path,
     img = tmp_path / "data" / "test" / CLASSES[3] / "1.png"
     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(img)  # other data: another id
     assert rid("data.root=data", "data.cache_dir=c1") != a
+
+
+# --- the extension's order: its plan before its data ------------------------------------
+
+def git(*args) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+
+
+def test_the_profile_runs_the_seeds_the_plan_declares():
+    from rectifiers.rules import RULES
+    cpu = OmegaConf.load(ROOT / "conf" / "profile" / "cpu.yaml")
+    assert cpu.profile.seeds == RULES.extension["seeds"]
+
+
+def test_the_extension_plan_and_its_calibration_were_committed_before_any_record_it_decides():
+    """No record with a seed of 5 or more may exist before the commit that declared the
+    extension (conf/claims.yaml) with its calibration at that many seeds (docs/design.md
+    section 6). Checked on the history, so a rewritten order fails here."""
+    if git("rev-parse", "--is-shallow-repository").strip() == "true":
+        pytest.skip("a shallow clone has no history to check the order on (git fetch --unshallow)")
+    from rectifiers.rules import RULES
+    added = git("log", "--reverse", "--format=%H", "-S", "extension:", "--", "conf/claims.yaml").split()
+    assert added, "conf/claims.yaml never declared the extension"
+    plan = added[0]
+    calibration = git("show", f"{plan}:results/cpu/claims_calibration.csv").splitlines()
+    seeds_col = calibration[0].split(",").index("seeds")
+    assert {int(row.split(",")[seeds_col]) for row in calibration[1:]} == {RULES.extension["seeds"]}
+    later = [c.split("\n", 1) for c in git("log", "--reverse", "--diff-filter=A", "--format=%x00%H",
+                                         "--name-only", "--", "results/cpu/runs").split("\0") if c.strip()]
+    extension = [h for h, names in later
+                 if any(int(n.split("/")[3].rsplit("-s", 1)[1]) >= 5 for n in names.split() if n.endswith("summary.json"))]
+    if not extension:
+        assert all(int(p.parent.name.rsplit("-s", 1)[1]) < 5 for p in RECORDS)
+        return
+    first = extension[0].strip()
+    assert first != plan
+    subprocess.run(["git", "merge-base", "--is-ancestor", plan, first], cwd=ROOT, check=True)

@@ -1,6 +1,10 @@
-"""The whole chain, `make reproduce PROFILE=smoke`, on synthetic data in a copy of the repository.
-What the chain makes is checked here; how long it takes is not (a loaded machine must not fail
-a test): scripts/smoke_time.py holds that bound."""
+"""The whole chain on synthetic data in a copy of the repository, with git: the smoke study
+trained and its paper built (the committed tree), then `make reproduce` on a second synthetic
+dataset (another fingerprint), a one-seed sample, which builds its own PDF and report under
+reproductions/ and leaves the committed tree byte for byte as it was (git status). What the
+chain makes is checked here; how long it takes is not (a loaded machine must not fail a test):
+scripts/smoke_time.py holds that bound."""
+import json
 import os
 import shutil
 import subprocess
@@ -10,28 +14,66 @@ from conftest import ROOT, copy_checkout
 
 TEX = shutil.which("latexmk") and shutil.which("pdflatex") and shutil.which("pdftotext")
 FROM_SCRATCH = ("results/smoke", "paper/generated", "paper/main.pdf")  # what the chain must make itself
+OTHER_DATA = "data.synthetic_train=200"  # a second synthetic dataset, and a faster one
 
 
 def remove(path):
     shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
 
+def pdf_text(pdf):
+    return subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not TEX, reason="TeX Live (latexmk, pdflatex, pdftotext) is not installed: "
                                     "apt-get install latexmk texlive-latex-extra texlive-science lmodern poppler-utils")
-def test_make_reproduce_smoke_builds_the_paper(tmp_path):
+def test_the_smoke_chain_builds_the_paper_and_a_reproduction_beside_it(tmp_path):
     repo = copy_checkout(tmp_path / "repo")
     for generated in FROM_SCRATCH:
         remove(repo / generated)
     venv = ROOT / ".venv"
     env = {**os.environ, "PYTHONPATH": str(repo / "src")}
-    out = subprocess.run(["make", "reproduce", "PROFILE=smoke", f"VENV={venv}", "-o", f"{venv}/.installed"],
-                         cwd=repo, env=env, capture_output=True, text=True, timeout=1800)
+
+    def run(*args, timeout=1800):
+        return subprocess.run(list(args), cwd=repo, env=env, capture_output=True, text=True, timeout=timeout)
+    make = ["make", "PROFILE=smoke", f"VENV={venv}", "-o", f"{venv}/.installed"]
+
+    # the committed tree: every step of the chain into results/smoke/, figures/ and paper/
+    out = run(*make, "train", "results", "calibrate", "figures", "tables", "paper")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "0 failed" in out.stdout  # every sweep's last line
-    pdf = repo / "paper" / "main.pdf"
-    assert pdf.stat().st_size > 10_000
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert (repo / "paper" / "main.pdf").stat().st_size > 10_000
+    text = pdf_text(repo / "paper" / "main.pdf")
     assert "Rectifiers" in text and "smoke" in text
     for fig in ("stress_accuracy", "dynamics", "revival"):
         assert (repo / "figures" / f"{fig}.pdf").exists()
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.org"]
+    for step in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "the committed smoke study"]):
+        assert run(*git, *step).returncode == 0
+    # the committed data and records: make reproduce would rebuild the committed tree
+    out = run(f"{venv}/bin/python", "scripts/compare.py", "locate", "--profile", "smoke")
+    assert out.returncode == 0 and out.stdout.strip() == "", out.stderr
+
+    # a reproduction on other data: one seed of every cell, none of the trained ResNet
+    out = run(*make, "reproduce", "SAMPLE=1", "SAMPLE_TRAINED=0", f"DATA={OTHER_DATA}")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    [tree] = (repo / "reproductions").iterdir()
+    committed = json.loads((repo / "results" / "smoke" / "study.json").read_text())
+    study = json.loads((tree / "results" / "smoke" / "study.json").read_text())
+    assert tree.name == f"smoke-synthetic-{study['data_fingerprint'][:12]}"
+    assert study["data_fingerprint"] != committed["data_fingerprint"] and study["seeds"] == [0]
+    assert study["data_fingerprint"][:12] in pdf_text(tree / "paper" / "main.pdf")
+    assert (tree / "compare.pdf").exists() and (tree / "figures" / "stress_accuracy.pdf").exists()
+    report = (tree / "report.md").read_text()
+    for section in ("## Claims", "## Headline numbers", "## Runs of the same configuration",
+                    "## Machines and libraries", "## Summary"):
+        assert section in report
+    n_runs = study["runs"]
+    assert f"{n_runs} runs of the reproduction have a committed run of the same configuration" in report
+    last = report.strip().splitlines()[-3:]
+    assert last[0].startswith("Agreed: ") and last[1].startswith("Did not agree: ") and f"of {n_runs} paired" in last[0]
+    assert json.loads((tree / "reproduction.json").read_text())["state"] == "complete"
+    # nothing of the committed tree changed, byte for byte (reproductions/ is ignored)
+    status = run("git", "status", "--porcelain")
+    assert status.returncode == 0 and status.stdout == "", status.stdout

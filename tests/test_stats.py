@@ -47,11 +47,23 @@ def test_t_test_agrees_with_scipy_ttest_1samp():
     assert r.p_less == pytest.approx(st.ttest_1samp(x, 0.01, alternative="less").pvalue, rel=1e-10)
 
 
-@pytest.mark.parametrize("values", [[], [0.4], [0.2, 0.2, 0.2]])
-def test_t_test_decides_nothing_without_spread(values):
-    # one run, or identical runs, have no interval: never a zero-width "95% interval"
+@pytest.mark.parametrize("values", [[], [0.4]])
+def test_t_test_decides_nothing_from_one_run(values):
     r = stats.t_test(values)
     assert np.isnan(r.low) and np.isnan(r.high) and np.isnan(r.p_greater) and np.isnan(r.p_two)
+
+
+def test_identical_differences_are_an_exact_result():
+    # every seed the same difference: the interval is that point, and each test rejects
+    # exactly when the point is on its alternative's side (docs/design.md section 6)
+    r = stats.t_test([0.2, 0.2, 0.2], null=0.1)
+    assert r.low == r.high == pytest.approx(0.2) and r.sd == 0.0
+    assert (r.p_two, r.p_greater, r.p_less) == (0.0, 0.0, 1.0)
+    at_null = stats.t_test([0.0, 0.0], null=0.0)
+    assert (at_null.p_two, at_null.p_greater, at_null.p_less) == (1.0, 1.0, 1.0)
+    # a dead ratio of exactly 0 in every seed of both activations: equal within any margin
+    assert stats.tost([0.0, 0.0, 0.0, 0.0, 0.0], 0.05) == 0.0
+    assert stats.tost([0.05, 0.05, 0.05], 0.05) == 1.0  # on the margin is not within it
 
 
 def test_tost_is_the_larger_one_sided_p():

@@ -27,6 +27,7 @@ from .tidy import Values, has_scale
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 NOT_RUN = "not yet run"
+FIVE_SEEDS = 5  # seeds 0-4: the study before its pre-registered extension (conf/claims.yaml, extension)
 
 
 @dataclass

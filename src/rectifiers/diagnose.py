@@ -44,11 +44,13 @@ class Diagnosis:
                 "dead_ratio": network_dead_ratio(self.rows), "advice": self.advice}
 
     def text(self) -> str:
-        """What the terminal shows."""
+        """What the terminal shows: the advice wrapped line by line, its list items indented."""
+        advice = [textwrap.fill(line, 100, subsequent_indent="  " if line.startswith("- ") else "")
+                  for line in self.advice.splitlines()]
         return "\n".join([f"{self.model}: {self.weights}",
                           f"probe: {self.probe} images, {self.data}; shape {'x'.join(map(str, self.shape))}, "
                           f"eval mode; tau-dormant at tau = {self.tau:g}",
-                          table(self.rows), "", textwrap.fill(self.advice, 100)])
+                          table(self.rows), "", *advice])
 
 
 # --- the command line ---------------------------------------------------------------------

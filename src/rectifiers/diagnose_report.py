@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import activations, config
+from . import activations, config, knobs
 from .diagnose_measure import STUCK
 
 RESULTS = config.RESULTS / "cpu"  # the committed study the advice is drawn from
@@ -19,16 +19,17 @@ RELU = activations.REFERENCE
 
 def study_findings(results_dir: Path = RESULTS) -> dict:
     """The study's numbers behind the advice, from results/<profile>/ (runs.csv, study.json):
-    descriptive figures only, in fractions. Cell means are over finished runs (results.over_seeds)
-    and diverged runs are counted. A cell is lethal, as in the paper, when ReLU's mean peak dead
-    ratio reaches claim 1's dead threshold (conf/claims.yaml). Raises FileNotFoundError or
-    ValueError (from results.load) when the results are missing or empty."""
-    from . import results  # pandas, scipy and the claim rules only when advice is asked for
+    descriptive figures only, in fractions, with the paper's outcomes (tidy.outcomes): a
+    diverged run counts at chance accuracy with every unit dead, and is counted. A cell is
+    lethal, as in the paper, when ReLU's mean peak dead ratio reaches claim 1's dead threshold
+    (conf/claims.yaml). Raises FileNotFoundError or ValueError (from results.load) when the
+    results are missing or empty."""
+    from . import claims, results  # pandas, scipy and the claim rules only when advice is asked for
     from .rules import RULES
-    res = results.load(Path(results_dir))
+    res = results.load(Path(results_dir))  # runs.csv with the outcome columns acc and dead_peak
     df, cells = results.cell_frame(res.runs, res.study), results.cells(res.study)
     acc, peak, init = (results.over_seeds(df, v, ["cell", "act"]).set_index(["cell", "act"])
-                       for v in ("final_test_acc", "dead_ratio_peak", "dead_ratio_init"))
+                       for v in ("acc", "dead_peak", "dead_ratio_init"))
     threshold = RULES.dead_threshold
     plain = [c for c in cells if c["kind"] != "reference" and not np.isnan(_relu_mean(peak, c))]
     if not plain:
@@ -37,39 +38,54 @@ def study_findings(results_dir: Path = RESULTS) -> dict:
     deadliest = max(plain, key=lambda c: _relu_mean(peak, c))
     spared = [a for a in (_relu_mean(acc, c) for c in plain if c not in lethal) if not np.isnan(a)]
     reference = next((c for c in cells if c["kind"] == "reference"), None)
-    leaky = [a for a in res.runs.act.unique() if activations.is_leaky(a)]
+    t = res.tidy()
+    revival_relu, revival_leaky = claims._revival(t[t.scale == "stress"], RULES)  # claim 2's, as the paper
     return {
         "results": str(results_dir), "dead_threshold": threshold, "plain_cells": len(plain),
-        "lethal": [_lethal_cell(c, acc, peak) for c in lethal],
+        "lethal": [_lethal_cell(c, acc, peak, _milder(c, cells, res.study, acc)) for c in lethal],
         "relu_acc_not_lethal": float(np.mean(spared)) if spared else np.nan,
         "deadliest": {"label": deadliest["label"], "relu_init_dead": _relu_mean(init, deadliest),
                       "relu_peak_dead": _relu_mean(peak, deadliest)},
-        "revival_relu": _revival(res.runs, [RELU]), "revival_leaky": _revival(res.runs, leaky),
+        "revival_relu": revival_relu, "revival_leaky": revival_leaky,
         "reference": _reference_cell(reference, acc, peak) if reference else None,
     }
 
 
 def _relu_mean(frame, cell: dict) -> float:
-    """ReLU's mean in a cell (a summary indexed by cell and act), NaN without a finished run."""
+    """ReLU's mean in a cell (a summary indexed by cell and act), NaN without a run."""
     key = (cell["key"], RELU)
     return float(frame.loc[key, "mean"]) if key in frame.index else np.nan
 
 
-def _lethal_cell(cell: dict, acc, peak) -> dict:
-    """ReLU in a lethal cell, and the best of the other activations that finished there."""
-    others = acc.loc[cell["key"]].drop(RELU, errors="ignore")
-    finished = others["mean"].dropna()
-    best = finished.idxmax() if len(finished) else None
-    return {"label": cell["label"], "relu_peak_dead": _relu_mean(peak, cell), "relu_acc": _relu_mean(acc, cell),
-            "best_act": activations.display(best) if best else None,
-            "best_acc": float(finished.max()) if best else np.nan,
-            "other_runs": int(others["n_runs"].sum()), "other_diverged": int(others["n_diverged"].sum())}
+def _lethal_cell(cell: dict, acc, peak, milder: dict | None) -> dict:
+    """ReLU in a lethal cell, every activation's mean accuracy and divergences there (table
+    order), the best of them (the paper's bold), and the milder level of the same knob."""
+    here = acc.loc[cell["key"]]
+    acts = [{"act": a, "name": activations.display(a), "slope": activations.by_label()[a].slope,
+             "acc": float(here.loc[a, "mean"]), "runs": int(here.loc[a, "n_runs"]),
+             "diverged": int(here.loc[a, "n_diverged"])}
+            for a in activations.ordered(here.index) if here.loc[a, "n"] > 0]
+    return {"label": cell["label"], "knob": cell["knob"], "relu_peak_dead": _relu_mean(peak, cell),
+            "relu_acc": _relu_mean(acc, cell), "acts": acts, "best": max(acts, key=lambda a: a["acc"]),
+            "milder": milder}
 
 
-def _revival(runs, acts: list[str]) -> float:
-    """Revived over ever-dead units, pooled over the finished runs of `acts`."""
-    ok = runs[(runs.status == "ok") & runs.act.isin(acts)]
-    return float(ok.revived.sum() / ok.ever_dead.sum()) if ok.ever_dead.sum() > 0 else np.nan
+def _milder(cell: dict, cells: list[dict], study: dict, acc) -> dict | None:
+    """The nearest less stressful level of the cell's knob at which no run diverged, with
+    ReLU's mean accuracy there; None if every milder level had a divergence."""
+    knob = study["knobs"][cell["knob"]]
+    by_level = {c["level"]: c for c in cells if c["knob"] == cell["knob"] and c["kind"] == "stress"}
+    baseline = next((c for c in cells if c["kind"] == "baseline"), None)
+    levels = knob["levels"][:knob["levels"].index(cell["level"])]  # baseline first, the stress level left out
+    for level in reversed(levels):
+        c = by_level.get(level, baseline if level == knob["baseline"] else None)
+        if c is None or c["key"] not in acc.index.get_level_values(0):
+            continue
+        here = acc.loc[c["key"]]
+        if here.n_diverged.sum() == 0:
+            label = f"{knobs.KNOBS[knob['column']].short} {level:g}"
+            return {"label": label, "runs": int(here.n_runs.sum()), "relu_acc": _relu_mean(acc, c)}
+    return None
 
 
 def _reference_cell(cell: dict, acc, peak) -> dict:
@@ -89,13 +105,46 @@ def pct_g(x: float) -> str:
     return f"{100 * x:g}"
 
 
-def _listing(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+def _listing(items: list[str], conjunction: str = "and") -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {conjunction} " + items[-1]
+
+
+def _runs(n: int, of: int) -> str:
+    return f"{n} of {of} runs"
+
+
+def lethal_cell_text(c: dict) -> str:
+    """One lethal cell in words: ReLU, the best activation, which diverged (with counts), and
+    the change that worked there: a smaller slope where larger ones diverged, a milder level
+    of the knob where any run diverged. Every number from `c` (study_findings)."""
+    best = c["best"]
+    text = (f"{c['label']}: ReLU {pct(c['relu_acc'])}% test accuracy ({pct(c['relu_peak_dead'])}% dead at its "
+            f"peak); best " + ("ReLU itself" if best["act"] == RELU else f"{best['name']}, {pct(best['acc'])}%"))
+    if best["diverged"]:
+        text += f" ({_runs(best['diverged'], best['runs'])} diverged)"
+    if not any(a["diverged"] for a in c["acts"]):
+        beat = [a["name"] for a in c["acts"] if a["acc"] > c["relu_acc"]]
+        return text + "; no run diverged" + (f", and {_listing(beat)} beat ReLU." if beat else ".")
+    diverged = [a for a in c["acts"] if a["diverged"] and a is not best]
+    if diverged:
+        text += "; diverged: " + _listing([f"{a['name']} in {_runs(a['diverged'], a['runs'])}" for a in diverged])
+    steeper = [a["name"] for a in diverged if a["slope"] > best["slope"]]
+    fixes = [f"a smaller slope ({best['name']}, not {_listing(steeper, 'or')})"] if steeper else []
+    if c["milder"]:
+        m = c["milder"]
+        fixes.append(f"a milder setting (at {m['label']} none of {m['runs']} runs diverged and ReLU reached "
+                     f"{pct(m['relu_acc'])}%)")
+    return text + "." + (f" What worked there: {' or '.join(fixes)}." if fixes else "")
+
+
+def _lethal_lines(cells: list[dict]) -> str:
+    """The lethal cells, one line each (the command line wraps each line on its own)."""
+    return "".join(f"\n- {lethal_cell_text(c)}" for c in cells)
 
 
 def advice(dead_ratio: float, rows: list[dict], findings: dict | None, missing: str = "") -> str:
-    """A few sentences for a measured model, every number taken from `findings`
-    (study_findings); `missing` says why there are no findings."""
+    """A few sentences for a measured model, and one line per lethal cell of the study, every
+    number taken from `findings` (study_findings); `missing` says why there are no findings."""
     here = f"{pct(dead_ratio)}% of the units are dead on this probe"
     if findings is None:
         return f"{here}. No comparison with the study: {missing}"
@@ -121,22 +170,17 @@ def advice(dead_ratio: float, rows: list[dict], findings: dict | None, missing: 
             text += (f", and where {pct_g(thr)}% or more died ReLU averaged "
                      f"{pct(sum(c['relu_acc'] for c in cells) / len(cells))}% test accuracy, against "
                      f"{pct(f['relu_acc_not_lethal'])}% in its other plain-network cells")
-        return (text + "." + leaky_note + f" Measure again during training; if the dead share climbs towards "
-                f"{pct_g(thr)}%, switch to Leaky ReLU or PReLU.")
-    text = f"{here}: at least the {pct_g(thr)}% at which the study calls a setting lethal."
-    diverged = 0
-    if cells:
-        best = [f"{pct(c['best_acc'])}% ({c['best_act']})" for c in cells]
-        text += (f" In its {len(cells)} lethal cells ({_listing([c['label'] for c in cells])}), ReLU ended at "
-                 f"{_listing([pct(c['relu_acc']) + '%' for c in cells])} test accuracy, and the best other "
-                 f"activation that finished reached {_listing(best)}.")
-        diverged, runs = sum(c["other_diverged"] for c in cells), sum(c["other_runs"] for c in cells)
-        if diverged:
-            text += f" {diverged} of those {runs} Leaky ReLU and PReLU runs diverged."
+        text += "." + leaky_note + " Measure again during training."
+        return text + (_what_worked(f"If the dead share climbs towards {pct_g(thr)}%, do", cells) if cells else "")
+    text = f"{here}: at least the {pct_g(thr)}% at which the study calls a setting lethal." + leaky_note
     if not stuck:
-        return text + leaky_note + " Look at what killed them: the learning rate, the batch size, the initialisation."
-    return text + " Switch to Leaky ReLU or PReLU" + ("; if training then diverges, lower the learning rate."
-                                                    if diverged else ".")
+        text += " Look at what killed them: the learning rate, the batch size, the initialisation."
+    return text + (_what_worked("Do", cells) if cells else " The study has no lethal cell to compare with.")
+
+
+def _what_worked(lead: str, cells: list[dict]) -> str:
+    return (f" {lead} what worked in the study's lethal setting nearest to yours (a diverged run counted at "
+            f"chance accuracy); a larger slope or PReLU is no cure where it diverged:{_lethal_lines(cells)}")
 
 
 def findings_or_reason(results_dir: Path) -> tuple[dict | None, str]:

@@ -6,6 +6,7 @@ depends on which rectifier is used. `build_model(cfg)` wires config to construct
 from __future__ import annotations
 
 import math
+import os
 from functools import partial
 
 import torch
@@ -13,6 +14,39 @@ from torch import nn
 
 from .activations import make_activation, slope_at_init
 from .config import check_model
+
+ONEDNN_ISA_VARIABLES = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")  # they cap the kernels oneDNN picks
+
+
+def onednn_avx2() -> bool:
+    """Whether oneDNN may run its AVX2 convolution kernels: the CPU's best is AVX2, or an
+    environment variable caps oneDNN at an AVX2 level (AVX2, AVX2_VNNI, ...)."""
+    capped = any(os.environ.get(v, "").upper().startswith("AVX2") for v in ONEDNN_ISA_VARIABLES)
+    return capped or torch.backends.cpu.get_cpu_capability() == "AVX2"
+
+
+def hits_avx2_conv_bug(conv: nn.Conv2d, x: torch.Tensor) -> bool:
+    """torch 2.14.1's oneDNN AVX2 kernel crashes the process (segfault) in the backward pass of a
+    1x1 strided conv with 2 to 7 input channels when the input or the weight has channels_last
+    strides (docs/design.md, Known issues). True where that can happen, whatever the memory
+    format: a 1x1 weight is "contiguous" in both formats, so its strides cannot be told apart."""
+    return (x.device.type == "cpu" and conv.kernel_size == (1, 1) and conv.stride != (1, 1)
+            and conv.in_channels < 8 and onednn_avx2())
+
+
+class ShortcutConv(nn.Conv2d):
+    """The 1x1 projection of a ResNet shortcut. Where the conv would crash (hits_avx2_conv_bug)
+    it runs on copies in the contiguous memory format (clone re-strides even a tensor that
+    already counts as contiguous) and hands its output on in the input's format."""
+
+    def forward(self, x):
+        if not hits_avx2_conv_bug(self, x):
+            return super().forward(x)
+        plain = torch.contiguous_format
+        out = self._conv_forward(x.clone(memory_format=plain), self.weight.clone(memory_format=plain), self.bias)
+        return out.contiguous(memory_format=torch.channels_last) if x.is_contiguous(
+            memory_format=torch.channels_last) else out
+
 
 class ConvUnit(nn.Sequential):
     """conv -> (BatchNorm) -> activation: one monitored layer of the plain network."""
@@ -52,7 +86,7 @@ class BasicBlock(nn.Module):
         # each activation is the last weight layer before it (the monitor relies on this).
         self.shortcut = nn.Identity()
         if stride != 1 or c_in != c_out:
-            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False),
+            self.shortcut = nn.Sequential(ShortcutConv(c_in, c_out, 1, stride, bias=False),
                                           nn.BatchNorm2d(c_out))
         self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(c_out)

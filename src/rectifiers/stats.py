@@ -4,8 +4,12 @@ interval, and a permutation test of rank association within groups.
 
 Every test comes from scipy.stats where scipy has it. Nothing here knows about the study:
 inputs are arrays, outputs are numbers. NaNs in the input are dropped; a test that cannot
-be computed (too few values, no variance) returns NaN p-values and bounds, which every
-caller treats as "not rejected".
+be computed (fewer than 2 values) returns NaN p-values and bounds, which every caller treats
+as "not rejected". Values with no spread (every seed the same difference, e.g. a dead ratio
+of exactly 0 for both activations in every seed) are an exact result, not a missing one:
+the interval is that point and each test rejects exactly when the point lies on its
+alternative's side (the limit of the t test as the spread goes to 0; docs/design.md
+section 6).
 """
 from __future__ import annotations
 
@@ -20,8 +24,8 @@ class TTest:
     """A one-sample (or paired: the values are differences) t analysis of a mean.
 
     low, high: the two-sided (1 - alpha) t interval of the mean. p_greater, p_less: one-sided
-    p-values of H0 mean <= null and H0 mean >= null. NaN where n < 2 or the values are
-    constant with a mean that a t interval cannot place (zero spread)."""
+    p-values of H0 mean <= null and H0 mean >= null. NaN where n < 2; with zero spread the
+    interval is the point and the p-values are 0 or 1 (the module's docstring)."""
     n: int
     mean: float
     sd: float
@@ -47,8 +51,11 @@ def t_test(values, null: float = 0.0, alpha: float = 0.05) -> TTest:
     n = len(x)
     mean = float(x.mean()) if n else np.nan
     sd = float(x.std(ddof=1)) if n > 1 else np.nan
-    if n < 2 or np.ptp(x) == 0:  # no spread: the t statistic is undefined, so nothing is decided
+    if n < 2:
         return TTest(n, mean, sd, np.nan, np.nan, np.nan, np.nan, np.nan)
+    if np.ptp(x) == 0:  # every seed agrees exactly: the point is the result
+        side = np.sign(mean - null)
+        return TTest(n, mean, 0.0, mean, mean, float(side == 0), float(side <= 0), float(side >= 0))
     df, se = n - 1, sd / np.sqrt(n)
     t = (mean - null) / se
     less = float(special.stdtr(df, t))            # P(T <= t)
@@ -60,7 +67,7 @@ def t_test(values, null: float = 0.0, alpha: float = 0.05) -> TTest:
 def tost(values, margin: float) -> float:
     """p-value of the two one-sided tests for equivalence: H0 |mean| >= margin. Small p means
     the mean lies within (-margin, +margin); p < alpha is the same as the (1 - 2 alpha) t
-    interval lying inside the margins. NaN where the t test is undefined."""
+    interval lying inside the margins. NaN where the t test is undefined (n < 2)."""
     lo = t_test(values, -margin).p_greater   # H0: mean <= -margin
     hi = t_test(values, +margin).p_less      # H0: mean >= +margin
     return max(lo, hi) if not (np.isnan(lo) or np.isnan(hi)) else np.nan

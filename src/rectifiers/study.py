@@ -9,6 +9,7 @@ once; at the end it counts how the runs ended, and exits non-zero if any failed.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
@@ -205,6 +206,7 @@ def study_runs(profile: str, names, overrides=()) -> list[tuple[str, dict, objec
     return out
 
 
+@functools.lru_cache
 def scale_activations(profile: str = "cpu") -> dict[str, list[str]]:
     """Per claim scale (SCALES), the activation labels its studies sweep, read from
     conf/study/*.yaml (one composition per study), in table order."""

@@ -107,3 +107,23 @@ def paired(t: pd.DataFrame, scale: str, cell: str, act, vs: str, outcome: str = 
 
 def has_scale(t: pd.DataFrame, scale: str) -> bool:
     return bool((t.scale == scale).any())
+
+
+def resample_seeds(t: pd.DataFrame, rng: np.random.Generator, n: int | None = None) -> pd.DataFrame:
+    """One seed bootstrap of a tidy table: within each (scale, cell), n seeds drawn with
+    replacement from those present (n: as many as are present), each drawn seed with all its
+    activations, so that runs stay paired by seed. Drawn seeds are numbered 0..n-1 (a seed
+    drawn twice is two seeds); rows outside every scale are kept as they are."""
+    keep = [np.flatnonzero(t.scale.isna().to_numpy())]
+    seeds = []
+    for _, g in t[t.scale.notna()].groupby(["scale", "cell"], sort=False):
+        rows = {s: np.flatnonzero(t.index.isin(r.index)) for s, r in g.groupby("seed")}
+        present = sorted(rows)
+        for i, s in enumerate(rng.choice(present, size=n or len(present), replace=True)):
+            keep.append(rows[s])
+            seeds.append(np.full(len(rows[s]), i))
+    out = t.iloc[np.concatenate(keep)].reset_index(drop=True)
+    n_out = len(keep[0])
+    out.loc[n_out:, "seed"] = np.concatenate(seeds) if seeds else []
+    out["run_id"] = out.run_id.astype(str) + "#" + out.index.astype(str)  # a run drawn twice is two runs
+    return out
