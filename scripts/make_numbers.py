@@ -140,25 +140,29 @@ def finished_only_numbers(res) -> dict[str, str]:
             "ClaimTwoMoreDeadDiverged": f"{count(div)} of {count(runs)}"}
 
 
+POWER_TARGET = 0.8  # the power a sample size is judged by (Appendix C)
+
+
 def power_numbers(results_dir: Path) -> dict[str, str]:
     """Which rules reach 80% power at the extension's seeds (scripts/power.py, effect worlds),
     and the best the others do at any size."""
     path = results_dir / "power.csv"
-    m = {"PowerReachedClaims": "n/a", "PowerShortClaims": "n/a", "PowerShortBest": "n/a", "PowerMaxSeeds": "n/a"}
+    m = {"PowerReachedClaims": "n/a", "PowerShortClaims": "n/a", "PowerShortBest": "n/a", "PowerMaxSeeds": "n/a",
+         "PowerMinSeeds": "n/a", "PowerTarget": latex.pct(POWER_TARGET, 0)}
     if not path.is_file():
         return m
     eff = pd.read_csv(path).query("world == 'effect'")
     if eff.empty:
         return m
     at = eff[eff.seeds == RULES.extension["seeds"]].set_index("claim").supported
-    reached, short = sorted(at.index[at >= 0.8]), sorted(at.index[at < 0.8])
+    reached, short = sorted(at.index[at >= POWER_TARGET]), sorted(at.index[at < POWER_TARGET])
     def claims_list(ns):  # [1, 2, 3] -> 'claims~1, 2 and~3'
         words = [str(n) for n in ns]
         if len(words) < 2:
             return f"claim~{words[0]}" if words else "no claim"
         return "claims~" + ", ".join(words[:-1]) + " and~" + words[-1]
     m.update(PowerReachedClaims=claims_list(reached), PowerShortClaims=claims_list(short),
-             PowerMaxSeeds=count(eff.seeds.max()),
+             PowerMaxSeeds=count(eff.seeds.max()), PowerMinSeeds=count(eff.seeds.min()),
              PowerShortBest=latex.pct(eff[eff.claim.isin(short)].supported.max(), 0) if short else "n/a")
     return m
 

@@ -57,8 +57,8 @@ def test_pooled_noise_is_shared_and_cell_noise_is_each_cells_own(committed):
     pooled, cell = (K.shape_from(*committed, noise=m) for m in K.NOISE_MODELS)
     key = [("stress", "acc", c) for c in C.RULES.stress_cells()]
     assert all(pooled.pools[k] is pooled.pools[key[0]] for k in key)
-    assert {len(cell.pools[k]) for k in key} == {5}  # one residual vector per seed of that cell
-    assert len(pooled.pools[key[0]]) == 5 * len(key)
+    assert all(len(cell.pools[k]) >= 5 for k in key)  # one residual vector per seed of that cell
+    assert len(pooled.pools[key[0]]) == sum(len(cell.pools[k]) for k in key)
 
 
 def test_degenerate_noise_is_named_and_stops_the_calibration(committed, tmp_path):
