@@ -17,8 +17,11 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-import calibrate_claims  # scripts/: the calibration's bars
 from rectifiers import activations, claims, cli, latex, results
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling scripts, however it is imported
+import calibrate_claims  # noqa: E402  the calibration's bars
+import table_claims  # noqa: E402  the verdicts of the first seeds
 from rectifiers.config import CONF, ROOT
 from rectifiers.claim_text import outcome_text, pts
 from rectifiers.rules import RULES, Rules
@@ -186,7 +189,7 @@ def extension_numbers(res, results_dir: Path) -> dict[str, str]:
                 first = commit
                 break
     t, missing = res.tidy(), res.study.get("missing", [])
-    five = claims.decide(t[t.seed < claims.FIVE_SEEDS], missing=[x for x in missing if x["seed"] < claims.FIVE_SEEDS])
+    five = table_claims.verdicts(res, claims.FIVE_SEEDS)  # as the claims table prints them
     pocock = claims.decide(t, dataclasses.replace(RULES, alpha=ext["sensitivity_alpha"]), missing=missing)
     m = {"ExtensionCommit": plan[0][:12] if plan else "n/a", "ExtensionFirstRecordCommit": first[:12] or "n/a",
          "ExtensionSeeds": count(ext["seeds"]), "FiveSeeds": count(claims.FIVE_SEEDS),
