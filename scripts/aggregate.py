@@ -24,11 +24,14 @@ import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from rectifiers import activations, data
-from rectifiers.config import CONF, cell_of, identity
+from rectifiers import activations
+from rectifiers.files import CONF
 from rectifiers.files import write_atomic
 from rectifiers.knobs import BY_KEY
-from rectifiers.study import CALIBRATION, SCALE_STUDIES, STUDIES, compose_cells, grid
+from rectifiers.spec import data
+from rectifiers.spec.config import cell_of, identity
+from rectifiers.spec.study import compose_cells, grid
+from rectifiers.studies import CALIBRATION, SCALE_STUDIES, STUDIES
 
 log = logging.getLogger("rectifiers")
 

@@ -1,4 +1,4 @@
-"""Calibrate the claim rules (src/rectifiers/claims.py) by simulation.
+"""Calibrate the claim rules (src/rectifiers/analysis/claims.py) by simulation.
 
 Each simulated table has the study's shape: the stress grid's cells, the long plain runs at
 their depths and the trained ResNet, the same activations and seeds. Its values are planted
@@ -36,10 +36,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rectifiers import claims
-from rectifiers.rules import RULES, Rules, cell_key
-from rectifiers.study import scale_activations
-from rectifiers.tidy import tidy
+from rectifiers.analysis import claims
+from rectifiers.analysis.rules import RULES, Rules, cell_key
+from rectifiers.analysis.tidy import tidy
+from rectifiers.spec.study import scale_activations
 
 MAX_FALSE_VERDICT = 0.05
 MIN_COVERAGE = 0.93

@@ -30,9 +30,12 @@ import numpy as np
 import pandas as pd
 
 import make_numbers  # scripts/: the macros the paper prints
-from rectifiers import activations, claims, data, results, stats
-from rectifiers.config import CONF, ConfigError, cell_of, check_config, check_overrides
+from rectifiers import activations
+from rectifiers.analysis import claims, results, stats
+from rectifiers.files import CONF
 from rectifiers.files import write_atomic
+from rectifiers.spec import data
+from rectifiers.spec.config import ConfigError, cell_of, check_config, check_overrides
 
 log = logging.getLogger("rectifiers")
 
@@ -470,7 +473,7 @@ def figure(pairs: pd.DataFrame, tree: Path, inputs: list[Path]) -> None:
     """compare.pdf/png: committed against reproduced accuracy of every pair, and their differences."""
     import matplotlib.pyplot as plt
 
-    from rectifiers import style
+    from rectifiers.render import style
     style.setup()
     fig, (a, b) = plt.subplots(1, 2, figsize=(style.DOUBLE, 2.8), layout="constrained")
     p = pairs.dropna(subset=["acc_c", "acc_r"]) if len(pairs) else pairs

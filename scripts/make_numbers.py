@@ -17,14 +17,16 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from rectifiers import activations, claims, cli, latex, results
+from rectifiers import activations
+from rectifiers.analysis import claims, results
+from rectifiers.render import cli, latex
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling scripts, however it is imported
 import calibrate_claims  # noqa: E402  the calibration's bars
 import table_claims  # noqa: E402  the verdicts of the first seeds
-from rectifiers.config import CONF, ROOT
-from rectifiers.claim_text import outcome_text, pts
-from rectifiers.rules import RULES, Rules
+from rectifiers.analysis.claim_text import outcome_text, pts
+from rectifiers.analysis.rules import RULES, Rules
+from rectifiers.files import CONF, ROOT
 
 ORDINAL = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six"}
 VERSIONS = ("python", "torch", "torchvision", "numpy", "hydra")
@@ -216,8 +218,8 @@ def device_text(runs: pd.DataFrame) -> str:
 def scale_numbers(res) -> dict[str, str]:
     """The larger budgets (conf/study/plain_long.yaml, resnet_trained.yaml), the trained
     ResNet's ReLU accuracy and how the gaps over ReLU changed with the budget."""
-    from rectifiers import stats
-    from rectifiers.scaling import gap_changes, gaps
+    from rectifiers.analysis import stats
+    from rectifiers.analysis.scaling import gap_changes, gaps
     scales = res.study["scales"]
     grid_budget = RULES.design["stress"]["train_size"] * RULES.design["stress"]["epochs"]
     long_, trained = scales["plain_long"], scales["resnet_trained"]

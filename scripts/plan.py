@@ -24,9 +24,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from rectifiers import models
-from rectifiers.config import RESULTS, cell_of, identity
-from rectifiers.study import CALIBRATION, SCALE_STUDIES, STUDIES, study_runs
+from rectifiers.files import RESULTS
+from rectifiers.spec.config import cell_of, identity
+from rectifiers.spec.study import study_runs
+from rectifiers.studies import CALIBRATION, SCALE_STUDIES, STUDIES
+from rectifiers.training import models
 
 ORDER = (*CALIBRATION, *STUDIES, *SCALE_STUDIES)  # as `make train` runs them
 

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 import calibrate_claims as K
-from rectifiers.rules import RULES, Rules
-from rectifiers.tidy import tidy
+from rectifiers.analysis.rules import RULES, Rules
+from rectifiers.analysis.tidy import tidy
 
 SEEDS = (5, 10, 15, 20)
 COLUMNS = ["seeds", "claim", "world", "simulations", "supported", "contradicted", "inconclusive", "core_hours"]

@@ -1,7 +1,7 @@
 """Learns faster, or ends better? Per network and activation: the mean accuracy gap over ReLU
 (same seed) at the stress grid's budget and at the larger one, each with its paired t
 interval, and the change between them with a Welch t interval (different runs), Holm's
-correction over the family of every network x activation change (rectifiers.scaling).
+correction over the family of every network x activation change (rectifiers.analysis.scaling).
 
     python scripts/table_budget.py --results results/cpu --out paper/generated/table_budget.tex
 """
@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import sys
 
-from rectifiers import activations, cli, latex, results, stats
-from rectifiers.scaling import NETWORKS, gap_changes, gaps
+from rectifiers import activations
+from rectifiers.analysis import results, stats
+from rectifiers.analysis.scaling import NETWORKS, gap_changes, gaps
+from rectifiers.render import cli, latex
 
 
 def gap_cell(v) -> str:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from rectifiers import cli, latex, results
+from rectifiers.analysis import results
+from rectifiers.render import cli, latex
 
 
 def rows(cal: pd.DataFrame) -> list[str]:

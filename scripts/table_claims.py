@@ -1,6 +1,6 @@
 """Claims table: each claim, the runs it is decided on, its test with the family size and
 the correction, the result computed from the runs and the verdict of its rule
-(rectifiers.claims; the rules are printed in the paper through numbers.tex); beside it the
+(rectifiers.analysis.claims; the rules are printed in the paper through numbers.tex); beside it the
 verdict of the five-seed study before its extension, and the seed bootstrap's shares of
 each verdict (scripts/stability.py; descriptive, not a test).
 The claims and their rules are docs/design.md section 1 and section 6.
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from rectifiers import claims, cli, latex, results
+from rectifiers.analysis import claims, results
+from rectifiers.render import cli, latex
 
 SCALES = {"stress": "stress grid", "long": "plain CNN, 4$\\times$ budget", "trained": "trained ResNet",
           "trained + stress": "trained ResNet and stress grid"}

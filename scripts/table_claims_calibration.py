@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from rectifiers import cli, latex, results
+from rectifiers.analysis import results
+from rectifiers.render import cli, latex
 
 FILE = "claims_calibration.csv"
 NOISE = ("pooled", "cell")  # the order of each cell's two numbers (scripts/calibrate_claims.py)

@@ -1,6 +1,6 @@
 """Main table: final test accuracy (%) per activation and cell of the stress grid: the mean
 over all seeds with the 95% t interval of that mean, a diverged run counted at chance
-(rectifiers.tidy.outcomes) and counted beside the mean; the best mean of each row in bold.
+(rectifiers.analysis.tidy.outcomes) and counted beside the mean; the best mean of each row in bold.
 A cell with one run has no interval.
 
     python scripts/table_main.py --results results/cpu --out paper/generated/table_main.tex
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import sys
 
-from rectifiers import activations, cli, knobs, latex, results
+from rectifiers import activations, knobs
+from rectifiers.analysis import results
+from rectifiers.render import cli, latex
 
 
 def mean_cell(s, bold: bool = False) -> str:

@@ -2,7 +2,7 @@
 accuracy and end dead ratio, in percentage points: the mean difference with its 95% paired t
 interval, and the p-value of the paired t test after Holm's correction over the table's
 family (every cell and activation of that outcome). A diverged run counts at chance
-accuracy and with every unit dead (rectifiers.tidy.outcomes); one pair has no interval.
+accuracy and with every unit dead (rectifiers.analysis.tidy.outcomes); one pair has no interval.
 
     python scripts/table_paired.py --results results/cpu --out paper/generated/table_paired.tex
 """
@@ -12,7 +12,9 @@ import sys
 
 import pandas as pd
 
-from rectifiers import activations, cli, latex, results, stats
+from rectifiers import activations
+from rectifiers.analysis import results, stats
+from rectifiers.render import cli, latex
 
 OUTCOMES = ("acc", "dead_final")
 

@@ -12,7 +12,9 @@ import sys
 
 import pandas as pd
 
-from rectifiers import activations, cli, latex, results, stats
+from rectifiers import activations
+from rectifiers.analysis import results, stats
+from rectifiers.render import cli, latex
 
 RATES = ("diverged", "collapsed")
 

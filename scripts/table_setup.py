@@ -12,9 +12,13 @@ from functools import lru_cache
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from rectifiers import activations, cli, data, knobs, latex, results
-from rectifiers.config import CONF
-from rectifiers.study import STUDIES, sweep_values
+from rectifiers import activations, knobs
+from rectifiers.analysis import results
+from rectifiers.files import CONF
+from rectifiers.render import cli, latex
+from rectifiers.spec import data
+from rectifiers.spec.study import sweep_values
+from rectifiers.studies import STUDIES
 
 SCALE = ("smoke", "cpu", "full")  # column order: smallest first; any other profile after them
 PROFILES = sorted((p.stem for p in (CONF / "profile").glob("*.yaml")),

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from rectifiers import claims as C
-from rectifiers.study import scale_activations
+from rectifiers.analysis import claims as C
+from rectifiers.spec.study import scale_activations
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import calibrate_claims as K  # noqa: E402

@@ -1,4 +1,4 @@
-"""The claim rules (src/rectifiers/claims.py) on small hand-made tables, with expected
+"""The claim rules (src/rectifiers/analysis/claims.py) on small hand-made tables, with expected
 values worked out by hand (Student's t with 2 degrees of freedom has the closed form
 F(t) = 1/2 + t / (2 sqrt(2 + t^2)))."""
 import math
@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from rectifiers import claims
-from rectifiers.claim_text import CLAIMS, rule_text
-from rectifiers.rules import RULES
-from rectifiers.tidy import paired, resample_seeds, tidy
+from rectifiers.analysis import claims
+from rectifiers.analysis.claim_text import CLAIMS, rule_text
+from rectifiers.analysis.rules import RULES
+from rectifiers.analysis.tidy import paired, resample_seeds, tidy
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import stability  # noqa: E402

@@ -17,8 +17,10 @@ from fake_results import write_fake_results
 sys.path.insert(0, str(ROOT / "scripts"))
 import compare  # noqa: E402
 import make_numbers  # noqa: E402
-from rectifiers import data, latex, results  # noqa: E402
-from rectifiers.config import ConfigError  # noqa: E402
+from rectifiers.analysis import results  # noqa: E402
+from rectifiers.render import latex  # noqa: E402
+from rectifiers.spec import data  # noqa: E402
+from rectifiers.spec.config import ConfigError  # noqa: E402
 
 NAN = float("nan")
 

@@ -22,16 +22,13 @@ from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from ..files import CONF
+from ..studies import SCALES
 from . import data
-from .config import CONF, DATA_IDENTITY, ConfigError, check_config, record_dir, run_dir, run_id
+from .config import DATA_IDENTITY, ConfigError, check_config, record_dir, run_dir, run_id
 from .records import outcome_line
 
 log = logging.getLogger("rectifiers")
-
-STUDIES = ("lr", "batch_size", "depth", "init_bias", "resnet")  # the stress grid, in order
-SCALES = {"stress": STUDIES, "long": ("plain_long",), "trained": ("resnet_trained",)}  # the claims' scales
-SCALE_STUDIES = (*SCALES["long"], *SCALES["trained"])  # the same questions with networks that learned more
-CALIBRATION = ("calibration", "resnet_pilot")  # the baseline's calibration and the ResNet pilot, run first
 
 
 def sweep_values(params) -> dict[str, list]:
@@ -212,7 +209,7 @@ def scale_activations(profile: str = "cpu") -> dict[str, list[str]]:
     conf/study/*.yaml (one composition per study), in table order."""
     from hydra import compose, initialize_config_dir
 
-    from .activations import ACTIVATIONS, ordered
+    from ..activations import ACTIVATIONS, ordered
     label = {a.config: a.label for a in ACTIVATIONS}
     out = {}
     with initialize_config_dir(str(CONF), version_base="1.3"):

@@ -17,8 +17,7 @@ from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
 
-from .config import ROOT
-from .files import set_aside, write_atomic
+from ..files import ROOT, set_aside, write_atomic
 
 FINISHED = ("ok", "diverged")  # a run with either status is done; "failed" resumes from its checkpoint
 RECORD_FILES = ("config.yaml", "metrics.jsonl", "layers.jsonl", "summary.json")  # what results/ keeps

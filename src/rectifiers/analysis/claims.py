@@ -19,10 +19,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from ..studies import SCALES
 from . import stats
 from .claim_text import CLAIMS, pct0, pts, rule_text
 from .rules import RULES, Rules, cell_key
-from .study import SCALES
 from .tidy import Values, has_scale
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"

@@ -4,7 +4,7 @@ table order). Every figure, table and number script reads results/<profile>/ thr
 module; what the activations and knobs are called is rectifiers.activations and
 rectifiers.knobs.
 
-What a diverged run contributes to each outcome is defined once, in rectifiers.tidy
+What a diverged run contributes to each outcome is defined once, in rectifiers.analysis.tidy
 (`outcomes`): the loader adds those outcome columns (acc, dead_final, dead_peak, diverged,
 collapsed) to runs.csv, so that no script can drop a diverged run by accident.
 """
@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rectifiers import activations, knobs, stats, tidy
+from rectifiers import activations, knobs
+from rectifiers.analysis import stats, tidy
 
 log = logging.getLogger("rectifiers")
 
@@ -42,13 +43,13 @@ class Results:
     files: list[Path] = field(default_factory=list)  # every file read, for the provenance
 
     def tidy(self) -> pd.DataFrame:
-        """runs.csv as the claims read it (rectifiers.tidy.tidy)."""
+        """runs.csv as the claims read it (rectifiers.analysis.tidy.tidy)."""
         return tidy.tidy(self.runs, self.epochs)
 
 
 def load(results_dir: Path, *tables: str) -> Results:
     """study.json and the named tables ("runs", "epochs", "layers") of results_dir. runs.csv
-    gains the outcome columns of rectifiers.tidy.outcomes; every table gains `budget`
+    gains the outcome columns of rectifiers.analysis.tidy.outcomes; every table gains `budget`
     (training images x epochs of its run), so that the stress grid can be told apart from
     longer runs of the same cell. A missing or empty file, or an activation without a name,
     raises ResultsError with the fix."""
