@@ -13,7 +13,7 @@ import sys
 import pandas as pd
 
 from rectifiers import activations
-from rectifiers.analysis import results, stats
+from rectifiers.analysis import results, stats, tidy
 from rectifiers.render import cli, latex
 
 OUTCOMES = ("acc", "dead_final")
@@ -23,14 +23,10 @@ def paired_rows(df: pd.DataFrame, acts: list[str], keys: list[str]) -> pd.DataFr
     """One row per (cell, act, outcome): n pairs, mean, interval, raw and Holm p."""
     rows = []
     for outcome in OUTCOMES:
-        part = []
+        values, part = tidy.Values(df.assign(scale="stress"), "stress", outcome), []
         for key in keys:
-            here = df[df.cell == key]
-            base = here[here.act == activations.REFERENCE].set_index("seed")[outcome].dropna()
             for a in acts:
-                x = here[here.act == a].set_index("seed")[outcome].dropna()
-                common = x.index.intersection(base.index)
-                t = stats.t_test((x.loc[common] - base.loc[common]).to_numpy())
+                t = stats.t_test(values.diff(key, a, activations.REFERENCE))
                 part.append(dict(cell=key, act=a, outcome=outcome, n=t.n, mean=t.mean, low=t.low, high=t.high,
                                  p=t.p_two))
         for r, p in zip(part, stats.holm([r["p"] for r in part])):
