@@ -26,9 +26,7 @@ def gap_cell(v) -> str:
 def table(res: results.Results) -> str:
     g = gaps(res.tidy())
     ch = gap_changes(g)
-    lines = [r"\begin{tabular}{@{}llllll@{}}", r"\toprule",
-             r"Network & Activation & Gap at $1\times$ & Gap at the larger budget & Change & "
-             r"$p_{\mathrm{Holm}}$ \\", r"\midrule"]
+    lines = []
     for i, (network, _) in enumerate(NETWORKS):
         here = g[g.network == network]
         if here.empty:
@@ -45,8 +43,8 @@ def table(res: results.Results) -> str:
             p = latex.p_value(c.p_adj.iloc[0]) if len(c) else ""
             lines.append(f"{network if j == 0 else ''} & {activations.display(act)} & {gap_cell(small)} & "
                          f"{gap_cell(large)} & {change} & {p} \\\\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
+    return latex.tabular("@{}llllll@{}", r"Network & Activation & Gap at $1\times$ & Gap at the larger budget & "
+                         r"Change & $p_{\mathrm{Holm}}$ \\", lines)
 
 
 def main(argv=None) -> int:

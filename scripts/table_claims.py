@@ -17,8 +17,11 @@ import pandas as pd
 from rectifiers.analysis import claims, results
 from rectifiers.render import cli, latex
 
-SCALES = {"stress": "stress grid", "long": "plain CNN, 4$\\times$ budget", "trained": "trained ResNet",
-          "trained + stress": "trained ResNet and stress grid"}
+SCALES = {"stress": "stress grid", "long": "plain CNN, 4$\\times$ budget", "trained": "trained ResNet"}
+
+COLUMNS = (r"@{}>{\raggedright}p{0.02\linewidth}>{\raggedright}p{0.14\linewidth}>{\raggedright}p{0.08\linewidth}"
+           r">{\raggedright}p{0.24\linewidth}>{\raggedright}p{0.17\linewidth}>{\raggedright}p{0.1\linewidth}"
+           r">{\raggedright\arraybackslash}p{0.13\linewidth}@{}")
 
 
 def shares(st: pd.DataFrame, claim: int, view: str) -> str:
@@ -29,25 +32,20 @@ def shares(st: pd.DataFrame, claim: int, view: str) -> str:
 
 
 def table(verdicts: list[claims.Verdict], first: list[claims.Verdict], st: pd.DataFrame) -> str:
-    lines = [r"\begin{tabular}{@{}>{\raggedright}p{0.02\linewidth}>{\raggedright}p{0.14\linewidth}"
-             r">{\raggedright}p{0.08\linewidth}>{\raggedright}p{0.24\linewidth}"
-             r">{\raggedright}p{0.17\linewidth}>{\raggedright}p{0.1\linewidth}"
-             r">{\raggedright\arraybackslash}p{0.13\linewidth}@{}}", r"\toprule",
-             r"\# & Claim & Runs & Test, family (size), correction & Result & Verdict (5 seeds) & "
-             r"Seed bootstrap, \% (descriptive) \\", r"\midrule"]
+    lines = []
     for i, (v, v5) in enumerate(zip(verdicts, first)):
         if i:
             lines.append(r"\addlinespace")
         test = (rf"\emph{{test:}} {latex.tex_escape(v.method)}\newline "
                 rf"\emph{{family ({v.family_size}):}} {latex.tex_escape(v.family)}\newline "
                 rf"\emph{{correction:}} {latex.tex_escape(v.correction)}")
-        lines.append(" & ".join([str(v.number), latex.tex_escape(v.claim), SCALES.get(v.scale, latex.tex_escape(v.scale)),
+        lines.append(" & ".join([str(v.number), latex.tex_escape(v.claim), " and ".join(SCALES[s] for s in v.scales),
                                  test, latex.tex_escape(v.result),
                                  rf"\textbf{{{v.verdict}}} ({v5.verdict})",
                                  rf"{shares(st, v.number, 'all seeds')}\newline 5 seeds: {shares(st, v.number, 'five seeds')}"])
                      + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
+    return latex.tabular(COLUMNS, r"\# & Claim & Runs & Test, family (size), correction & Result & "
+                         r"Verdict (5 seeds) & Seed bootstrap, \% (descriptive) \\", lines)
 
 
 def verdicts(res: results.Results, seeds: int | None = None) -> list[claims.Verdict]:

@@ -111,8 +111,7 @@ def table(reported: str, description: str) -> str:
     studies = [k for k in cols[PROFILES[0]] if k[0] == "Study" and k not in SWEPT]  # in STUDIES order
     rows = [(s, label) for s, label, _ in ROWS] + list(SWEPT) + studies
     head = [f"\\textbf{{{p}}} (reported)" if p == reported else p for p in PROFILES]
-    lines = [r"\begin{tabular}{@{}ll" + ">{\\raggedright\\arraybackslash}p{0.18\\linewidth}" * len(PROFILES)
-             + "@{}}", r"\toprule", "& Setting & " + " & ".join(head) + r" \\", r"\midrule"]
+    lines = []
     section = None
     for s, label in rows:
         if s != section and section is not None:
@@ -120,8 +119,8 @@ def table(reported: str, description: str) -> str:
         lines.append(f"{s if s != section else ''} & {label} & "
                      + " & ".join(cols[p][s, label] for p in PROFILES) + r" \\")
         section = s
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
+    return latex.tabular("@{}ll" + r">{\raggedright\arraybackslash}p{0.18\linewidth}" * len(PROFILES) + "@{}",
+                         "& Setting & " + " & ".join(head) + r" \\", lines)
 
 
 def main(argv=None) -> int:

@@ -28,6 +28,7 @@ from rectifiers import activations, knobs  # noqa: E402
 from rectifiers.analysis import results  # noqa: E402
 from rectifiers.files import ROOT  # noqa: E402
 from rectifiers.files import write_atomic  # noqa: E402
+from rectifiers.render import latex  # noqa: E402
 
 SINGLE, DOUBLE = 3.4, 7.0  # figure widths in inches: one column, the whole page
 DPI = 200
@@ -70,7 +71,7 @@ def knob_label(study: dict, knob: str) -> str:
 
 
 def level_label(study: dict, knob: str, level, baseline_note: bool = True) -> str:
-    text = f"{level:g}".replace("-", "\u2212")
+    text = latex.minus(f"{level:g}", "\u2212")
     return f"{text}\n(baseline)" if baseline_note and level == study["knobs"][knob]["baseline"] else text
 
 
