@@ -40,7 +40,7 @@ def label_tex(c) -> str:
     if c["kind"] == "baseline":
         return "Baseline"
     text = latex.tex_escape(c["label"])
-    return text.replace("-", "$-$") if c["kind"] == "stress" else text
+    return latex.minus(text) if c["kind"] == "stress" else text
 
 
 def table(res: results.Results) -> str:
@@ -48,11 +48,11 @@ def table(res: results.Results) -> str:
     cells = results.cells(res.study)
     acts = [a for a in activations.ordered(df.act.unique()) if a != activations.REFERENCE]
     rows = paired_rows(df, acts, [c["key"] for c in cells]).set_index(["cell", "act", "outcome"])
-    lines = [r"\begin{tabular}{@{}llrlrlr@{}}", r"\toprule",
-             r"& & \multicolumn{2}{c}{Test accuracy} & \multicolumn{2}{c}{End dead ratio} & \\",
-             r"\cmidrule(lr){3-4}\cmidrule(lr){5-6}",
-             r"Regime & Activation & $\Delta$ (points) [95\% CI] & $p_{\mathrm{Holm}}$ & "
-             r"$\Delta$ (points) [95\% CI] & $p_{\mathrm{Holm}}$ & Pairs \\", r"\midrule"]
+    header = "\n".join([r"& & \multicolumn{2}{c}{Test accuracy} & \multicolumn{2}{c}{End dead ratio} & \\",
+                        r"\cmidrule(lr){3-4}\cmidrule(lr){5-6}",
+                        r"Regime & Activation & $\Delta$ (points) [95\% CI] & $p_{\mathrm{Holm}}$ & "
+                        r"$\Delta$ (points) [95\% CI] & $p_{\mathrm{Holm}}$ & Pairs \\"])
+    lines = []
     for i, c in enumerate(cells):
         if i:
             lines.append(r"\addlinespace")
@@ -62,8 +62,7 @@ def table(res: results.Results) -> str:
                          f"{latex.signed_interval_tex(acc['mean'], acc.low, acc.high)} & {latex.p_value(acc.p_holm)} & "
                          f"{latex.signed_interval_tex(dead['mean'], dead.low, dead.high)} & {latex.p_value(dead.p_holm)} & "
                          f"{int(max(acc.n, dead.n))} \\\\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
+    return latex.tabular("@{}llrlrlr@{}", header, lines)
 
 
 def main(argv=None) -> int:
