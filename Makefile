@@ -31,8 +31,13 @@ GEN := $(TREE)paper/generated
 TABLES := $(patsubst scripts/%.py,$(GEN)/%.tex,$(wildcard scripts/table_*.py)) $(GEN)/numbers.tex
 PAPER_SRC := $(wildcard paper/*.tex paper/sections/*.tex) paper/refs.bib
 PDF := $(TREE)paper/main.pdf
-ANALYSIS := style results activations knobs tidy rules claims claim_text stats latex cli scaling config schema files
-STYLE := $(ANALYSIS:%=src/rectifiers/%.py) conf/claims.yaml
+# The code figures, tables and numbers are drawn with: the package's folders without torch (the
+# root vocabulary, spec/, analysis/, render/; docs/design.md, the map), and the claim constants.
+STYLE := $(wildcard src/rectifiers/*.py src/rectifiers/spec/*.py src/rectifiers/analysis/*.py \
+  src/rectifiers/render/*.py) conf/claims.yaml
+# What the claim rules read (the calibration, stability and power).
+CLAIM_CODE := $(addprefix src/rectifiers/analysis/,claims.py claim_text.py stats.py rules.py tidy.py) \
+  src/rectifiers/studies.py conf/claims.yaml
 CLAIMS_CAL := $(RESULTS)/claims_calibration.csv
 STABILITY := $(RESULTS)/stability.csv
 POWER := $(RESULTS)/power.csv
@@ -84,9 +89,7 @@ results: env  ## rewritten only when their content changes; never with fewer run
 calibrate: $(CLAIMS_CAL)  ## error rates, power and coverage of the claim rules; fails if a bar is missed
 
 ifeq ($(REPRO),)
-$(CLAIMS_CAL): scripts/calibrate_claims.py src/rectifiers/claims.py src/rectifiers/stats.py src/rectifiers/rules.py \
-  src/rectifiers/tidy.py conf/claims.yaml \
-  $(RESULTS)/runs.csv $(RESULTS)/epochs.csv
+$(CLAIMS_CAL): scripts/calibrate_claims.py src/rectifiers/analysis/simulation.py $(CLAIM_CODE) $(RESULTS)/runs.csv $(RESULTS)/epochs.csv
 	$(PY) scripts/calibrate_claims.py --results $(RESULTS) --out $@
 else
 # A reproduction decides the claims by the same rules, so it reports their committed calibration; with
@@ -98,15 +101,13 @@ endif
 
 stability: $(STABILITY)  ## the seed bootstrap of the verdicts (descriptive): a column of the claims table
 
-$(STABILITY): scripts/stability.py src/rectifiers/claims.py src/rectifiers/stats.py src/rectifiers/tidy.py \
-  conf/claims.yaml $(RESULTS)/runs.csv $(RESULTS)/epochs.csv
+$(STABILITY): scripts/stability.py $(CLAIM_CODE) $(RESULTS)/runs.csv $(RESULTS)/epochs.csv
 	$(PY) scripts/stability.py --results $(RESULTS) --out $@
 
 power: $(POWER) $(FIG_DIR)/power.pdf  ## each rule's power at 5 to 20 seeds per cell, beside the study's cost
 
 ifeq ($(REPRO),)
-$(POWER): scripts/power.py scripts/calibrate_claims.py src/rectifiers/claims.py src/rectifiers/stats.py \
-  src/rectifiers/tidy.py conf/claims.yaml $(RESULTS)/runs.csv $(RESULTS)/epochs.csv
+$(POWER): scripts/power.py scripts/calibrate_claims.py src/rectifiers/analysis/simulation.py $(CLAIM_CODE) $(RESULTS)/runs.csv $(RESULTS)/epochs.csv
 	$(PY) scripts/power.py --results $(RESULTS) --out $@
 else
 # Power, like the calibration, belongs to the rules and the committed noise: a reproduction reports the

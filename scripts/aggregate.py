@@ -24,11 +24,15 @@ import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from rectifiers import activations, data
-from rectifiers.config import CONF, cell_of, identity
+from rectifiers import activations
+from rectifiers.files import CONF
 from rectifiers.files import write_atomic
 from rectifiers.knobs import BY_KEY
-from rectifiers.study import CALIBRATION, SCALE_STUDIES, STUDIES, compose_cells, grid
+from rectifiers.spec import data
+from rectifiers.spec.config import cell_of, identity
+from rectifiers.spec.records import load_summary
+from rectifiers.spec.study import study_runs
+from rectifiers.studies import CALIBRATION, SCALE_STUDIES, STUDIES
 
 log = logging.getLogger("rectifiers")
 
@@ -49,23 +53,27 @@ def run_row(s: dict) -> dict:
 
 
 def expected_cells(profile: str, overrides: list[str], studies=STUDIES) -> tuple[dict, dict]:
-    """{identity-without-data: (study, cell)} for every cell of every study, and the knobs."""
+    """{identity-without-data: (study, cell)} for every cell of every study (the grid of
+    rectifiers.spec.study.study_runs), and each study's knob as study.json describes it."""
     cells, knobs = {}, {}
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        for name in studies:
-            study = [f"+study={name}", f"profile={profile}", *(o for o in overrides if not o.startswith("hydra."))]
-            cfg = compose("train", overrides=[*study, *(o for o in overrides if o.startswith("hydra."))],
-                          return_hydra_config=True)
-            key = cfg.study.knob
-            g = grid(cfg.hydra.sweeper.params)
-            base = compose("train", overrides=[*study[1:], f"model={cfg.model.name}"])
-            knobs[name] = {"key": key, "column": BY_KEY[key].column, "model": cfg.model.name,
-                           "baseline": OmegaConf.select(base, key),
-                           "levels": list(dict.fromkeys(c[key] for c in g)),
-                           "train_size": cfg.data.train_size, "epochs": cfg.optim.epochs}
-            for cell, run in zip(g, compose_cells(compose, study, g)):
-                cells.setdefault(cell_of(identity(run, fingerprint="")), (name, cell))
+    for name, cell, run in study_runs(profile, studies, overrides):
+        cells.setdefault(cell_of(identity(run, fingerprint="")), (name, cell))
+        key = run.study.knob
+        if name not in knobs:
+            knobs[name] = {"key": key, "column": BY_KEY[key].column, "model": run.model.name,
+                           "baseline": baseline(profile, overrides, run.model.name, key), "levels": [],
+                           "train_size": run.data.train_size, "epochs": run.optim.epochs}
+        if cell[key] not in knobs[name]["levels"]:
+            knobs[name]["levels"].append(cell[key])
     return cells, knobs
+
+
+def baseline(profile: str, overrides: list[str], model: str, key: str):
+    """The value of `key` in the run config without a study: the knob's baseline."""
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=[f"profile={profile}", *(o for o in overrides if not o.startswith("hydra.")),
+                                          f"model={model}"])
+    return OmegaConf.select(cfg, key)
 
 
 def write_if_changed(path: Path, text: str) -> None:
@@ -76,9 +84,9 @@ def write_if_changed(path: Path, text: str) -> None:
 
 def read_record(d: Path) -> tuple[dict, list[dict], list[dict]]:
     """A record's summary, epochs and layer rows; ValueError or OSError if any is unreadable."""
-    summary = json.loads((d / "summary.json").read_text())
-    if summary.get("run_id") != d.name:
-        raise ValueError(f"its summary.json is of run {summary.get('run_id')}")
+    summary = load_summary(d / "summary.json")
+    if summary["run_id"] != d.name:
+        raise ValueError(f"its summary.json is of run {summary['run_id']}")
     rows = [[json.loads(line) for line in (d / f).read_text().splitlines()] for f in ("metrics.jsonl", "layers.jsonl")]
     return summary, *rows
 
@@ -170,25 +178,9 @@ def choose_fingerprint(found: Counter, wanted: str | None, old: str | None) -> s
              found.most_common()) + "; give the DATA overrides of the dataset to aggregate")
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--profile", default="cpu")
-    ap.add_argument("--out", type=Path, default=Path("results"))
-    ap.add_argument("--force", action="store_true", help="replace results/<profile>/ even if that loses runs")
-    ap.add_argument("overrides", nargs="*", help="Hydra overrides the study was trained with, besides data.*")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="aggregate: %(message)s", stream=sys.stdout)
-
-    out = args.out / args.profile
-    src = out / "runs"
-    records = read_records(src)
-    summaries = [summary for summary, _, _ in records.values()]
-    if not summaries:
-        sys.exit(f"aggregate: no run records under {src}/ (no summary.json). "
-                 f"Train first: make train PROFILE={args.profile}")
-    profiles = {s["profile"] for s in summaries}
-    if profiles != {args.profile}:
-        sys.exit(f"aggregate: {src} mixes profiles {sorted(profiles)}; keep one profile per folder")
+def study_records(args, summaries: list[dict]) -> tuple[dict, dict, dict, list[dict], dict]:
+    """The study's cells, knobs and scales, the records in them and those of the calibration
+    ({cell key: (study, cell)}, knobs, scales, in-grid summaries, calibration cells)."""
     cells, knobs = expected_cells(args.profile, args.overrides)
     scale_cells, scales = expected_cells(args.profile, args.overrides, SCALE_STUDIES)
     calibration_cells = expected_cells(args.profile, args.overrides, CALIBRATION)[0]
@@ -199,8 +191,14 @@ def main(argv=None) -> int:
     if outside:
         log.info("%d record(s) outside every study ignored, e.g. %s", len(outside), ", ".join(outside[:3]))
     if not in_grid:
-        sys.exit(f"aggregate: none of the {len(summaries)} records under {src}/ belongs to a study")
+        sys.exit(f"aggregate: none of the {len(summaries)} records under {args.out / args.profile / 'runs'}/ "
+                 "belongs to a study")
+    return cells, knobs, scales, in_grid, calibration_cells
 
+
+def replaceable(args, out: Path, summaries, in_grid, calibration_cells) -> tuple[str, str, list, list]:
+    """The dataset to aggregate (fingerprint, description), and its grid and calibration runs;
+    exits, writing nothing, if replacing results/<profile>/ would lose runs (without --force)."""
     try:
         old = previous(out)
     except ValueError as e:
@@ -227,12 +225,11 @@ def main(argv=None) -> int:
                  "written. To replace it anyway: make results FORCE=1 (or scripts/aggregate.py --force)." + beside)
     if lost:
         log.warning("--force: replacing %s/ loses %s", out, "; ".join(lost))
-    found = {cell_of(s["config"]) for s in in_grid}
-    missing = [{"study": st, **cell} for key, (st, cell) in cells.items() if key not in found]
-    if missing:
-        log.info("%d of %d cells of the studies have no record yet, e.g. %s", len(missing), len(cells),
-                 "; ".join(" ".join(f"{k}={v}" for k, v in m.items()) for m in missing[:5]))
+    return fp, description, in_grid, calibration_runs
 
+
+def write_tables(out: Path, records: dict, in_grid: list[dict], calibration_runs: list[dict]) -> None:
+    """runs.csv, epochs.csv, layers.csv and calibration.csv of these runs."""
     runs, epochs, layers = [], [], []
     for s in in_grid:
         row = run_row(s)
@@ -245,6 +242,34 @@ def main(argv=None) -> int:
     calibration = [run_row(s) for s in calibration_runs]
     for name, rows in (("runs", runs), ("epochs", epochs), ("layers", layers), ("calibration", calibration)):
         write_if_changed(out / f"{name}.csv", pd.DataFrame(rows).to_csv(index=False))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--profile", default="cpu")
+    ap.add_argument("--out", type=Path, default=Path("results"))
+    ap.add_argument("--force", action="store_true", help="replace results/<profile>/ even if that loses runs")
+    ap.add_argument("overrides", nargs="*", help="Hydra overrides the study was trained with, besides data.*")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="aggregate: %(message)s", stream=sys.stdout)
+
+    out = args.out / args.profile
+    records = read_records(out / "runs")
+    summaries = [summary for summary, _, _ in records.values()]
+    if not summaries:
+        sys.exit(f"aggregate: no run records under {out / 'runs'}/ (no summary.json). "
+                 f"Train first: make train PROFILE={args.profile}")
+    profiles = {s["profile"] for s in summaries}
+    if profiles != {args.profile}:
+        sys.exit(f"aggregate: {out / 'runs'} mixes profiles {sorted(profiles)}; keep one profile per folder")
+    cells, knobs, scales, in_grid, calibration_cells = study_records(args, summaries)
+    fp, description, in_grid, calibration_runs = replaceable(args, out, summaries, in_grid, calibration_cells)
+    found = {cell_of(s["config"]) for s in in_grid}
+    missing = [{"study": st, **cell} for key, (st, cell) in cells.items() if key not in found]
+    if missing:
+        log.info("%d of %d cells of the studies have no record yet, e.g. %s", len(missing), len(cells),
+                 "; ".join(" ".join(f"{k}={v}" for k, v in m.items()) for m in missing[:5]))
+    write_tables(out, records, in_grid, calibration_runs)
     study = {"profile": args.profile, "knobs": knobs, "scales": scales, "seeds": sorted({s["seed"] for s in in_grid}),
              "cells": len(cells), "runs": len(in_grid), "missing": missing,
              "data_fingerprint": fp, "data_description": description}

@@ -38,11 +38,12 @@ from PIL import Image
 from torchvision import transforms
 from torchvision.datasets import VisionDataset
 
-from rectifiers import data, models
-from rectifiers.config import CONF, RESULTS, ROOT
-from rectifiers.device import autocast_for, keep_freed_memory, select_device
-from rectifiers.records import git_commit
-from rectifiers.train import train
+from rectifiers.files import CONF, RESULTS, ROOT
+from rectifiers.spec import data
+from rectifiers.spec.records import git_commit
+from rectifiers.training import models
+from rectifiers.training.device import autocast_for, keep_freed_memory, select_device
+from rectifiers.training.train import train
 
 # model overrides, training images per epoch of "ours", steps per timed ceiling block (1.5-2 s)
 MODELS = {"plain": (["model=plain"], 8_000, 15), "resnet20": (["model=resnet", "model.depth=20"], 6_000, 6)}

@@ -1,15 +1,9 @@
-"""Calibrate the claim rules (src/rectifiers/claims.py) by simulation.
+"""Calibrate the claim rules (src/rectifiers/analysis/claims.py) by simulation.
 
-Each simulated table has the study's shape: the stress grid's cells, the long plain runs at
-their depths and the trained ResNet, the same activations and seeds. Its values are planted
-means plus seed noise taken from the committed runs: whole residual vectors across
-activations of one (cell, seed) are resampled, so the noise keeps the runs' real spread,
-their skew and heavy tails (a diverged run at chance accuracy is in there), and the
-correlation between activations trained from one seed. Scales whose runs are not committed
-yet borrow the noise of the nearest committed cells (the long runs that of the plain
-baseline and depth 20, the trained ResNet that of the 5,000-image ResNet). A pool of fewer than
-MIN_POOL residual vectors (one cell of five seeds) is no distribution to resample: its noise is
-drawn from a normal distribution with the pool's covariance instead. The method is
+Each simulated table has the study's shape (the stress grid's cells, the long plain runs at
+their depths and the trained ResNet, the same activations and seeds): planted means plus seed
+noise resampled from the committed runs (rectifiers.analysis.simulation). Scales whose runs
+are not committed yet borrow the noise of the nearest committed cells. The method is
 docs/design.md section 6.
 
 Per claim, three worlds (the rows of the CSV):
@@ -30,286 +24,126 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from rectifiers import claims
-from rectifiers.rules import RULES, Rules, cell_key
-from rectifiers.study import scale_activations
-from rectifiers.tidy import tidy
+from rectifiers.analysis import claims, simulation
+from rectifiers.analysis.rules import RULES, Rules, cell_key
+from rectifiers.analysis.simulation import NOISE_MODELS, Plant, Shape, degenerate, noiseless, simulate
+from rectifiers.analysis.tidy import tidy
+from rectifiers.spec.study import scale_activations
 
 MAX_FALSE_VERDICT = 0.05
 MIN_COVERAGE = 0.93
 RNG_SEED = 20240611
-MIN_POOL = 10           # residual vectors below which a pool is replaced by normal noise of its covariance
 DIAGNOSIS_SLOPE = 0.3   # effect world of claim 6: 3 points of accuracy lost per 0.1 of epoch-1 dead ratio
-OUTCOMES = ("acc", "dead_final", "dead_peak")
-COMPARED = {"stress": OUTCOMES, "long": ("acc",), "trained": ("acc",)}  # what the rules compare per scale
-NOISE_MODELS = ("pooled", "cell")  # one pool per scale, or each cell its own (docs/design.md section 6)
-
-
-@dataclass
-class Shape:
-    """The study's shape and its noise: per scale, the cells and the activations its studies
-    sweep; the seeds; the base means (cell x act, per outcome) and, per cell, the residual
-    vectors (k x act) its noise is drawn from."""
-    acts: dict                       # scale -> activation labels (conf/study/*.yaml)
-    seeds: int
-    cells: dict                      # scale -> list of cells
-    means: dict                      # (scale, outcome) -> DataFrame cell x act
-    pools: dict                      # (scale, outcome, cell) -> array (k, len(acts[scale]))
-    dead1: dict = field(default_factory=dict)   # (cell, act) -> observed epoch-1 dead ratios
-    noise: str = "pooled"
-
-
-def _residual_pool(t: pd.DataFrame, cells: list[str], acts: list[str], outcome: str) -> np.ndarray:
-    """Residual vectors (one per cell and seed with every activation present): value minus
-    its (cell, act) mean over seeds, times sqrt(n / (n - 1)) so that resampling them keeps
-    the seed-to-seed variance."""
-    vecs = []
-    for c in cells:
-        g = t[t.cell == c].pivot_table(index="seed", columns="act", values=outcome, aggfunc="first")
-        g = g.reindex(columns=acts).dropna()
-        n = len(g)
-        if n >= 2:
-            vecs.append((g - g.mean()).to_numpy() * np.sqrt(n / (n - 1)))
-    return np.concatenate(vecs) if vecs else np.zeros((0, len(acts)))
-
-
-def _means(src: pd.DataFrame, fallback: pd.DataFrame, cells: list[str], acts: list[str], o: str) -> pd.DataFrame:
-    """cell x act means of `src`; an activation without runs takes its cell's mean over the
-    others (no effect planted), a cell without runs the means of `fallback`."""
-    def table(df):
-        return df[df.cell.isin(cells)].groupby(["cell", "act"])[o].mean().unstack().reindex(index=cells, columns=acts)
-    m = table(src)
-    m = m.T.fillna(m.mean(axis=1)).T.fillna(table(fallback))
-    return m.fillna(m.stack().mean() if m.notna().any().any() else 0.0)
-
-
-def shape_from(runs: pd.DataFrame, epochs: pd.DataFrame | None, rules: Rules = RULES, seeds: int = 5,
-               noise: str = "pooled", acts: dict | None = None) -> Shape:
-    """The shape of a study with `seeds` seeds per cell, its means and noise from the committed
-    runs. A scale without runs borrows the means of the nearest committed stress cells (the
-    long runs those of the baseline and depth 20, the trained ResNet those of the 5,000-image
-    ResNet); a scale whose own runs lack 3 seeds of some (cell, act) borrows their noise."""
-    if noise not in NOISE_MODELS:
-        raise ValueError(f"noise={noise!r}; options: {', '.join(NOISE_MODELS)}")
-    t = tidy(runs, epochs, rules)
-    acts = acts or scale_activations()
-    stress_cells = rules.stress_cells()
-    long_cells = [cell_key("depth", d) for d in rules.design["long"]["depths"]]
-    cells = {"stress": stress_cells, "long": long_cells, "trained": ["resnet20"]}
-    stress = t[t.scale == "stress"]
-    noise_src = {"stress": stress, "long": stress.assign(cell=stress.cell.replace({"baseline": long_cells[0]})),
-                 "trained": stress}
-    mean_src = dict(noise_src)
-    for scale in ("long", "trained"):
-        own = t[t.scale == scale]
-        if len(own):  # its own means as soon as it has runs; its own noise once every (cell, act) has 3 seeds
-            mean_src[scale] = own
-            seeds_in = own.groupby(["cell", "act"]).seed.nunique()
-            if seeds_in.reindex(pd.MultiIndex.from_product([cells[scale], acts[scale]])).fillna(0).min() >= 3:
-                noise_src[scale] = own
-    means, pools = {}, {}
-    for scale, cs in cells.items():
-        a, src = acts[scale], noise_src[scale]
-        for o in OUTCOMES:
-            means[(scale, o)] = _means(mean_src[scale], noise_src[scale], cs, a, o)
-            pooled = _residual_pool(src, cs, a, o)
-            for c in cs:
-                pools[(scale, o, c)] = pooled if noise == "pooled" else _residual_pool(src, [c], a, o)
-    dead1 = {}
-    if "dead_epoch1" in t:
-        for (c, a), g in stress.groupby(["cell", "act"]):
-            dead1[(c, a)] = g.dead_epoch1.dropna().to_numpy()
-    return Shape(acts, seeds, cells, means, pools, dead1, noise)
-
-
-def degenerate(shape: Shape) -> list[str]:
-    """The scales and outcomes the rules compare whose noise is degenerate: fewer than 2
-    residual vectors over the scale's cells, no spread at all, or an activation whose accuracy
-    never varies. Their simulated tests would be exact and calibrate nothing. Under per-cell
-    noise one cell may be exact (every run of an activation diverged there): that is what its
-    runs show, and it is kept (docs/design.md section 6)."""
-    out = []
-    for scale, outcomes in COMPARED.items():
-        for o in outcomes:
-            pool = np.concatenate([shape.pools[(scale, o, c)] for c in
-                                   (shape.cells[scale] if shape.noise == "cell" else shape.cells[scale][:1])])
-            flat = [a for a, sd in zip(shape.acts[scale], pool.std(axis=0)) if sd == 0] if len(pool) else []
-            if len(pool) < 2 or not np.any(pool):
-                out.append(f"scale {scale}, {o}: {len(pool)} residual vectors and no spread")
-            elif o == "acc" and flat:
-                out.append(f"scale {scale}, {o}: no spread for {', '.join(flat)}")
-    return out
-
-
-def _draw(pool: np.ndarray, k: int, rng) -> np.ndarray:
-    """k residual vectors: resampled from a pool of at least MIN_POOL, otherwise normal noise
-    with the pool's covariance (a handful of vectors is no distribution to resample)."""
-    if len(pool) >= MIN_POOL:
-        return pool[rng.integers(0, len(pool), size=k)]
-    return rng.multivariate_normal(np.zeros(pool.shape[1]), np.cov(pool, rowvar=False, ddof=0), size=k,
-                                   method="eigh")
-
-
-def simulate(shape: Shape, means: dict, rng, diagnosis_slope: float = 0.0, scales=None) -> pd.DataFrame:
-    """One tidy table: for each scale, planted means (cell x act) plus resampled residual
-    vectors, one per (cell, seed). Epoch-1 dead ratios of the stress grid are resampled from
-    the committed ones of the same (cell, act); with diagnosis_slope > 0 a run's accuracy
-    falls by that much per unit of its epoch-1 dead ratio above the (cell, act) average."""
-    parts = []
-    for scale, cells in shape.cells.items():
-        if scales is not None and scale not in scales:
-            continue
-        acts, n = shape.acts[scale], shape.seeds
-        cols = {}
-        for o in OUTCOMES:
-            noise = np.stack([_draw(shape.pools[(scale, o, c)], n, rng) for c in cells])
-            cols[o] = means[(scale, o)].to_numpy()[:, None, :] + noise
-        if scale == "stress":
-            d1 = np.zeros((len(cells), n, len(acts)))
-            centre = np.zeros_like(d1)
-            for i, c in enumerate(cells):
-                for j, a in enumerate(acts):
-                    obs = shape.dead1.get((c, a), np.zeros(0))
-                    if len(obs):
-                        d1[i, :, j] = obs[rng.integers(0, len(obs), size=n)]
-                        centre[i, :, j] = obs.mean()
-            cols["dead_epoch1"] = d1
-            cols["acc"] = cols["acc"] - diagnosis_slope * (d1 - centre)
-        idx = np.indices((len(cells), n, len(acts))).reshape(3, -1)
-        parts.append(pd.DataFrame({"scale": scale, "cell": np.asarray(cells, dtype=object)[idx[0]], "seed": idx[1],
-                                   "act": np.asarray(acts, dtype=object)[idx[2]],
-                                   **{o: v.ravel() for o, v in cols.items()}}))
-    t = pd.concat(parts, ignore_index=True)
-    t["status"], t["ever_dead"], t["revived"] = "ok", 0, 0
-    t["early_collapse"] = False
-    t["run_id"] = np.arange(len(t)).astype(str)
-    if "dead_epoch1" not in t:
-        t["dead_epoch1"] = np.nan
-    return t
-
-
 SCALES = {1: ["stress"], 2: ["stress"], 3: ["long"], 4: ["long"], 5: ["stress", "trained"], 6: ["stress"]}
 
 
-def noiseless(shape: Shape, means: dict) -> pd.DataFrame:
-    """The planted means as a table (one seed per cell repeated), for the true values."""
-    zero = Shape(shape.acts, 2, shape.cells, shape.means, {k: np.zeros((1, v.shape[1])) for k, v in shape.pools.items()})
-    return simulate(zero, means, np.random.default_rng(0))
+def shape_from(runs: pd.DataFrame, epochs: pd.DataFrame | None, rules: Rules = RULES, seeds: int = 5,
+               noise: str = "pooled") -> Shape:
+    """simulation.shape_from with the activations the studies sweep (conf/study/, composed by
+    Hydra, which analysis/ does not load)."""
+    return simulation.shape_from(runs, epochs, scale_activations(), rules, seeds, noise)
 
 
 # --- the worlds -------------------------------------------------------------------------
 
-def worlds(shape: Shape, rules: Rules) -> list[dict]:
-    """(claim, world, role, description, means, diagnosis_slope) for every world."""
-    relu, leaky, prelu = rules.relu, rules.leaky, rules.prelu
-    m, dm, thr = rules.accuracy_margin, rules.dead_margin, rules.dead_threshold
-    eff_acc, eff_dead = rules.calibration["accuracy_effect"], rules.calibration["dead_effect"]
+@dataclass(frozen=True)
+class World:
+    """One simulated world of a claim: its planted means, and how its verdicts are judged."""
+    claim: int
+    world: str            # its name in the table: true, false, effect, false (ResNet), ...
+    role: str             # true: no false 'contradicted'; false: no false 'supported'; effect: power
+    description: str      # what is planted, in words
+    means: dict           # (scale, outcome) -> cell x act means
+    slope: float = 0.0    # accuracy lost per unit of epoch-1 dead ratio (claim 6's diagnosis)
+
+
+def dead_worlds(plant: Plant, rules: Rules) -> list[World]:
+    """Claims 1 and 2, on the stress grid's dead ratios."""
+    dm, thr, eff = rules.dead_margin, rules.dead_threshold, rules.calibration["dead_effect"]
     harsh = rules.harshest_cells()
-    deepest = cell_key("depth", max(rules.design["long"]["depths"]))
-
-    def base():
-        return {k: v.copy() for k, v in shape.means.items()}
-
-    def set_relu_peak(f):
-        w = base()
-        for c in shape.cells["stress"]:
-            w[("stress", "dead_peak")].loc[c, relu] = f(c)
-        return w
-
-    def leaky_dead(f):
-        w = base()
-        d = w[("stress", "dead_final")]
-        for c in shape.cells["stress"]:
-            d.loc[c, leaky] = d.loc[c, relu] - f(c)
-        return w
-
-    def long_acc(f):       # f(cell, act) -> difference from ReLU
-        w = base()
-        a = w[("long", "acc")]
-        for c in shape.cells["long"]:
-            for x in shape.acts["long"]:
-                a.loc[c, x] = a.loc[c, relu] + f(c, x)
-        return w
-
-    def typical(ref, stress):  # ref: diff in the ResNet; stress(cell) -> diff of every non-ReLU act
-        w = base()
-        r = w[("trained", "acc")]
-        r.loc[:, r.columns != relu] = r[[relu]].to_numpy() + ref
-        s = w[("stress", "acc")]
-        for c in shape.cells["stress"]:
-            s.loc[c, s.columns != relu] = s.loc[c, relu] + stress(c)
-        return w
-
-    def cure(f):            # f(cell) -> Leaky minus ReLU
-        w = base()
-        s = w[("stress", "acc")]
-        for c in shape.cells["stress"]:
-            s.loc[c, leaky] = s.loc[c, relu] + f(c)
-        return w
-
-    at_thr = set_relu_peak(lambda c: thr)
-    d = [
-        (1, "true", "true", f"ReLU's mean peak dead ratio exactly {thr:g} in every cell", at_thr, 0),
-        (1, "false", "false", f"ReLU's mean peak dead ratio exactly {thr:g} in every cell", at_thr, 0),
-        (1, "effect", "effect", f"{thr + eff_dead:g} in the harshest cells, {thr - eff_dead:g} elsewhere",
-         set_relu_peak(lambda c: thr + eff_dead if c in harsh else thr - eff_dead), 0),
-        (2, "true", "true", f"every Leaky slope ends with {dm:g} less dead ratio than ReLU in every cell",
-         leaky_dead(lambda c: dm), 0),
-        (2, "false", "false", "Leaky ends with ReLU's dead ratio everywhere", leaky_dead(lambda c: 0.0), 0),
-        (2, "effect", "effect", f"Leaky {eff_dead:g} below ReLU in the harshest cells, equal elsewhere",
-         leaky_dead(lambda c: eff_dead if c in harsh else 0.0), 0),
-        (3, "true", "true", f"Leaky 0.01 exactly {m:g} below ReLU and every larger slope",
-         long_acc(lambda c, x: -m if x == leaky[0] else 0.0), 0),
-        (3, "false", "false", f"Leaky 0.01 exactly {m:g} below ReLU at {deepest}, equal elsewhere",
-         long_acc(lambda c, x: -m if (x == leaky[0] and c == deepest) else 0.0), 0),
-        (3, "effect", "effect", "every activation equal", long_acc(lambda c, x: 0.0), 0),
-        (4, "true", "true", f"PReLU's gain 0 at the baseline depth, {m:g} at {deepest}",
-         long_acc(lambda c, x: m if (x == prelu and c == deepest) else 0.0), 0),
-        (4, "false", "false", "PReLU's gain 0 at every depth", long_acc(lambda c, x: 0.0), 0),
-        (4, "effect", "effect", f"PReLU's gain 0 at the baseline depth, {eff_acc:g} at {deepest}",
-         long_acc(lambda c, x: eff_acc if (x == prelu and c == deepest) else 0.0), 0),
-        (5, "true", "true", f"ResNet differences exactly {m:g}; {m:g} in each knob's harshest cell",
-         typical(m, lambda c: m if c in harsh else 0.0), 0),
-        (5, "false (ResNet)", "false", f"ResNet differences exactly {m:g}; {eff_acc:g} in the harshest cells",
-         typical(m, lambda c: eff_acc if c in harsh else 0.0), 0),
-        (5, "false (stress)", "false", f"ResNet equal; {eff_acc:g} in the harshest cells but the last knob's, "
-         "whose cells are all equal", typical(0.0, lambda c: eff_acc if (c in harsh and c != harsh[-1]) else 0.0), 0),
-        (5, "effect", "effect", f"ResNet equal; {eff_acc:g} in the harshest cells",
-         typical(0.0, lambda c: eff_acc if c in harsh else 0.0), 0),
-        (6, "true", "true", f"no association; Leaky {m:g} above ReLU in all but one harshest cell",
-         cure(lambda c: m if c in harsh[:-1] else 0.0), 0),
-        (6, "false", "false", "no association; Leaky equal to ReLU", cure(lambda c: 0.0), 0),
-        (6, "effect", "effect", f"{DIAGNOSIS_SLOPE:g} accuracy per unit of epoch-1 dead ratio; Leaky {eff_acc:g} "
-         "above ReLU in the harshest cells", cure(lambda c: eff_acc if c in harsh else 0.0), DIAGNOSIS_SLOPE),
+    at_thr = plant.relu_peak(lambda c: thr)
+    return [
+        World(1, "true", "true", f"ReLU's mean peak dead ratio exactly {thr:g} in every cell", at_thr),
+        World(1, "false", "false", f"ReLU's mean peak dead ratio exactly {thr:g} in every cell", at_thr),
+        World(1, "effect", "effect", f"{thr + eff:g} in the harshest cells, {thr - eff:g} elsewhere",
+              plant.relu_peak(lambda c: thr + eff if c in harsh else thr - eff)),
+        World(2, "true", "true", f"every Leaky slope ends with {dm:g} less dead ratio than ReLU in every cell",
+              plant.leaky_dead(lambda c: dm)),
+        World(2, "false", "false", "Leaky ends with ReLU's dead ratio everywhere", plant.leaky_dead(lambda c: 0.0)),
+        World(2, "effect", "effect", f"Leaky {eff:g} below ReLU in the harshest cells, equal elsewhere",
+              plant.leaky_dead(lambda c: eff if c in harsh else 0.0)),
     ]
-    return [dict(claim=c, world=w, role=r, description=desc, means=mu, slope=s) for c, w, r, desc, mu, s in d]
 
 
-def run_world(shape: Shape, world: dict, n_sim: int, rng, rules: Rules) -> dict:
-    f = claims.CLAIM_FUNCS[world["claim"]]
-    truth = [r["estimate"] for r in f(noiseless(shape, world["means"]), rules).comparisons]
+def long_worlds(plant: Plant, rules: Rules) -> list[World]:
+    """Claims 3 and 4, on the long plain runs' accuracy."""
+    m, eff, leaky, prelu = rules.accuracy_margin, rules.calibration["accuracy_effect"], rules.leaky, rules.prelu
+    deepest = cell_key("depth", max(rules.design["long"]["depths"]))
+    return [
+        World(3, "true", "true", f"Leaky 0.01 exactly {m:g} below ReLU and every larger slope",
+              plant.long_acc(lambda c, x: -m if x == leaky[0] else 0.0)),
+        World(3, "false", "false", f"Leaky 0.01 exactly {m:g} below ReLU at {deepest}, equal elsewhere",
+              plant.long_acc(lambda c, x: -m if (x == leaky[0] and c == deepest) else 0.0)),
+        World(3, "effect", "effect", "every activation equal", plant.long_acc(lambda c, x: 0.0)),
+        World(4, "true", "true", f"PReLU's gain 0 at the baseline depth, {m:g} at {deepest}",
+              plant.long_acc(lambda c, x: m if (x == prelu and c == deepest) else 0.0)),
+        World(4, "false", "false", "PReLU's gain 0 at every depth", plant.long_acc(lambda c, x: 0.0)),
+        World(4, "effect", "effect", f"PReLU's gain 0 at the baseline depth, {eff:g} at {deepest}",
+              plant.long_acc(lambda c, x: eff if (x == prelu and c == deepest) else 0.0)),
+    ]
+
+
+def accuracy_worlds(plant: Plant, rules: Rules) -> list[World]:
+    """Claims 5 and 6, on the accuracy of the trained ResNet and the stress grid."""
+    m, eff, harsh = rules.accuracy_margin, rules.calibration["accuracy_effect"], rules.harshest_cells()
+    return [
+        World(5, "true", "true", f"ResNet differences exactly {m:g}; {m:g} in each knob's harshest cell",
+              plant.typical(m, lambda c: m if c in harsh else 0.0)),
+        World(5, "false (ResNet)", "false", f"ResNet differences exactly {m:g}; {eff:g} in the harshest cells",
+              plant.typical(m, lambda c: eff if c in harsh else 0.0)),
+        World(5, "false (stress)", "false", f"ResNet equal; {eff:g} in the harshest cells but the last knob's, "
+              "whose cells are all equal", plant.typical(0.0, lambda c: eff if (c in harsh and c != harsh[-1]) else 0.0)),
+        World(5, "effect", "effect", f"ResNet equal; {eff:g} in the harshest cells",
+              plant.typical(0.0, lambda c: eff if c in harsh else 0.0)),
+        World(6, "true", "true", f"no association; Leaky {m:g} above ReLU in all but one harshest cell",
+              plant.cure(lambda c: m if c in harsh[:-1] else 0.0)),
+        World(6, "false", "false", "no association; Leaky equal to ReLU", plant.cure(lambda c: 0.0)),
+        World(6, "effect", "effect", f"{DIAGNOSIS_SLOPE:g} accuracy per unit of epoch-1 dead ratio; Leaky {eff:g} "
+              "above ReLU in the harshest cells", plant.cure(lambda c: eff if c in harsh else 0.0), DIAGNOSIS_SLOPE),
+    ]
+
+
+def worlds(shape: Shape, rules: Rules) -> list[World]:
+    """Every world, claim by claim (the order fixes each world's random numbers: one_world)."""
+    plant = Plant(shape, rules)
+    return dead_worlds(plant, rules) + long_worlds(plant, rules) + accuracy_worlds(plant, rules)
+
+
+def run_world(shape: Shape, world: World, n_sim: int, rng, rules: Rules) -> dict:
+    f = claims.CLAIM_FUNCS[world.claim]
+    truth = [r["estimate"] for r in f(noiseless(shape, world.means), rules).comparisons]
     counts = {claims.SUPPORTED: 0, claims.CONTRADICTED: 0, claims.INCONCLUSIVE: 0}
     covered = intervals = 0
     for _ in range(n_sim):
-        v = f(simulate(shape, world["means"], rng, world["slope"], SCALES[world["claim"]]), rules)
+        v = f(simulate(shape, world.means, rng, world.slope, SCALES[world.claim]), rules)
         counts[v.verdict] += 1
         for r, true in zip(v.comparisons, truth):
             if not (np.isnan(r["low"]) or np.isnan(true)):
                 intervals += 1
                 covered += r["low"] <= true <= r["high"]
-    return dict(claim=world["claim"], world=world["world"], role=world["role"], description=world["description"],
+    return dict(claim=world.claim, world=world.world, role=world.role, description=world.description,
                 simulations=n_sim, supported=counts[claims.SUPPORTED] / n_sim,
                 contradicted=counts[claims.CONTRADICTED] / n_sim, inconclusive=counts[claims.INCONCLUSIVE] / n_sim,
                 coverage=covered / intervals if intervals else np.nan, intervals=intervals)
 
 
-def one_world(shape: Shape, world: dict, index: int, n_sim: int, rules: Rules, seed: int) -> dict:
+def one_world(shape: Shape, world: World, index: int, n_sim: int, rules: Rules, seed: int) -> dict:
     # a generator per world, so the numbers do not depend on how worlds are shared out to jobs
     row = run_world(shape, world, n_sim, np.random.default_rng([seed, index]), rules)
     return dict(noise=shape.noise, seeds=shape.seeds, **row)
@@ -330,7 +164,7 @@ def calibrate(runs: pd.DataFrame, epochs: pd.DataFrame | None, n_sim: int, rules
         bad = degenerate(shape)
         if bad:
             raise DegenerateNoise(f"{model} noise: " + "; ".join(bad))
-        todo += [(shape, i, w) for i, w in enumerate(worlds(shape, rules)) if w["claim"] in claims]
+        todo += [(shape, i, w) for i, w in enumerate(worlds(shape, rules)) if w.claim in claims]
     if jobs > 1:
         from joblib import Parallel, delayed
         rows = Parallel(n_jobs=jobs)(delayed(one_world)(sh, w, i, n_sim, rules, seed) for sh, i, w in todo)

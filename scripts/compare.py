@@ -14,7 +14,8 @@ interrupted one is continued.
 and compare.pdf/png: the claims' verdicts, the paper's headline means with the reproduction's
 95% intervals, the runs of the same configuration in both (status and collapse flips, accuracy
 differences) and the machines and libraries of both; its last lines say what agreed and what did
-not. The pure functions below do the counting; tests/test_compare.py checks them by hand.
+not. The counting is rectifiers.render.reproduction (tests/test_compare.py checks it by
+hand), the text and figure rectifiers.render.reproduction_report.
 """
 from __future__ import annotations
 
@@ -26,22 +27,19 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-import make_numbers  # scripts/: the macros the paper prints
-from rectifiers import activations, claims, data, results, stats
-from rectifiers.config import CONF, ConfigError, cell_of, check_config, check_overrides
+from rectifiers.analysis import claims, results
+from rectifiers.files import CONF
 from rectifiers.files import write_atomic
+from rectifiers.render import reproduction_report
+from rectifiers.studies import SCALES
+from rectifiers.spec import data
+from rectifiers.spec.config import ConfigError, cell_of, check_config, check_overrides
 
 log = logging.getLogger("rectifiers")
 
 HOME = Path("reproductions")
 MANIFEST = "reproduction.json"
 SOURCE_NAMES = {"torchvision": "official", "folder": "folder", "synthetic": "synthetic"}
-SCALES = ("stress", "long", "trained")
-TRAINED = "trained"  # the cell of a headline number taken over the trained ResNet's runs
-AGREE, DIFFER, NOT_COMPARABLE = "agree", "differ", "not comparable"
 
 
 class Refused(Exception):
@@ -162,207 +160,11 @@ def check_sample(profile: str, sample: int | None, sample_trained: int | None) -
             raise Refused(f"{var}={k}: profile {profile} has {seeds} seeds per cell; give {low} to {seeds}")
 
 
-# --- the comparison: pure functions over small tables ----------------------------------
+# --- report: what agrees between a reproduction and the committed results --------------
 
-def verdict_seeds(scale: str, seeds: dict[str, int]) -> int:
-    """Seeds per cell behind a verdict decided at `scale` ('stress', 'trained + stress'): the fewest
-    of its scales."""
-    return min((seeds.get(s, 0) for s in SCALES if s in scale), default=0)
-
-
-def compare_verdicts(committed: list[dict], reproduced: list[dict]) -> list[dict]:
-    """One row per claim. Each verdict is {claim, verdict, result, seeds}. A reproduction with fewer
-    seeds that stays inconclusive has too few runs to decide the claim: not comparable, like a claim
-    without runs on either side; otherwise the verdicts agree or differ."""
-    rows = []
-    for c, r in zip(committed, reproduced):
-        unrun = [side for side, v in (("committed study", c), ("reproduction", r))
-                 if v["seeds"] == 0 or v["result"].startswith(claims.NOT_RUN)]
-        if unrun:
-            status, why = NOT_COMPARABLE, f"not run in full in the {' and the '.join(unrun)}"
-        elif r["verdict"] == claims.INCONCLUSIVE and r["seeds"] < c["seeds"]:
-            status, why = NOT_COMPARABLE, f"inconclusive on {r['seeds']} of {c['seeds']} seeds: too few to decide"
-        else:
-            status, why = (AGREE, "") if c["verdict"] == r["verdict"] else (DIFFER, "")
-        rows.append({"claim": c["claim"], "committed": c["verdict"], "reproduced": r["verdict"], "status": status,
-                     "why": why, "seeds_committed": c["seeds"], "seeds_reproduced": r["seeds"]})
-    return rows
-
-
-def within(value: float, mean: float, low: float, high: float, n: int) -> bool | None:
-    """Whether a committed mean lies in the reproduction's 95% interval [low, high] of `mean` over
-    n runs; None where the reproduction has no interval (fewer than 2 runs, or none). Runs without
-    spread (no dead unit in any run) have no t interval: there the interval is their one value."""
-    if n < 2 or np.isnan(value) or np.isnan(mean):
-        return None
-    if np.isnan(low) or np.isnan(high):
-        return bool(np.isclose(value, mean))
-    return bool(low - 1e-12 <= value <= high + 1e-12)
-
-
-def paired_runs(committed: pd.DataFrame, reproduced: pd.DataFrame) -> pd.DataFrame:
-    """Runs of the same configuration (`key`: the run identity without the data, seed included) in
-    both tables, one row per pair; columns get _c (committed) and _r (reproduced)."""
-    return committed.merge(reproduced, on="key", suffixes=("_c", "_r"))
-
-
-def flips(pairs: pd.DataFrame) -> dict:
-    """Status changes ({'ok -> diverged': n}) and collapse changes between paired runs: `collapsed`
-    (collapsed only in the reproduction) and `recovered` (only in the committed run); a run
-    without an outcome (failed) counts in neither."""
-    status = Counter(f"{a} -> {b}" for a, b in zip(pairs.status_c, pairs.status_r) if a != b)
-    both = pairs.collapsed_c.notna() & pairs.collapsed_r.notna()
-    c, r = pairs.collapsed_c.astype(float), pairs.collapsed_r.astype(float)
-    return {"pairs": len(pairs), "status": dict(sorted(status.items())),
-            "collapsed": int((both & (c == 0) & (r == 1)).sum()), "recovered": int((both & (c == 1) & (r == 0)).sum())}
-
-
-def differences(pairs: pd.DataFrame) -> dict:
-    """The distribution of accuracy differences, reproduced minus committed, in points."""
-    d = (pairs.acc_r - pairs.acc_c).dropna().to_numpy() * 100
-    if not len(d):
-        return {"n": 0}
-    q = np.quantile(d, [0.05, 0.25, 0.5, 0.75, 0.95])
-    return {"n": len(d), "mean": float(d.mean()), "sd": float(d.std(ddof=1)) if len(d) > 1 else float("nan"),
-            "q05": q[0], "q25": q[1], "median": q[2], "q75": q[3], "q95": q[4], "max_abs": float(np.abs(d).max()),
-            "within_1": int((np.abs(d) <= 1).sum())}
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def claim_list(vs: list[dict]) -> str:
-    return f" ({'claim' if len(vs) == 1 else 'claims'} {', '.join(str(v['claim']) for v in vs)})" if vs else ""
-
-
-def conclusion(verdicts: list[dict], numbers: list[dict], flip: dict) -> list[str]:
-    """The report's last lines: what agreed, what did not, what could not be compared."""
-    by = {s: [v for v in verdicts if v["status"] == s] for s in (AGREE, DIFFER, NOT_COMPARABLE)}
-    held = [n for n in numbers if n["inside"] is True]
-    out = [n for n in numbers if n["inside"] is False]
-    open_ = [n for n in numbers if n["inside"] is None]
-    same = flip["pairs"] - sum(flip["status"].values())
-    lines = [f"Agreed: {len(by[AGREE])} of {plural(len(by[AGREE]) + len(by[DIFFER]), 'comparable verdict')}"
-             f"{claim_list(by[AGREE])}; {len(held)} of {plural(len(held) + len(out), 'headline number')} inside the "
-             f"reproduction's 95% interval; {same} of {plural(flip['pairs'], 'paired run')} ended the same way."]
-    wrong = [f"claim {v['claim']} ({v['committed']} committed, {v['reproduced']} reproduced)" for v in by[DIFFER]]
-    wrong += [f"{n['name']} ({n['committed']} committed, {n['reproduced']} reproduced)" for n in out]
-    wrong += [f"{plural(k, 'run')} {t}" for t, k in flip["status"].items()]
-    wrong += [f"{plural(flip['collapsed'], 'run')} collapsed only in the reproduction"] if flip["collapsed"] else []
-    wrong += [f"{plural(flip['recovered'], 'run')} collapsed only in the committed study"] if flip["recovered"] else []
-    lines.append("Did not agree: " + ("; ".join(wrong) if wrong else "nothing") + ".")
-    if by[NOT_COMPARABLE] or open_:
-        lines.append(f"Not comparable: {plural(len(by[NOT_COMPARABLE]), 'verdict')}{claim_list(by[NOT_COMPARABLE])} "
-                     f"and {plural(len(open_), 'number')} without a reproduced interval (too few runs).")
-    return lines
-
-
-# --- the headline numbers: the means numbers.tex prints, as the runs they average --------
-
-@dataclass(frozen=True)
-class Spec:
-    names: tuple[str, ...]  # the macros of numbers.tex (a mean, and its interval where printed)
-    what: str
-    outcome: str            # acc, dead_peak, dead_final, dead_ratio_init
-    cell: str               # a key of results.cells, or TRAINED
-    act: str
-
-
-def best(frame: pd.DataFrame, key: str, acts) -> str | None:
-    means = {a: make_numbers.lookup(frame, key, a) for a in acts}
-    means = {a: m for a, m in means.items() if not np.isnan(m)}
-    return max(means, key=means.get) if means else None
-
-
-def headline_specs(res: results.Results) -> list[Spec]:
-    """Every mean and interval of numbers.tex (make_numbers.cell_numbers, and the trained ResNet's
-    ReLU accuracy), each as the runs it averages. The activation of a best or largest mean is the
-    one these results pick; a reproduction is measured on that same activation."""
-    df, cells = results.cell_frame(res.runs, res.study), results.cells(res.study)
-    acts = activations.ordered(df.act.unique())
-    leaky = [a for a in acts if activations.is_leaky(a)]
-    means = make_numbers.cell_means(df)
-    relu = activations.REFERENCE
-    last = {c["knob"]: c for c in cells if c["kind"] == "stress"}
-    specs = []
-    for c in [c for c in cells if c["kind"] != "stress"] + list(last.values()):
-        key, label = c["key"], c["label"]
-        s = "Baseline" if c["kind"] == "baseline" else make_numbers.latex.macro_name(c["knob"])
-        specs += [Spec(("ReluAcc" + s,), f"ReLU accuracy, {label}", "acc", key, relu),
-                  Spec(("ReluPeakDead" + s, "ReluPeakDeadCi" + s), f"ReLU peak dead ratio, {label}", "dead_peak",
-                       key, relu),
-                  Spec(("ReluEndDead" + s,), f"ReLU final dead ratio, {label}", "dead_final", key, relu),
-                  Spec(("ReluInitDead" + s,), f"ReLU dead ratio at init, {label}", "dead_ratio_init", key, relu)]
-        if (a := best(means["acc"], key, acts)):
-            specs.append(Spec(("BestAcc" + s,), f"best accuracy, {label} ({activations.display(a)})", "acc", key, a))
-        if (a := best(means["dead_final"], key, leaky)):
-            specs.append(Spec(("LeakyMaxEndDead" + s,), f"largest Leaky final dead ratio, {label} "
-                              f"({activations.display(a)})", "dead_final", key, a))
-    if cells and acts:
-        specs.append(Spec(("MainFirstAccuracy",), f"{activations.display(acts[0])} accuracy, {cells[0]['label']}",
-                          "acc", cells[0]["key"], acts[0]))
-    top = means["acc"]["mean"].dropna()
-    if len(top):
-        key, act = top.idxmax()
-        label = next(c["label"] for c in cells if c["key"] == key)
-        specs.append(Spec(("BestAccuracy",), f"best accuracy of the grid ({label}, {activations.display(act)})",
-                          "acc", key, act))
-    specs.append(Spec(("ReluAccTrained",), "ReLU accuracy, trained ResNet", "acc", TRAINED, relu))
-    return specs
-
-
-def measure(res: results.Results, specs: list[Spec]) -> dict[Spec, dict]:
-    """{spec: mean, low, high (the 95% t interval), n} over these results' runs."""
-    frames = make_numbers.cell_means(results.cell_frame(res.runs, res.study))
-    t = res.tidy()
-    out = {}
-    for spec in specs:
-        if spec.cell == TRAINED:
-            x = t[(t.scale == "trained") & (t.act == spec.act)][spec.outcome].dropna()
-            r = stats.t_test(x)
-            out[spec] = {"mean": r.mean, "low": float(np.clip(r.low, 0, 1)), "high": float(np.clip(r.high, 0, 1)),
-                         "n": r.n}
-        else:
-            f = frames[spec.outcome]
-            out[spec] = {k: make_numbers.lookup(f, spec.cell, spec.act, k) for k in ("mean", "low", "high", "n")}
-            out[spec]["n"] = 0 if np.isnan(out[spec]["n"]) else int(out[spec]["n"])
-    return out
-
-
-def points(m: dict) -> str:
-    """'36.4 [33.1, 39.7] (5)': a mean in percent, its interval and its number of runs."""
-    if m["n"] == 0 or np.isnan(m["mean"]):
-        return "not run"
-    ci = make_numbers.latex.interval(m["low"], m["high"])
-    return f"{100 * m['mean']:.1f} {ci or '(no interval)'} ({m['n']})"
-
-
-def compare_numbers(specs: list[Spec], committed: dict, reproduced: dict) -> list[dict]:
-    rows = []
-    for s in specs:
-        c, r = committed[s], reproduced[s]
-        if c["n"] == 0:
-            continue  # not in the committed paper either
-        rows.append({"name": s.names[0], "macros": ", ".join(s.names), "what": s.what, "committed": points(c),
-                     "reproduced": points(r), "inside": within(c["mean"], r["mean"], r["low"], r["high"], r["n"])})
-    return rows
-
-
-# --- the report ---------------------------------------------------------------------
-
-@dataclass
-class Side:
-    """What the report reads of one results folder."""
-    dir: Path
-    res: results.Results
-    seeds: dict           # seeds per cell at each claim scale
-    verdicts: list        # claims.Verdict
-    runs: pd.DataFrame    # the tidy runs with `key`, the configuration without the data
-    summaries: list
-
-
-def read_side(results_dir: Path) -> Side | None:
+def read_side(results_dir: Path) -> reproduction_report.Side | None:
+    """What the report reads of one results folder; None where it holds no study (cell_of, the
+    run's configuration without the data, needs the config checks of spec/)."""
     if not (results_dir / "study.json").exists():
         return None
     res = results.load(results_dir, "epochs")
@@ -377,123 +179,7 @@ def read_side(results_dir: Path) -> Side | None:
     runs = t.assign(key=t.run_id.map(keys)).dropna(subset=["key"])
     runs = runs[["key", "run_id", "act", "seed", "scale", "status", "collapsed", "acc"]]
     verdicts = claims.decide(t, missing=res.study.get("missing", []))
-    return Side(results_dir, res, seeds, verdicts, runs, summaries)
-
-
-def verdict_rows(side: Side) -> list[dict]:
-    return [{"claim": v.number, "verdict": v.verdict, "result": v.result, "seeds": verdict_seeds(v.scale, side.seeds)}
-            for v in side.verdicts]
-
-
-def machines(summaries: list[dict]) -> dict[str, str]:
-    """Per field (CPU, device, git commit, library versions), its values and how many runs had each."""
-    fields = {"CPU": lambda s: f"{s.get('cpu') or 'model not recorded'} ({s.get('cpu_capability') or '?'})",
-              "device": lambda s: s.get("device"),
-              "git commit": lambda s: str(s.get("git_commit"))[:12] + ("+dirty" if "dirty" in str(s.get("git_commit")) else ""),
-              **{lib: (lambda s, lib=lib: s.get("versions", {}).get(lib)) for lib in make_numbers.VERSIONS}}
-    return {k: "; ".join(f"{v} ({n} runs)" for v, n in Counter(f(s) for s in summaries).most_common())
-            for k, f in fields.items()}
-
-
-def table(header: list[str], rows: list[list]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + \
-           ["| " + " | ".join(str(x) for x in row) + " |" for row in rows]
-
-
-def run_section(pairs: pd.DataFrame, c: Side, r: Side) -> tuple[list[str], dict]:
-    flip = flips(pairs)
-    lines = ["## Runs of the same configuration", "",
-             f"{flip['pairs']} runs of the reproduction have a committed run of the same configuration (cell, "
-             f"activation, seed; the data aside), of {len(r.runs)} reproduced and {len(c.runs)} committed runs.", ""]
-    changed = ", ".join(f"{t} {k}" for t, k in flip["status"].items()) or "none"
-    lines += [f"- Status changes: {changed}.",
-              f"- Collapse changes: {flip['collapsed']} collapsed only in the reproduction, {flip['recovered']} only "
-              "in the committed study.", ""]
-    scales = pairs.assign(scale=pairs.scale_c.fillna("other"))
-    rows = []
-    for scale, g in [("all", scales)] + list(scales.groupby("scale", sort=False)):
-        d = differences(g)
-        rows.append([scale, d["n"]] + ([f"{d[k]:+.1f}" for k in ("mean", "q05", "q25", "median", "q75", "q95")]
-                                       + [f"{d['max_abs']:.1f}", f"{d['within_1']}"] if d["n"] else ["-"] * 8))
-    lines += ["Accuracy differences, reproduced minus committed run, in points:", ""]
-    lines += table(["runs", "pairs", "mean", "5%", "25%", "median", "75%", "95%", "largest |d|", "|d| <= 1"], rows)
-    return lines + ["", "![committed against reproduced accuracy of every pair](compare.png)", ""], flip
-
-
-def report_text(name: str, manifest: dict, c: Side | None, r: Side) -> tuple[str, pd.DataFrame]:
-    study = r.res.study
-    sample = "every seed" if manifest.get("sample") is None else f"{manifest['sample']} seed(s) per cell"
-    if manifest.get("sample_trained") is not None:
-        sample += f", {manifest['sample_trained']} of the trained ResNet"
-    lines = [f"# Reproduction {name}", "",
-             f"- Reproduced: profile {study['profile']}, {study['data_description']} (fingerprint "
-             f"{study['data_fingerprint'][:12]}), {study['runs']} runs, {sample}; built in reproductions/{name}/.",
-             "- Seeds per cell at the claims' scales (reproduced): " + ", ".join(f"{s} {n}" for s, n in r.seeds.items())]
-    if c is None:
-        lines += ["", f"No committed results of profile {study['profile']} to compare with.", ""]
-        return "\n".join(lines) + "\n", pd.DataFrame()
-    cs = c.res.study
-    lines += [f"- Committed: {c.dir}/, {cs['data_description']} (fingerprint {cs['data_fingerprint'][:12]}), "
-              f"{cs['runs']} runs; seeds per cell: " + ", ".join(f"{s} {n}" for s, n in c.seeds.items()), ""]
-    verdicts = compare_verdicts(verdict_rows(c), verdict_rows(r))
-    lines += ["## Claims", ""] + table(
-        ["claim", "committed", "reproduced", "seeds (committed / reproduced)", "agreement"],
-        [[v["claim"], v["committed"], v["reproduced"], f"{v['seeds_committed']} / {v['seeds_reproduced']}",
-          v["status"] + (f" ({v['why']})" if v["why"] else "")] for v in verdicts])
-    agree = sum(v["status"] == AGREE for v in verdicts)
-    comparable = sum(v["status"] != NOT_COMPARABLE for v in verdicts)
-    lines += ["", f"{agree} of {comparable} comparable verdicts agree ({len(verdicts) - comparable} not comparable). "
-              "Each claim's result, reproduced: " + "; ".join(f"({v.number}) {v.result}" for v in r.verdicts), ""]
-    specs = headline_specs(c.res)
-    numbers = compare_numbers(specs, measure(c.res, specs), measure(r.res, specs))
-    held = sum(n["inside"] is True for n in numbers)
-    decided = sum(n["inside"] is not None for n in numbers)
-    lines += ["## Headline numbers", "",
-              "The means of paper/generated/numbers.tex (the gaps with intervals are in the claims' results), in "
-              "percent, with the 95% t interval and the number of runs; inside: the committed mean lies inside the "
-              "reproduction's interval.", ""]
-    lines += table(["macros", "what", "committed", "reproduced", "inside"],
-                   [[n["macros"], n["what"], n["committed"], n["reproduced"],
-                     {True: "yes", False: "**no**", None: "no interval"}[n["inside"]]] for n in numbers])
-    lines += ["", f"{held} of {decided} committed means lie inside the reproduction's 95% interval "
-              f"({len(numbers) - decided} without a reproduced interval).", ""]
-    pairs = paired_runs(c.runs, r.runs)
-    more, flip = run_section(pairs, c, r)
-    mc, mr = machines(c.summaries), machines(r.summaries)
-    lines += more + ["## Machines and libraries", ""] + table(["", "committed", "reproduced"],
-                                                               [[k, mc[k], mr[k]] for k in mc])
-    lines += ["", "## Summary", ""] + conclusion(verdicts, numbers, flip)
-    return "\n".join(lines) + "\n", pairs
-
-
-def figure(pairs: pd.DataFrame, tree: Path, inputs: list[Path]) -> None:
-    """compare.pdf/png: committed against reproduced accuracy of every pair, and their differences."""
-    import matplotlib.pyplot as plt
-
-    from rectifiers import style
-    style.setup()
-    fig, (a, b) = plt.subplots(1, 2, figsize=(style.DOUBLE, 2.8), layout="constrained")
-    p = pairs.dropna(subset=["acc_c", "acc_r"]) if len(pairs) else pairs
-    if not len(p):
-        for ax in (a, b):
-            ax.text(0.5, 0.5, "no runs of the same configuration", transform=ax.transAxes, ha="center")
-    else:
-        for act in activations.ordered(p.act_c.unique()):
-            q = p[p.act_c == act]
-            a.scatter(100 * q.acc_c, 100 * q.acc_r, s=2 * style.SEED_SIZE, color=style.colour(act),
-                      marker=style.marker(act), label=activations.display(act))
-        lo, hi = 100 * min(p.acc_c.min(), p.acc_r.min()), 100 * max(p.acc_c.max(), p.acc_r.max())
-        a.plot([lo, hi], [lo, hi], color="0.5", lw=0.6, ls="--")
-        a.legend(loc="upper left")
-        d = 100 * (p.acc_r - p.acc_c)
-        b.hist(d, bins=int(np.clip(len(d) // 4, 5, 40)), color="0.45")
-        b.axvline(0, color="0.2", lw=0.6)
-    a.set_xlabel("committed run: test accuracy (%)")
-    a.set_ylabel("reproduced run (%)")
-    b.set_xlabel("reproduced - committed accuracy (points)")
-    b.set_ylabel("runs of the same configuration")
-    style.save(fig, tree, "compare", __file__, inputs)
-    plt.close(fig)
+    return reproduction_report.Side(results_dir, res, seeds, verdicts, runs, summaries)
 
 
 def report(tree: Path, committed: Path) -> list[str]:
@@ -507,10 +193,10 @@ def report(tree: Path, committed: Path) -> list[str]:
         raise Refused(f"{tree}/results/{profile}/ has no study.json: the reproduction stopped before aggregation; "
                       "run the same make reproduce again to continue it")
     c = read_side(committed / profile)
-    text, pairs = report_text(manifest["name"], manifest, c, r)
+    text, pairs = reproduction_report.report_text(manifest["name"], manifest, c, r)
     write_atomic(tree / "report.md", text)
     inputs = [d / f for d in ([r.dir] + ([c.dir] if c else [])) for f in ("study.json", "runs.csv")]
-    figure(pairs, tree, inputs)
+    reproduction_report.figure(pairs, tree, inputs, __file__)
     write_atomic(tree / MANIFEST, json.dumps({**manifest, "state": "complete"}, indent=1) + "\n")
     return text.rstrip("\n").split("\n")[-3:]
 

@@ -8,7 +8,9 @@ at the end of training). The inset magnifies x < 0, where ReLU and Leaky 0.01 di
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rectifiers import activations, cli, results, style
+from rectifiers import activations
+from rectifiers.analysis import results
+from rectifiers.render import cli, style
 
 FIXED = ("relu", "leaky_relu_0.01", "leaky_relu_0.3")  # their slopes from the activation table
 LINES = {"relu": "-", "leaky_relu_0.01": "--", "leaky_relu_0.3": "-.", "prelu": ":"}

@@ -10,8 +10,9 @@ A budget whose runs are not yet trained is left empty.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rectifiers import cli, results, stats, style
-from rectifiers.scaling import NETWORKS, gaps
+from rectifiers.analysis import results, stats
+from rectifiers.analysis.scaling import NETWORKS, gaps
+from rectifiers.render import cli, style
 
 
 def budget_label(budget: int, base: int) -> str:

@@ -9,7 +9,9 @@ dead ratio after their divergence: they are counted under the panel.
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 
-from rectifiers import activations, cli, results, style
+from rectifiers import activations
+from rectifiers.analysis import results
+from rectifiers.render import cli, style
 
 
 def main(argv=None):

@@ -9,7 +9,9 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib.ticker import PercentFormatter
 
-from rectifiers import activations, cli, results, style
+from rectifiers import activations
+from rectifiers.analysis import results
+from rectifiers.render import cli, style
 
 ACTS = ("relu", "leaky_relu_0.01")
 ANNOTATE_UP_TO = 12  # layers or epochs; beyond that the cells are too small to print values in

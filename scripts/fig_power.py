@@ -8,7 +8,8 @@ under per-cell noise; the top axis is the study's cost at N in core-hours.
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from rectifiers import cli, results, style
+from rectifiers.analysis import results
+from rectifiers.render import cli, style
 
 VERDICTS = ("supported", "contradicted", "inconclusive")
 COLOURS = plt.cm.tab10.colors  # one per claim: claims are not activations, so not style's colours

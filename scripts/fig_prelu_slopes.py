@@ -14,7 +14,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
-from rectifiers import cli, results, style
+from rectifiers.analysis import results
+from rectifiers.render import cli, style
 
 INIT = 0.25
 HE_CONV1 = 0.596  # He et al. 2015, Table 1, channel-wise column (mean over channels), conv1

@@ -11,7 +11,9 @@ panel; a budget whose runs are not yet trained is left empty and says so.
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from rectifiers import activations, cli, results, style
+from rectifiers import activations
+from rectifiers.analysis import results
+from rectifiers.render import cli, style
 
 KNOB = "resnet"
 
@@ -47,7 +49,7 @@ def main(argv=None):
     depth = res.study["knobs"][KNOB]["baseline"]
     epochs = results.stress_rows(res.epochs, res.study, results.grid_budget(res.runs))
     grid = results.require(epochs[(epochs.knob == KNOB) & (epochs.level == depth)], f"ResNet-{depth} runs", res)
-    t = res.tidy()  # the trained ResNet: the runs rectifiers.tidy puts at scale 'trained' (claim 5's network)
+    t = res.tidy()  # the trained ResNet: the runs rectifiers.analysis.tidy puts at scale 'trained' (claim 5's network)
     trained_runs = t[(t.scale == "trained") & (t.cell == f"resnet{depth:g}")]
     trained = res.epochs[res.epochs.run_id.isin(trained_runs.run_id)]
     grid_images = int(res.runs[res.runs.run_id.isin(grid.run_id)].train_size.iloc[0])

@@ -10,7 +10,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import PercentFormatter
 
-from rectifiers import activations, cli, results, style
+from rectifiers import activations
+from rectifiers.analysis import results
+from rectifiers.render import cli, style
 
 
 def main(argv=None):

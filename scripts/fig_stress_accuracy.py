@@ -1,15 +1,16 @@
 """Final test accuracy under stress: one panel per plain-CNN knob (learning rate, batch
 size, depth, initial bias), its levels on x with the baseline first, one line per
 activation: the mean over all its seeds, each seed a point beside it. A diverged run is a
-cross at chance accuracy, the value it counts as in the mean (rectifiers.tidy.outcomes).
+cross at chance accuracy, the value it counts as in the mean (rectifiers.analysis.tidy.outcomes).
 
     python scripts/fig_stress_accuracy.py --results results/cpu --out figures
 """
 import matplotlib.pyplot as plt
 from matplotlib.ticker import PercentFormatter
 
-from rectifiers import cli, results, style
-from rectifiers.rules import RULES
+from rectifiers.analysis import results
+from rectifiers.analysis.rules import RULES
+from rectifiers.render import cli, style
 
 
 def main(argv=None):

@@ -2,13 +2,14 @@
 and at its worst epoch (bottom row), one column per plain-CNN knob, its levels on x with
 the baseline first, one line per activation: the mean over all its seeds, each seed a
 point beside it. A diverged run is a cross at 100%, the value it counts as in the mean
-(rectifiers.tidy.outcomes: with non-finite activations no unit is ever positive).
+(rectifiers.analysis.tidy.outcomes: with non-finite activations no unit is ever positive).
 
     python scripts/fig_stress_dead.py --results results/cpu --out figures
 """
 import matplotlib.pyplot as plt
 
-from rectifiers import cli, results, style
+from rectifiers.analysis import results
+from rectifiers.render import cli, style
 
 VALUES = {"dead_final": "dead units, end", "dead_peak": "dead units, peak"}
 

@@ -9,37 +9,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from rectifiers import activations, claims, cli, latex, results
+from rectifiers import activations
+from rectifiers.analysis import claims, results
+from rectifiers.render import cli, latex
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling scripts, however it is imported
 import calibrate_claims  # noqa: E402  the calibration's bars
+import provenance  # noqa: E402  the commits of the rules and of the extension
 import table_claims  # noqa: E402  the verdicts of the first seeds
-from rectifiers.config import CONF, ROOT
-from rectifiers.claim_text import outcome_text, pts
-from rectifiers.rules import RULES, Rules
+from rectifiers.analysis.claim_text import outcome_text, pts
+from rectifiers.analysis.rules import RULES, Rules
+from rectifiers.files import CONF
+from rectifiers.render.latex import count, num
+from rectifiers.render.numbers import VERSIONS, cell_numbers, dead_numbers, scale_numbers
 
 ORDINAL = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six"}
-VERSIONS = ("python", "torch", "torchvision", "numpy", "hydra")
-
-
-def count(n) -> str:
-    """12345 -> '12{,}345' (LaTeX thousands separator)."""
-    return f"{int(n):,}".replace(",", "{,}")
-
-
-def num(x, fmt: str = "g") -> str:
-    """A number for text: the minus as a math minus; NaN -> 'n/a'."""
-    if x is None or (isinstance(x, float) and np.isnan(x)):
-        return "n/a"
-    return format(x, fmt).replace("-", "$-$")
 
 
 def listing(values) -> str:
@@ -55,41 +45,6 @@ def joined(values) -> str:
 def summaries(results_dir: Path) -> list[dict]:
     """The copies of the runs' summary.json that aggregate.py keeps (absent in synthetic tests)."""
     return [json.loads(p.read_text()) for p in sorted((results_dir / "runs").glob("*/summary.json"))]
-
-
-def git(*args) -> str:
-    """Output of a git command in the repository, '' where there is no git history."""
-    try:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-
-
-def rule_commits(results_dir: Path) -> dict[str, str]:
-    """The commit that fixed the claim rules (the one that added conf/claims.yaml) and the
-    first later commit that added the record of a run trained by code that already had those
-    rules (its summary.json names a descendant of the rules commit): the paper cites both, so
-    a reader can check that the rules came before the study's data."""
-    rules = git("log", "--diff-filter=A", "--format=%H", "--", "conf/claims.yaml").splitlines()
-    rules = rules[-1] if rules else ""
-    first = ""
-    if rules:
-        here = Path(results_dir).resolve()
-        rel = here.relative_to(ROOT) if here.is_relative_to(ROOT) else None
-        log = git("log", "--reverse", "--ancestry-path", "--diff-filter=A", "--name-only", "--format=@%H",
-                  f"{rules}..HEAD", "--", f"{rel}/runs") if rel else ""
-        commit = ""
-        for line in log.splitlines():
-            if line.startswith("@"):
-                commit = line[1:]
-            elif line.endswith("summary.json"):
-                code = json.loads(git("show", f"{commit}:{line}") or "{}").get("git_commit", "")
-                code = code.removesuffix("+dirty")
-                if code and subprocess.run(["git", "merge-base", "--is-ancestor", rules, code], cwd=ROOT,
-                                           capture_output=True).returncode == 0:
-                    first = commit
-                    break
-    return {"RulesCommit": rules[:12] or "n/a", "FirstRecordCommit": first[:12] or "n/a"}
 
 
 def calibration_numbers(results_dir: Path) -> dict[str, str]:
@@ -175,25 +130,11 @@ def extension_numbers(res, results_dir: Path) -> dict[str, str]:
     record of a seed it added, its seeds, the verdicts of the five-seed study beside it, and
     the verdicts at Pocock's two-look level (a sensitivity analysis, not the verdicts)."""
     ext = RULES.extension
-    plan = git("log", "--reverse", "--format=%H", "-S", "extension:", "--", "conf/claims.yaml").split()
-    first = ""
-    here = Path(results_dir).resolve()
-    if plan and here.is_relative_to(ROOT):
-        log = git("log", "--reverse", "--diff-filter=A", "--name-only", "--format=@%H", f"{plan[0]}..HEAD", "--",
-                  f"{here.relative_to(ROOT)}/runs")
-        commit = ""
-        for line in log.splitlines():
-            if line.startswith("@"):
-                commit = line[1:]
-            elif line.endswith("summary.json") and int(line.split("/")[-2].rsplit("-s", 1)[1]) >= claims.FIVE_SEEDS:
-                first = commit
-                break
     t, missing = res.tidy(), res.study.get("missing", [])
     five = table_claims.verdicts(res, claims.FIVE_SEEDS)  # as the claims table prints them
     pocock = claims.decide(t, dataclasses.replace(RULES, alpha=ext["sensitivity_alpha"]), missing=missing)
-    m = {"ExtensionCommit": plan[0][:12] if plan else "n/a", "ExtensionFirstRecordCommit": first[:12] or "n/a",
-         "ExtensionSeeds": count(ext["seeds"]), "FiveSeeds": count(claims.FIVE_SEEDS),
-         "SensitivityAlpha": num(ext["sensitivity_alpha"]), "StabilityResamples": "n/a"}
+    m = {**provenance.extension_commits(results_dir), "ExtensionSeeds": count(ext["seeds"]),
+         "FiveSeeds": count(claims.FIVE_SEEDS), "SensitivityAlpha": num(ext["sensitivity_alpha"]), "StabilityResamples": "n/a"}
     if (results_dir / "stability.csv").is_file():
         m["StabilityResamples"] = count(pd.read_csv(results_dir / "stability.csv").resamples.max())
     for v5, vp in zip(five, pocock):
@@ -211,46 +152,6 @@ def device_text(runs: pd.DataFrame) -> str:
     threads = sorted(runs.device.str.extract(r"(\d+) threads?")[0].dropna().astype(int).unique())
     per_run = "one thread per run" if threads == [1] else f"{joined(str(t) for t in threads)} threads per run"
     return latex.tex_escape("; ".join(parts + [per_run]))
-
-
-def scale_numbers(res) -> dict[str, str]:
-    """The larger budgets (conf/study/plain_long.yaml, resnet_trained.yaml), the trained
-    ResNet's ReLU accuracy and how the gaps over ReLU changed with the budget."""
-    from rectifiers import stats
-    from rectifiers.scaling import gap_changes, gaps
-    scales = res.study["scales"]
-    grid_budget = RULES.design["stress"]["train_size"] * RULES.design["stress"]["epochs"]
-    long_, trained = scales["plain_long"], scales["resnet_trained"]
-    full = res.runs.train_size.max()  # train_size null means every training image; runs.csv has the count
-    long_n, trained_n = long_["train_size"] or full, trained["train_size"] or full
-    m = {"LongTrainSize": count(long_n), "LongEpochs": count(long_["epochs"]),
-         "LongBudgetFactor": f"{long_n * long_['epochs'] / grid_budget:g}",
-         "LongDepths": " and ".join(str(d) for d in long_["levels"]),
-         "TrainedTrainSize": count(trained_n), "TrainedEpochs": count(trained["epochs"]),
-         "TrainedBudgetFactor": f"{trained_n * trained['epochs'] / grid_budget:g}",
-         # He et al. (2016), Table 6: ResNet-20, 64k iterations at batch 128 (164 epochs), 91.25%
-         "HeResnetTwentyAcc": "91.25", "HeResnetTwentyEpochFactor": f"{164 / trained['epochs']:.0f}"}
-    t = res.tidy()
-    relu = t[(t.scale == "trained") & (t.act == RULES.relu)].acc.dropna()
-    m["ReluAccTrained"] = latex.pct(relu.mean()) if len(relu) else "n/a"
-    m["ReluTrainedSeeds"] = f"{count(len(relu))} seed{'s' if len(relu) != 1 else ''}"
-    g = gaps(t)
-    trained_gaps = []  # each activation minus ReLU in the trained ResNet: mean [paired t interval], points
-    for act in activations.ordered(g[g.scale == "trained"].act.unique()):
-        d = stats.t_test(g[(g.scale == "trained") & (g.act == act)].gap.to_numpy(), alpha=RULES.alpha)
-        trained_gaps.append(f"{activations.display(act)} {latex.signed_interval_tex(d.mean, d.low, d.high)}")
-    m["TrainedGaps"] = (", ".join(trained_gaps[:-1]) + " and " + trained_gaps[-1] if len(trained_gaps) > 1
-                        else "".join(trained_gaps) or "n/a")
-    # Ramachandran et al. (2017), CIFAR-10 table: ResNet-164, median of five runs (their Leaky ReLU slope: 0.01)
-    theirs = {"Relu": 93.8, "Leaky": 94.2, "Prelu": 94.1}
-    m.update({f"Ramachandran{k}Acc": f"{v:.1f}" for k, v in theirs.items()})
-    m.update({f"Ramachandran{k}Gap": f"${theirs[k] - theirs['Relu']:+.1f}$" for k in ("Leaky", "Prelu")})
-    m["RamachandranResnetDepth"] = "164"
-    ch = gap_changes(g)
-    m["NumGapChanges"] = count(len(ch))
-    for trend, name in (("shrinks", "Shrink"), ("grows", "Grow"), ("no detectable change", "Unchanged")):
-        m["NumGaps" + name] = count((ch.trend == trend).sum())
-    return m
 
 
 def study_numbers(res: results.Results, results_dir: Path) -> dict[str, str]:
@@ -336,76 +237,6 @@ def knob_numbers(study: dict) -> dict[str, str]:
     return m
 
 
-def lookup(frame: pd.DataFrame, key: str, act: str, col: str = "mean") -> float:
-    """A summary's value for (cell, act), NaN where the cell has no such runs."""
-    return frame.loc[(key, act), col] if (key, act) in frame.index else np.nan
-
-
-def cell_means(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Means over all seeds per (cell, act) of each outcome, a diverged run at its declared
-    value (tidy.outcomes)."""
-    return {v: results.over_seeds(df, v, ["cell", "act"]).set_index(["cell", "act"])
-            for v in ("acc", "dead_peak", "dead_final", "dead_ratio_init")}
-
-
-def cell_numbers(res: results.Results) -> dict[str, str]:
-    """The cells the text discusses: the baseline, each knob's most stressful level, the
-    reference; and the best accuracy of the whole grid."""
-    df, cells = results.cell_frame(res.runs, res.study), results.cells(res.study)
-    acts = activations.ordered(df.act.unique())
-    leaky = [a for a in acts if activations.is_leaky(a)]
-    s = cell_means(df)
-    acc, peak, end, init = s["acc"], s["dead_peak"], s["dead_final"], s["dead_ratio_init"]
-    last = {c["knob"]: c for c in cells if c["kind"] == "stress"}  # levels run baseline -> most stressful
-    m = {}
-    for c in [c for c in cells if c["kind"] != "stress"] + list(last.values()):
-        key, suffix = c["key"], "Baseline" if c["kind"] == "baseline" else latex.macro_name(c["knob"])
-        m["ReluAcc" + suffix] = latex.pct(lookup(acc, key, "relu"))
-        m["ReluPeakDead" + suffix] = latex.pct(lookup(peak, key, "relu"))
-        m["ReluPeakDeadCi" + suffix] = latex.interval(lookup(peak, key, "relu", "low"),
-                                                      lookup(peak, key, "relu", "high")) or "(no interval)"
-        m["ReluEndDead" + suffix] = latex.pct(lookup(end, key, "relu"))
-        m["ReluInitDead" + suffix] = latex.pct(lookup(init, key, "relu"))
-        n = lookup(acc, key, "relu", "n_runs")
-        m["ReluDiverged" + suffix] = "n/a" if np.isnan(n) else f"{int(lookup(acc, key, 'relu', 'n_diverged'))}/{int(n)}"
-        m["LeakyMaxEndDead" + suffix] = latex.pct(max((lookup(end, key, a) for a in leaky), default=np.nan))
-        means = {a: lookup(acc, key, a) for a in acts if not np.isnan(lookup(acc, key, a))}
-        best = max(means, key=means.get) if means else None
-        m["BestAcc" + suffix] = latex.pct(means[best]) if best else "n/a"
-        m["BestAct" + suffix] = activations.display(best) if best else "n/a"
-        m["NumDiverged" + suffix] = count(sum(lookup(acc, key, a, "n_diverged") for a in acts
-                                              if (key, a) in acc.index))
-    first = (cells[0]["key"], acts[0])
-    m["MainFirstAccuracy"] = latex.pct(acc.loc[first, "mean"]) if first in acc.index else "n/a"
-    top = acc["mean"].dropna()
-    if len(top):
-        (key, act) = top.idxmax()
-        m["BestAccuracy"], m["BestAccuracyAct"] = latex.pct(top.max()), activations.display(act)
-        m["BestAccuracyRegime"] = latex.tex_escape(next(c["label"] for c in cells if c["key"] == key))
-    return m
-
-
-def dead_numbers(res: results.Results, rules: Rules) -> dict[str, str]:
-    """Dead units: the lethal cells, where ReLU's mean peak dead ratio reaches claim 1's
-    threshold (descriptive), and the range of the slopes PReLU learned."""
-    df, cells = results.cell_frame(res.runs, res.study), results.cells(res.study)
-    peak = results.over_seeds(df, "dead_peak", ["cell", "act"]).set_index(["cell", "act"])
-    lethal = [c for c in cells if c["kind"] != "reference" and (c["key"], "relu") in peak.index
-              and peak.loc[(c["key"], "relu"), "mean"] >= rules.dead_threshold]
-    m = {"NumLethalCells": count(len(lethal)), "NumPlainCells": count(sum(c["kind"] != "reference" for c in cells)),
-         "LethalCells": latex.tex_escape(listing(c["label"] for c in lethal)) or "none"}
-    layers = res.layers
-    grid_layers = layers[np.isclose(layers.budget, results.grid_budget(res.runs))]
-    if grid_layers.slope_mean.notna().any():
-        s = grid_layers[(grid_layers.act == "prelu") & grid_layers.slope_mean.notna() & (grid_layers.status == "ok")]
-        at_end = results.final_epoch(s)
-        m["PreluSlopeMin"] = num(round(at_end.slope_mean.min(), 2))
-        m["PreluSlopeMax"] = num(round(at_end.slope_mean.max(), 2))
-    else:
-        m["PreluSlopeMin"] = m["PreluSlopeMax"] = "n/a"
-    return m
-
-
 def claim_numbers(verdicts: list) -> dict[str, str]:
     """The claims' verdicts, results, rules and the figures the text quotes from them."""
     m = {"NumClaims": count(len(verdicts))}
@@ -427,7 +258,7 @@ def claim_numbers(verdicts: list) -> dict[str, str]:
         m.setdefault(name, "n/a")
     for word in ("supported", "contradicted", "inconclusive"):
         m[latex.macro_name("num claims", word)] = count(sum(v.verdict == word for v in verdicts))
-    not_run = sum(v.result.startswith(claims.NOT_RUN) for v in verdicts)
+    not_run = sum(v.not_run for v in verdicts)
     m["NumClaimsNotRun"] = count(not_run)
     # the abstract's aside on inconclusive claims without runs; nothing when every claim has its runs
     m["ClaimsNotRunClause"] = (f" ({count(not_run)} of them because not all {'its' if not_run == 1 else 'their'} "
@@ -439,7 +270,7 @@ def numbers(results_dir: Path) -> dict[str, str]:
     """Every macro, in the order numbers.tex lists them."""
     res = results.load(results_dir, "epochs", "layers")
     m = study_numbers(res, results_dir)
-    for part in (rule_numbers(RULES), rule_commits(results_dir), calibration_numbers(results_dir),
+    for part in (rule_numbers(RULES), provenance.rule_commits(results_dir), calibration_numbers(results_dir),
                  extension_numbers(res, results_dir), power_numbers(results_dir), finished_only_numbers(res),
                  scale_numbers(res), slope_numbers(res.runs), knob_numbers(res.study), cell_numbers(res),
                  dead_numbers(res, RULES), claim_numbers(claims.decide(res.tidy(), missing=res.study.get("missing", [])))):

@@ -24,9 +24,12 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from rectifiers import models
-from rectifiers.config import RESULTS, cell_of, identity
-from rectifiers.study import CALIBRATION, SCALE_STUDIES, STUDIES, study_runs
+from rectifiers.files import RESULTS
+from rectifiers.spec.config import cell_of, identity
+from rectifiers.spec.records import load_summary
+from rectifiers.spec.study import study_runs
+from rectifiers.studies import CALIBRATION, SCALE_STUDIES, STUDIES
+from rectifiers.training import models
 
 ORDER = (*CALIBRATION, *STUDIES, *SCALE_STUDIES)  # as `make train` runs them
 
@@ -40,7 +43,7 @@ def recorded(records: Path, fingerprint: str | None = None) -> tuple[set, dict]:
     trained image by model shape."""
     done, cost = set(), {}
     for p in sorted(records.glob("*/summary.json")):
-        s = json.loads(p.read_text())
+        s = load_summary(p)
         if fingerprint is None or s.get("data_fingerprint") == fingerprint:
             done.add(cell_of(s["config"]))
         images = (s.get("train_images") or s["config"]["data"]["train_size"]) * s["epochs_completed"]

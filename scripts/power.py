@@ -20,15 +20,16 @@ import numpy as np
 import pandas as pd
 
 import calibrate_claims as K
-from rectifiers.rules import RULES, Rules
-from rectifiers.tidy import tidy
+from rectifiers.analysis.rules import RULES, Rules
+from rectifiers.analysis.simulation import Shape, degenerate
+from rectifiers.analysis.tidy import tidy
 
 SEEDS = (5, 10, 15, 20)
 COLUMNS = ["seeds", "claim", "world", "simulations", "supported", "contradicted", "inconclusive", "core_hours"]
 SIMULATIONS = 500  # per world and N; the shares' standard error is at most 2.2 points
 
 
-def core_hours(runs: pd.DataFrame, shape: K.Shape, seeds: int, rules: Rules = RULES) -> float:
+def core_hours(runs: pd.DataFrame, shape: Shape, seeds: int, rules: Rules = RULES) -> float:
     """The whole study at `seeds` seeds: per scale, cells x activations x seeds runs at the mean
     wall time of its committed records that finished."""
     t = tidy(runs, None, rules)
@@ -42,10 +43,10 @@ def core_hours(runs: pd.DataFrame, shape: K.Shape, seeds: int, rules: Rules = RU
     return total / 3600
 
 
-def worlds(shape: K.Shape, rules: Rules) -> list[dict]:
-    effect = [w for w in K.worlds(shape, rules) if w["role"] == "effect"]
-    observed = [dict(claim=c, world="observed", role="observed", description="the committed means",
-                     means={k: v.copy() for k, v in shape.means.items()}, slope=0) for c in K.SCALES]
+def worlds(shape: Shape, rules: Rules) -> list[K.World]:
+    effect = [w for w in K.worlds(shape, rules) if w.role == "effect"]
+    observed = [K.World(c, "observed", "observed", "the committed means",
+                        {k: v.copy() for k, v in shape.means.items()}) for c in K.SCALES]
     return effect + observed
 
 
@@ -54,8 +55,8 @@ def table(runs: pd.DataFrame, epochs: pd.DataFrame, n_sim: int = SIMULATIONS, se
     todo = []
     for n in seeds:
         shape = K.shape_from(runs, epochs, rules, seeds=n, noise="cell")
-        if K.degenerate(shape):
-            raise K.DegenerateNoise("; ".join(K.degenerate(shape)))
+        if degenerate(shape):
+            raise K.DegenerateNoise("; ".join(degenerate(shape)))
         todo += [(shape, i, w) for i, w in enumerate(worlds(shape, rules))]
     if jobs > 1:
         from joblib import Parallel, delayed

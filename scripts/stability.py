@@ -1,4 +1,4 @@
-"""Verdict stability: a seed bootstrap of the committed runs (rectifiers.claims.stability).
+"""Verdict stability: a seed bootstrap of the committed runs (rectifiers.analysis.claims.stability).
 Within each (scale, cell) the seeds are resampled with replacement, every activation of a
 drawn seed kept with it, and the claim rules applied to each resample. Descriptive, not a
 test: it says how much each verdict owes to the seeds that were drawn. Two views: the
@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rectifiers import claims, results
-from rectifiers.rules import RULES, Rules
-from rectifiers.tidy import resample_seeds
+from rectifiers.analysis import claims, results
+from rectifiers.analysis.rules import RULES, Rules
+from rectifiers.analysis.tidy import resample_seeds
 
 RESAMPLES = 1000
 VIEWS = {"five seeds": lambda t: t[t.seed < claims.FIVE_SEEDS], "all seeds": lambda t: t}

@@ -1,7 +1,7 @@
 """Learns faster, or ends better? Per network and activation: the mean accuracy gap over ReLU
 (same seed) at the stress grid's budget and at the larger one, each with its paired t
 interval, and the change between them with a Welch t interval (different runs), Holm's
-correction over the family of every network x activation change (rectifiers.scaling).
+correction over the family of every network x activation change (rectifiers.analysis.scaling).
 
     python scripts/table_budget.py --results results/cpu --out paper/generated/table_budget.tex
 """
@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import sys
 
-from rectifiers import activations, cli, latex, results, stats
-from rectifiers.scaling import NETWORKS, gap_changes, gaps
+from rectifiers import activations
+from rectifiers.analysis import results, stats
+from rectifiers.analysis.scaling import NETWORKS, gap_changes, gaps
+from rectifiers.render import cli, latex
 
 
 def gap_cell(v) -> str:
@@ -24,9 +26,7 @@ def gap_cell(v) -> str:
 def table(res: results.Results) -> str:
     g = gaps(res.tidy())
     ch = gap_changes(g)
-    lines = [r"\begin{tabular}{@{}llllll@{}}", r"\toprule",
-             r"Network & Activation & Gap at $1\times$ & Gap at the larger budget & Change & "
-             r"$p_{\mathrm{Holm}}$ \\", r"\midrule"]
+    lines = []
     for i, (network, _) in enumerate(NETWORKS):
         here = g[g.network == network]
         if here.empty:
@@ -43,8 +43,8 @@ def table(res: results.Results) -> str:
             p = latex.p_value(c.p_adj.iloc[0]) if len(c) else ""
             lines.append(f"{network if j == 0 else ''} & {activations.display(act)} & {gap_cell(small)} & "
                          f"{gap_cell(large)} & {change} & {p} \\\\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
+    return latex.tabular("@{}llllll@{}", r"Network & Activation & Gap at $1\times$ & Gap at the larger budget & "
+                         r"Change & $p_{\mathrm{Holm}}$ \\", lines)
 
 
 def main(argv=None) -> int:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from rectifiers import cli, latex, results
+from rectifiers.analysis import results
+from rectifiers.render import cli, latex
 
 
 def rows(cal: pd.DataFrame) -> list[str]:
@@ -25,7 +26,7 @@ def budget(cal: pd.DataFrame) -> str:
     parts = []
     if "train_size" in cal:
         n = sorted({int(x) for x in cal.train_size.dropna()})
-        parts.append(", ".join(f"{x:,}".replace(",", "{,}") for x in n) + " images" if n else "all images")
+        parts.append(", ".join(latex.count(x) for x in n) + " images" if n else "all images")
     e = sorted({int(x) for x in cal.epochs.dropna()})
     parts.append(", ".join(map(str, e)) + (" epoch" if e == [1] else " epochs"))
     return ", ".join(parts)
@@ -37,15 +38,14 @@ def table(cal: pd.DataFrame) -> str:
     another network at another budget, not a candidate depth of the plain CNN."""
     model = cal.model if "model" in cal else pd.Series("plain", index=cal.index)
     plain, pilot = cal[model != "resnet"], cal[model == "resnet"]
-    lines = [r"\begin{tabular}{@{}rrrlrr@{}}", r"\toprule",
-             r"Depth & Learning rate & Batch & Status & Test acc.\ (\%) & Peak dead (\%) \\", r"\midrule"]
+    lines = []
     groups = (("Plain CNN, baseline candidates", plain), ("ResNet pilot (picked the trained ResNet's epochs)", pilot))
     for i, (label, part) in enumerate((label, part) for label, part in groups if len(part)):
         if i:
             lines.append(r"\addlinespace")
         lines += [rf"\multicolumn{{6}}{{@{{}}l}}{{\emph{{{label}: {budget(part)}}}}} \\", *rows(part)]
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
+    return latex.tabular("@{}rrrlrr@{}", r"Depth & Learning rate & Batch & Status & Test acc.\ (\%) & "
+                         r"Peak dead (\%) \\", lines)
 
 
 def main(argv=None) -> int:

@@ -1,6 +1,6 @@
 """Claims table: each claim, the runs it is decided on, its test with the family size and
 the correction, the result computed from the runs and the verdict of its rule
-(rectifiers.claims; the rules are printed in the paper through numbers.tex); beside it the
+(rectifiers.analysis.claims; the rules are printed in the paper through numbers.tex); beside it the
 verdict of the five-seed study before its extension, and the seed bootstrap's shares of
 each verdict (scripts/stability.py; descriptive, not a test).
 The claims and their rules are docs/design.md section 1 and section 6.
@@ -14,10 +14,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from rectifiers import claims, cli, latex, results
+from rectifiers.analysis import claims, results
+from rectifiers.render import cli, latex
 
-SCALES = {"stress": "stress grid", "long": "plain CNN, 4$\\times$ budget", "trained": "trained ResNet",
-          "trained + stress": "trained ResNet and stress grid"}
+SCALES = {"stress": "stress grid", "long": "plain CNN, 4$\\times$ budget", "trained": "trained ResNet"}
+
+COLUMNS = (r"@{}>{\raggedright}p{0.02\linewidth}>{\raggedright}p{0.14\linewidth}>{\raggedright}p{0.08\linewidth}"
+           r">{\raggedright}p{0.24\linewidth}>{\raggedright}p{0.17\linewidth}>{\raggedright}p{0.1\linewidth}"
+           r">{\raggedright\arraybackslash}p{0.13\linewidth}@{}")
 
 
 def shares(st: pd.DataFrame, claim: int, view: str) -> str:
@@ -28,25 +32,20 @@ def shares(st: pd.DataFrame, claim: int, view: str) -> str:
 
 
 def table(verdicts: list[claims.Verdict], first: list[claims.Verdict], st: pd.DataFrame) -> str:
-    lines = [r"\begin{tabular}{@{}>{\raggedright}p{0.02\linewidth}>{\raggedright}p{0.14\linewidth}"
-             r">{\raggedright}p{0.08\linewidth}>{\raggedright}p{0.24\linewidth}"
-             r">{\raggedright}p{0.17\linewidth}>{\raggedright}p{0.1\linewidth}"
-             r">{\raggedright\arraybackslash}p{0.13\linewidth}@{}}", r"\toprule",
-             r"\# & Claim & Runs & Test, family (size), correction & Result & Verdict (5 seeds) & "
-             r"Seed bootstrap, \% (descriptive) \\", r"\midrule"]
+    lines = []
     for i, (v, v5) in enumerate(zip(verdicts, first)):
         if i:
             lines.append(r"\addlinespace")
         test = (rf"\emph{{test:}} {latex.tex_escape(v.method)}\newline "
                 rf"\emph{{family ({v.family_size}):}} {latex.tex_escape(v.family)}\newline "
                 rf"\emph{{correction:}} {latex.tex_escape(v.correction)}")
-        lines.append(" & ".join([str(v.number), latex.tex_escape(v.claim), SCALES.get(v.scale, latex.tex_escape(v.scale)),
+        lines.append(" & ".join([str(v.number), latex.tex_escape(v.claim), " and ".join(SCALES[s] for s in v.scales),
                                  test, latex.tex_escape(v.result),
                                  rf"\textbf{{{v.verdict}}} ({v5.verdict})",
                                  rf"{shares(st, v.number, 'all seeds')}\newline 5 seeds: {shares(st, v.number, 'five seeds')}"])
                      + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
+    return latex.tabular(COLUMNS, r"\# & Claim & Runs & Test, family (size), correction & Result & "
+                         r"Verdict (5 seeds) & Seed bootstrap, \% (descriptive) \\", lines)
 
 
 def verdicts(res: results.Results, seeds: int | None = None) -> list[claims.Verdict]:

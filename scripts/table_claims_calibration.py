@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from rectifiers import cli, latex, results
+from rectifiers.analysis import results
+from rectifiers.render import cli, latex
 
 FILE = "claims_calibration.csv"
 NOISE = ("pooled", "cell")  # the order of each cell's two numbers (scripts/calibrate_claims.py)
@@ -25,9 +26,7 @@ def both(g: pd.DataFrame, col: str) -> str:
 
 
 def table(cal: pd.DataFrame) -> str:
-    lines = [r"\begin{tabular}{@{}r>{\raggedright}p{0.12\linewidth}>{\raggedright}p{0.3\linewidth}rrrr@{}}",
-             r"\toprule", r"Claim & World & Planted & Supported & Contradicted & Inconclusive & Coverage \\",
-             r"\midrule"]
+    lines = []
     for i, (claim, g) in enumerate(cal.groupby("claim", sort=True)):
         if i:
             lines.append(r"\addlinespace")
@@ -40,8 +39,8 @@ def table(cal: pd.DataFrame) -> str:
                 cells[bold] = rf"\textbf{{{cells[bold]}}}"
             lines.append(f"{claim if j == 0 else ''} & {latex.tex_escape(world)} & {latex.tex_escape(r.description)} & "
                          + " & ".join(cells) + f" & {both(w, 'coverage')} \\\\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
+    return latex.tabular(r"@{}r>{\raggedright}p{0.12\linewidth}>{\raggedright}p{0.3\linewidth}rrrr@{}",
+                         r"Claim & World & Planted & Supported & Contradicted & Inconclusive & Coverage \\", lines)
 
 
 def read(results_dir: Path) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """Main table: final test accuracy (%) per activation and cell of the stress grid: the mean
 over all seeds with the 95% t interval of that mean, a diverged run counted at chance
-(rectifiers.tidy.outcomes) and counted beside the mean; the best mean of each row in bold.
+(rectifiers.analysis.tidy.outcomes) and counted beside the mean; the best mean of each row in bold.
 A cell with one run has no interval.
 
     python scripts/table_main.py --results results/cpu --out paper/generated/table_main.tex
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import sys
 
-from rectifiers import activations, cli, knobs, latex, results
+from rectifiers import activations, knobs
+from rectifiers.analysis import results
+from rectifiers.render import cli, latex
 
 
 def mean_cell(s, bold: bool = False) -> str:
@@ -27,7 +29,7 @@ def mean_cell(s, bold: bool = False) -> str:
 
 
 def level_tex(c) -> str:
-    return "---" if c["kind"] != "stress" else f"{c['level']:g}".replace("-", "$-$")
+    return "---" if c["kind"] != "stress" else latex.num(c["level"])
 
 
 def group_name(c, study: dict) -> str:
@@ -44,8 +46,7 @@ def table(res: results.Results) -> str:
     df = results.cell_frame(res.runs, res.study)
     summ = results.over_seeds(df, "acc", ["cell", "act"]).set_index(["cell", "act"])
     acts = activations.ordered(df.act.unique())
-    lines = [r"\begin{tabular}{@{}ll" + "l" * len(acts) + "@{}}", r"\toprule",
-             "Regime & Level & " + " & ".join(activations.display(a) for a in acts) + r" \\", r"\midrule"]
+    lines = []
     group = None
     for c in results.cells(res.study):
         g = c["knob"] if c["kind"] == "stress" else c["key"]
@@ -59,8 +60,8 @@ def table(res: results.Results) -> str:
         best = max(means, key=means.get) if means else None
         lines.append(f"{name} & {level_tex(c)} & " + " & ".join(mean_cell(s, a == best) for a, s in row.items())
                      + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
+    return latex.tabular("@{}ll" + "l" * len(acts) + "@{}",
+                         "Regime & Level & " + " & ".join(activations.display(a) for a in acts) + r" \\", lines)
 
 
 def main(argv=None) -> int:

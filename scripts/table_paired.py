@@ -2,7 +2,7 @@
 accuracy and end dead ratio, in percentage points: the mean difference with its 95% paired t
 interval, and the p-value of the paired t test after Holm's correction over the table's
 family (every cell and activation of that outcome). A diverged run counts at chance
-accuracy and with every unit dead (rectifiers.tidy.outcomes); one pair has no interval.
+accuracy and with every unit dead (rectifiers.analysis.tidy.outcomes); one pair has no interval.
 
     python scripts/table_paired.py --results results/cpu --out paper/generated/table_paired.tex
 """
@@ -12,7 +12,9 @@ import sys
 
 import pandas as pd
 
-from rectifiers import activations, cli, latex, results, stats
+from rectifiers import activations
+from rectifiers.analysis import results, stats, tidy
+from rectifiers.render import cli, latex
 
 OUTCOMES = ("acc", "dead_final")
 
@@ -21,14 +23,10 @@ def paired_rows(df: pd.DataFrame, acts: list[str], keys: list[str]) -> pd.DataFr
     """One row per (cell, act, outcome): n pairs, mean, interval, raw and Holm p."""
     rows = []
     for outcome in OUTCOMES:
-        part = []
+        values, part = tidy.Values(df.assign(scale="stress"), "stress", outcome), []
         for key in keys:
-            here = df[df.cell == key]
-            base = here[here.act == activations.REFERENCE].set_index("seed")[outcome].dropna()
             for a in acts:
-                x = here[here.act == a].set_index("seed")[outcome].dropna()
-                common = x.index.intersection(base.index)
-                t = stats.t_test((x.loc[common] - base.loc[common]).to_numpy())
+                t = stats.t_test(values.diff(key, a, activations.REFERENCE))
                 part.append(dict(cell=key, act=a, outcome=outcome, n=t.n, mean=t.mean, low=t.low, high=t.high,
                                  p=t.p_two))
         for r, p in zip(part, stats.holm([r["p"] for r in part])):
@@ -42,7 +40,7 @@ def label_tex(c) -> str:
     if c["kind"] == "baseline":
         return "Baseline"
     text = latex.tex_escape(c["label"])
-    return text.replace("-", "$-$") if c["kind"] == "stress" else text
+    return latex.minus(text) if c["kind"] == "stress" else text
 
 
 def table(res: results.Results) -> str:
@@ -50,11 +48,11 @@ def table(res: results.Results) -> str:
     cells = results.cells(res.study)
     acts = [a for a in activations.ordered(df.act.unique()) if a != activations.REFERENCE]
     rows = paired_rows(df, acts, [c["key"] for c in cells]).set_index(["cell", "act", "outcome"])
-    lines = [r"\begin{tabular}{@{}llrlrlr@{}}", r"\toprule",
-             r"& & \multicolumn{2}{c}{Test accuracy} & \multicolumn{2}{c}{End dead ratio} & \\",
-             r"\cmidrule(lr){3-4}\cmidrule(lr){5-6}",
-             r"Regime & Activation & $\Delta$ (points) [95\% CI] & $p_{\mathrm{Holm}}$ & "
-             r"$\Delta$ (points) [95\% CI] & $p_{\mathrm{Holm}}$ & Pairs \\", r"\midrule"]
+    header = "\n".join([r"& & \multicolumn{2}{c}{Test accuracy} & \multicolumn{2}{c}{End dead ratio} & \\",
+                        r"\cmidrule(lr){3-4}\cmidrule(lr){5-6}",
+                        r"Regime & Activation & $\Delta$ (points) [95\% CI] & $p_{\mathrm{Holm}}$ & "
+                        r"$\Delta$ (points) [95\% CI] & $p_{\mathrm{Holm}}$ & Pairs \\"])
+    lines = []
     for i, c in enumerate(cells):
         if i:
             lines.append(r"\addlinespace")
@@ -64,8 +62,7 @@ def table(res: results.Results) -> str:
                          f"{latex.signed_interval_tex(acc['mean'], acc.low, acc.high)} & {latex.p_value(acc.p_holm)} & "
                          f"{latex.signed_interval_tex(dead['mean'], dead.low, dead.high)} & {latex.p_value(dead.p_holm)} & "
                          f"{int(max(acc.n, dead.n))} \\\\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
+    return latex.tabular("@{}llrlrlr@{}", header, lines)
 
 
 def main(argv=None) -> int:

@@ -12,7 +12,9 @@ import sys
 
 import pandas as pd
 
-from rectifiers import activations, cli, latex, results, stats
+from rectifiers import activations
+from rectifiers.analysis import results, stats
+from rectifiers.render import cli, latex
 
 RATES = ("diverged", "collapsed")
 
@@ -44,23 +46,21 @@ def table(res: results.Results) -> str:
     acts = [a for a in activations.ordered(df.act.unique()) if a != activations.REFERENCE]
     r = rates(df, [c["key"] for c in cells], acts)
     label = {c["key"]: c["label"] for c in cells}
-    lines = [r"\begin{tabular}{@{}llrrrrr@{}}", r"\toprule",
-             r"Regime & Activation & Diverged & $p_{\mathrm{Holm}}$ & Collapsed & $p_{\mathrm{Holm}}$ & "
-             r"ReLU collapsed \\", r"\midrule"]
+    lines = []
     shown = [k for k in dict.fromkeys(r.cell) if (r[r.cell == k][["diverged", "collapsed", "collapsed_relu"]]
                                                   .to_numpy().sum() > 0)]
     for i, key in enumerate(shown):
         if i:
             lines.append(r"\addlinespace")
         for j, row in enumerate(r[r.cell == key].itertuples()):
-            name = latex.tex_escape(label[key]).replace("-", "$-$") if j == 0 else ""
+            name = latex.minus(latex.tex_escape(label[key])) if j == 0 else ""
             lines.append(f"{name} & {activations.display(row.act)} & {row.diverged}/{row.n} & "
                          f"{latex.p_value(row.holm_diverged)} & {row.collapsed}/{row.n} & {latex.p_value(row.holm_collapsed)} & "
                          f"{row.collapsed_relu}/{row.n_relu} \\\\")
     if not shown:
         lines.append(r"\multicolumn{7}{c}{no run diverged or collapsed} \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
+    return latex.tabular("@{}llrrrrr@{}", r"Regime & Activation & Diverged & $p_{\mathrm{Holm}}$ & Collapsed & "
+                         r"$p_{\mathrm{Holm}}$ & ReLU collapsed \\", lines)
 
 
 def main(argv=None) -> int:

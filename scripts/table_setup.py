@@ -12,9 +12,13 @@ from functools import lru_cache
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from rectifiers import activations, cli, data, knobs, latex, results
-from rectifiers.config import CONF
-from rectifiers.study import STUDIES, sweep_values
+from rectifiers import activations, knobs
+from rectifiers.analysis import results
+from rectifiers.files import CONF
+from rectifiers.render import cli, latex
+from rectifiers.spec import data
+from rectifiers.spec.study import sweep_values
+from rectifiers.studies import STUDIES
 
 SCALE = ("smoke", "cpu", "full")  # column order: smallest first; any other profile after them
 PROFILES = sorted((p.stem for p in (CONF / "profile").glob("*.yaml")),
@@ -107,8 +111,7 @@ def table(reported: str, description: str) -> str:
     studies = [k for k in cols[PROFILES[0]] if k[0] == "Study" and k not in SWEPT]  # in STUDIES order
     rows = [(s, label) for s, label, _ in ROWS] + list(SWEPT) + studies
     head = [f"\\textbf{{{p}}} (reported)" if p == reported else p for p in PROFILES]
-    lines = [r"\begin{tabular}{@{}ll" + ">{\\raggedright\\arraybackslash}p{0.18\\linewidth}" * len(PROFILES)
-             + "@{}}", r"\toprule", "& Setting & " + " & ".join(head) + r" \\", r"\midrule"]
+    lines = []
     section = None
     for s, label in rows:
         if s != section and section is not None:
@@ -116,8 +119,8 @@ def table(reported: str, description: str) -> str:
         lines.append(f"{s if s != section else ''} & {label} & "
                      + " & ".join(cols[p][s, label] for p in PROFILES) + r" \\")
         section = s
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
+    return latex.tabular("@{}ll" + r">{\raggedright\arraybackslash}p{0.18\linewidth}" * len(PROFILES) + "@{}",
+                         "& Setting & " + " & ".join(head) + r" \\", lines)
 
 
 def main(argv=None) -> int:

@@ -16,15 +16,15 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
-from rectifiers.config import ConfigError, check_overrides
+from rectifiers.spec.config import ConfigError, check_overrides
 
 log = logging.getLogger("rectifiers")
 
 
 @hydra.main(config_path="../conf", config_name="train", version_base="1.3")
 def main(cfg):
-    from rectifiers.data import DataError
-    from rectifiers.train import train  # here, so that a sweep's launcher process never loads torch
+    from rectifiers.spec.data import DataError
+    from rectifiers.training.train import train  # here, so that a sweep's launcher process never loads torch
     sweep = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
         return train(cfg)["status"]

@@ -15,7 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-from rectifiers.data import CLASSES
+from rectifiers.spec.data import CLASSES
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -102,7 +102,7 @@ def copy_checkout(dest: Path) -> Path:
 
 def outputs(cfg):
     """(metrics, layers, summary) of a finished run, timing fields dropped."""
-    from rectifiers.config import run_dir
+    from rectifiers.spec.config import run_dir
     out = run_dir(cfg)
     metrics = [without(r, TIMING_METRICS) for r in read_jsonl(out / "metrics.jsonl")]
     layers = read_jsonl(out / "layers.jsonl")
@@ -116,7 +116,7 @@ STEPS = 200 // 32  # steps per epoch of the tiny config
 
 def crash_at_epoch(monkeypatch, epoch, steps_per_epoch, exc):
     """Make training raise `exc` at the first step of `epoch` (lr_at is called every step)."""
-    import rectifiers.train as train_mod
+    import rectifiers.training.train as train_mod
     real = train_mod.lr_at
 
     def lr_at(step, total, warmup, optim):

@@ -7,8 +7,9 @@ import torch
 from omegaconf import OmegaConf
 from torch import nn
 
-from rectifiers import activations, models
+from rectifiers import activations
 from rectifiers.activations import make_activation, param_groups
+from rectifiers.training import models
 
 X = torch.tensor([-3.0, -1.0, -0.25, 0.25, 1.0, 3.0])
 
@@ -119,7 +120,7 @@ def test_param_groups_without_prelu_is_one_group(compose, option):
 
 def test_training_optimiser_gets_zero_wd_slope_group(tiny_cfg, monkeypatch):
     """The optimiser train() builds has the PReLU slopes in a weight-decay-0 group."""
-    import rectifiers.train as train_mod
+    import rectifiers.training.train as train_mod
     built = []
     real_sgd = torch.optim.SGD
 

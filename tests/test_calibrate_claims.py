@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from rectifiers import claims as C
-from rectifiers.study import scale_activations
+from rectifiers.analysis import claims as C
+from rectifiers.analysis import simulation as S
+from rectifiers.spec.study import scale_activations
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import calibrate_claims as K  # noqa: E402
@@ -24,10 +25,10 @@ def committed():
     return pd.read_csv(RESULTS / "runs.csv"), pd.read_csv(RESULTS / "epochs.csv")
 
 
-@pytest.mark.parametrize("noise", K.NOISE_MODELS)
+@pytest.mark.parametrize("noise", S.NOISE_MODELS)
 def test_simulated_tables_have_the_study_shape(committed, noise):
     shape = K.shape_from(*committed, seeds=7, noise=noise)
-    t = K.simulate(shape, shape.means, np.random.default_rng(0))
+    t = S.simulate(shape, shape.means, np.random.default_rng(0))
     stress = t[t.scale == "stress"]
     assert set(stress.cell) == set(C.RULES.stress_cells())
     assert stress.groupby(["cell", "act"]).seed.nunique().eq(7).all()
@@ -41,20 +42,20 @@ def test_simulated_tables_have_the_study_shape(committed, noise):
         assert v.verdict in (C.SUPPORTED, C.CONTRADICTED, C.INCONCLUSIVE)
 
 
-@pytest.mark.parametrize("noise", K.NOISE_MODELS)
+@pytest.mark.parametrize("noise", S.NOISE_MODELS)
 def test_every_compared_scale_and_outcome_has_noise(committed, noise):
     """The bug this guards: the trained ResNet's pool built over activations its runs lack was
     one zero vector, so every simulated claim-5 comparison was exact."""
     shape = K.shape_from(*committed, noise=noise)
-    assert K.degenerate(shape) == []
-    for scale, outcomes in K.COMPARED.items():
+    assert S.degenerate(shape) == []
+    for scale, outcomes in S.COMPARED.items():
         for o in outcomes:
             pools = [shape.pools[(scale, o, c)] for c in shape.cells[scale]]
             assert sum(p.std(axis=0).sum() for p in pools) > 0, (scale, o)
 
 
 def test_pooled_noise_is_shared_and_cell_noise_is_each_cells_own(committed):
-    pooled, cell = (K.shape_from(*committed, noise=m) for m in K.NOISE_MODELS)
+    pooled, cell = (K.shape_from(*committed, noise=m) for m in S.NOISE_MODELS)
     key = [("stress", "acc", c) for c in C.RULES.stress_cells()]
     assert all(pooled.pools[k] is pooled.pools[key[0]] for k in key)
     assert all(len(cell.pools[k]) >= 5 for k in key)  # one residual vector per seed of that cell
@@ -66,7 +67,7 @@ def test_degenerate_noise_is_named_and_stops_the_calibration(committed, tmp_path
     flat = runs.copy()
     long_runs = (flat.model == "plain") & (flat.epochs == 10)
     flat.loc[long_runs, "final_test_acc"] = 0.5  # the long runs with no seed-to-seed spread at all
-    assert any(m.startswith("scale long, acc") for m in K.degenerate(K.shape_from(flat, epochs)))
+    assert any(m.startswith("scale long, acc") for m in S.degenerate(K.shape_from(flat, epochs)))
     with pytest.raises(K.DegenerateNoise, match="scale long, acc"):
         K.calibrate(flat, epochs, n_sim=2, claims=[3])
     for f in ("study.json",):
@@ -80,17 +81,17 @@ def test_degenerate_noise_is_named_and_stops_the_calibration(committed, tmp_path
 def test_small_pools_fall_back_to_normal_noise_with_their_covariance():
     rng = np.random.default_rng(0)
     small = np.array([[1.0, 2.0], [-1.0, -2.0], [0.0, 0.0]])  # 3 < MIN_POOL vectors, correlation 1
-    draws = K._draw(small, 4000, rng)
+    draws = S._draw(small, 4000, rng)
     assert not any((draws == row).all(axis=1).any() for row in small[:2])  # drawn, not resampled
     assert np.cov(draws, rowvar=False, ddof=0) == pytest.approx(np.cov(small, rowvar=False, ddof=0), rel=0.1)
-    big = np.arange(2.0 * K.MIN_POOL).reshape(K.MIN_POOL, 2)
-    assert all((big == row).all(axis=1).any() for row in K._draw(big, 50, rng))  # resampled rows
+    big = np.arange(2.0 * S.MIN_POOL).reshape(S.MIN_POOL, 2)
+    assert all((big == row).all(axis=1).any() for row in S._draw(big, 50, rng))  # resampled rows
 
 
 def test_residual_pool_is_centred_and_keeps_the_variance():
     t = pd.DataFrame({"cell": ["a"] * 6, "act": ["x", "y"] * 3, "seed": [0, 0, 1, 1, 2, 2],
                       "acc": [0.1, 0.5, 0.2, 0.5, 0.6, 0.8]})
-    pool = K._residual_pool(t, ["a"], ["x", "y"], "acc")
+    pool = S._residual_pool(t, ["a"], ["x", "y"], "acc")
     # x: mean 0.3, residuals -0.2, -0.1, 0.3, times sqrt(3/2)
     assert pool[:, 0] == pytest.approx(np.array([-0.2, -0.1, 0.3]) * np.sqrt(1.5))
     assert pool.mean(axis=0) == pytest.approx([0, 0])
@@ -99,8 +100,8 @@ def test_residual_pool_is_centred_and_keeps_the_variance():
 
 def test_noise_free_table_gives_the_planted_differences(committed):
     shape = K.shape_from(*committed)
-    world = next(w for w in K.worlds(shape, C.RULES) if w["claim"] == 4 and w["role"] == "effect")
-    slope, gain = C.claim4(K.noiseless(shape, world["means"])).comparisons
+    world = next(w for w in K.worlds(shape, C.RULES) if w.claim == 4 and w.role == "effect")
+    slope, gain = C.claim4(S.noiseless(shape, world.means)).comparisons
     effect = C.RULES.calibration["accuracy_effect"]
     assert gain["estimate"] == pytest.approx(effect)
     assert slope["estimate"] == pytest.approx(effect / 12)
@@ -110,7 +111,7 @@ def test_fast_calibration_runs_every_claim_and_world(committed):
     table = K.calibrate(*committed, n_sim=2)
     assert sorted(table.claim.unique()) == [1, 2, 3, 4, 5, 6]
     assert set(table.role) == {"true", "false", "effect"}
-    assert list(table.noise.unique()) == list(K.NOISE_MODELS) and set(table.seeds) == {5}
+    assert list(table.noise.unique()) == list(S.NOISE_MODELS) and set(table.seeds) == {5}
     rates = table[["supported", "contradicted", "inconclusive"]].sum(axis=1)
     assert rates.to_numpy() == pytest.approx(1.0)
     assert table.coverage.between(0, 1).all()
@@ -167,6 +168,6 @@ def test_study_cost_is_runs_times_seconds_per_run():
                          "lr": [0.02] * 2, "batch_size": [32] * 2, "init_bias": [0.0] * 2, "status": ["ok"] * 2,
                          "final_test_acc": [0.3] * 2, "dead_ratio_final": [0.0] * 2, "dead_ratio_peak": [0.0] * 2,
                          "wall_time_s": [100.0, 200.0], "act": ["relu"] * 2, "seed": [0, 1]})
-    shape = K.Shape({"stress": ["relu", "prelu"]}, 2, {"stress": ["baseline", "lr=0.1"]}, {}, {})
+    shape = S.Shape({"stress": ["relu", "prelu"]}, 2, {"stress": ["baseline", "lr=0.1"]}, {}, {})
     # 2 cells x 2 activations x 3 seeds x 150 s
     assert P.core_hours(runs, shape, 3) == pytest.approx(2 * 2 * 3 * 150 / 3600)

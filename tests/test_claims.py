@@ -1,4 +1,4 @@
-"""The claim rules (src/rectifiers/claims.py) on small hand-made tables, with expected
+"""The claim rules (src/rectifiers/analysis/claims.py) on small hand-made tables, with expected
 values worked out by hand (Student's t with 2 degrees of freedom has the closed form
 F(t) = 1/2 + t / (2 sqrt(2 + t^2)))."""
 import math
@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from rectifiers import claims
-from rectifiers.claim_text import CLAIMS, rule_text
-from rectifiers.rules import RULES
-from rectifiers.tidy import paired, resample_seeds, tidy
+from rectifiers.analysis import claim_text, claims
+from rectifiers.analysis.claim_text import CLAIMS, rule_text
+from rectifiers.analysis.rules import RULES
+from rectifiers.analysis.tidy import paired, resample_seeds, tidy
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import stability  # noqa: E402
@@ -129,7 +129,7 @@ def test_paired_differences_match_seeds():
 def test_every_claim_is_inconclusive_not_yet_run_on_an_empty_table():
     t = table([run("stress", "baseline", "relu", 0)]).iloc[:0]
     for v in claims.decide(t):
-        assert v.verdict == claims.INCONCLUSIVE and v.result.startswith(claims.NOT_RUN)
+        assert v.verdict == claims.INCONCLUSIVE and v.not_run and v.result.startswith(claim_text.NOT_RUN)
         assert v.family_size > 0 and v.correction and v.method
 
 
@@ -141,7 +141,7 @@ def test_claims_on_later_scales_wait_for_their_runs():
 
 
 def NOT_RUN_IN(v):
-    return v.result.startswith(claims.NOT_RUN)
+    return v.not_run and v.result.startswith(claim_text.NOT_RUN)
 
 
 # --- claim 1 ------------------------------------------------------------------------

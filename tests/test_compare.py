@@ -1,4 +1,4 @@
-"""scripts/compare.py: the counts of a reproduction's report on small hand-made tables (each
+"""scripts/compare.py and rectifiers.render.reproduction: the counts of a reproduction's report on small hand-made tables (each
 expected value worked out by hand), the headline numbers against the macros the paper prints,
 and where `make reproduce` builds, with its refusals. The whole chain is tests/test_reproduce.py."""
 from __future__ import annotations
@@ -16,30 +16,32 @@ from fake_results import write_fake_results
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import compare  # noqa: E402
-import make_numbers  # noqa: E402
-from rectifiers import data, latex, results  # noqa: E402
-from rectifiers.config import ConfigError  # noqa: E402
+from rectifiers.analysis import results  # noqa: E402
+from rectifiers.render import latex, reproduction  # noqa: E402
+from rectifiers.render.numbers import cell_numbers, scale_numbers  # noqa: E402
+from rectifiers.spec import data  # noqa: E402
+from rectifiers.spec.config import ConfigError  # noqa: E402
 
 NAN = float("nan")
 
 
-def verdict(claim, v, seeds, result="..."):
-    return {"claim": claim, "verdict": v, "result": result, "seeds": seeds}
+def verdict(claim, v, seeds, not_run=False):
+    return {"claim": claim, "verdict": v, "not_run": not_run, "seeds": seeds}
 
 
 def test_verdicts_agree_differ_or_are_not_comparable():
     committed = [verdict(1, "supported", 10), verdict(2, "supported", 10), verdict(3, "contradicted", 10),
                  verdict(4, "inconclusive", 10), verdict(5, "inconclusive", 10),
-                 verdict(6, "inconclusive", 10, "not yet run in full (3 runs of lr missing); so far: ...")]
+                 verdict(6, "inconclusive", 10, not_run=True)]
     reproduced = [verdict(1, "supported", 10), verdict(2, "contradicted", 10), verdict(3, "inconclusive", 1),
                   verdict(4, "supported", 3), verdict(5, "inconclusive", 1), verdict(6, "supported", 10)]
-    rows = compare.compare_verdicts(committed, reproduced)
+    rows = reproduction.compare_verdicts(committed, reproduced)
     assert [r["status"] for r in rows] == ["agree", "differ", "not comparable", "differ", "not comparable",
                                            "not comparable"]
     assert rows[2]["why"] == "inconclusive on 1 of 10 seeds: too few to decide"
     assert rows[5]["why"] == "not run in full in the committed study"
-    assert compare.verdict_seeds("trained + stress", {"stress": 10, "long": 10, "trained": 3}) == 3
-    assert compare.verdict_seeds("long", {"stress": 10}) == 0
+    assert reproduction.verdict_seeds(("trained", "stress"), {"stress": 10, "long": 10, "trained": 3}) == 3
+    assert reproduction.verdict_seeds(("long",), {"stress": 10}) == 0
 
 
 @pytest.mark.parametrize("value, mean, low, high, n, expected", [
@@ -52,7 +54,7 @@ def test_verdicts_agree_differ_or_are_not_comparable():
     (NAN, 0.45, 0.40, 0.50, 3, None),      # not in the committed study
 ])
 def test_committed_value_inside_the_reproductions_interval(value, mean, low, high, n, expected):
-    assert compare.within(value, mean, low, high, n) is expected
+    assert reproduction.within(value, mean, low, high, n) is expected
 
 
 def runs(keys, status, collapsed, acc):
@@ -65,11 +67,11 @@ def test_paired_runs_flips_and_differences():
              [0.40, 0.30, 0.10, 0.10, NAN])
     r = runs(list("abcdez"), ["ok", "diverged", "diverged", "ok", "ok", "ok"], [0.0, 1.0, 1.0, 0.0, 0.0, 0.0],
              [0.42, 0.10, 0.10, 0.35, 0.30, 0.50])
-    pairs = compare.paired_runs(c, r)
+    pairs = reproduction.paired_runs(c, r)
     assert sorted(pairs.key) == list("abcde")  # z has no committed run
-    assert compare.flips(pairs) == {"pairs": 5, "status": {"failed -> ok": 1, "ok -> diverged": 1},
+    assert reproduction.flips(pairs) == {"pairs": 5, "status": {"failed -> ok": 1, "ok -> diverged": 1},
                                     "collapsed": 1, "recovered": 1}  # b collapsed, d recovered; e has no outcome
-    d = compare.differences(pairs)  # +2, -20, 0, +25 points; e has no committed accuracy
+    d = reproduction.differences(pairs)  # +2, -20, 0, +25 points; e has no committed accuracy
     assert d["n"] == 4 and d["within_1"] == 1
     assert d["mean"] == pytest.approx(1.75) and d["median"] == pytest.approx(1.0) and d["max_abs"] == pytest.approx(25)
 
@@ -83,7 +85,7 @@ def test_the_last_lines_say_what_agreed_and_what_did_not():
                                                        "reproduced": "25.1 [24.0, 26.2] (10)"},
                {"name": "ReluAccTrained", "inside": None}]
     flip = {"pairs": 7, "status": {"ok -> diverged": 2}, "collapsed": 1, "recovered": 0}
-    assert compare.conclusion(verdicts, numbers, flip) == [
+    assert reproduction.conclusion(verdicts, numbers, flip) == [
         "Agreed: 1 of 2 comparable verdicts (claim 1); 1 of 2 headline numbers inside the reproduction's 95% "
         "interval; 5 of 7 paired runs ended the same way.",
         "Did not agree: claim 2 (supported committed, contradicted reproduced); ReluAccDepth (20.8 [18.0, 23.6] "
@@ -104,9 +106,9 @@ MEANS = re.compile(r"^(ReluAcc|ReluPeakDead|ReluEndDead|ReluInitDead|BestAcc(?!u
 
 def test_headline_numbers_are_the_means_and_intervals_the_paper_prints(fake):
     out, res = fake
-    macros = {**make_numbers.cell_numbers(res), **make_numbers.scale_numbers(res)}  # where numbers.tex has means
-    specs = compare.headline_specs(res)
-    measured = compare.measure(res, specs)
+    macros = {**cell_numbers(res), **scale_numbers(res)}  # where numbers.tex has means
+    specs = reproduction.headline_specs(res)
+    measured = reproduction.measure(res, specs)
     names = {n for s in specs for n in s.names}
     assert {m for m in macros if MEANS.match(m)} <= names, "a mean of numbers.tex is not compared"
     for s in specs:
@@ -115,7 +117,7 @@ def test_headline_numbers_are_the_means_and_intervals_the_paper_prints(fake):
         if len(s.names) == 2:  # the printed interval of the same runs
             assert (latex.interval(m["low"], m["high"]) or "(no interval)") == macros[s.names[1]], s
     # a reproduction identical to the committed results: every committed mean inside, every run paired
-    rows = compare.compare_numbers(specs, measured, compare.measure(res, specs))
+    rows = reproduction.compare_numbers(specs, measured, reproduction.measure(res, specs))
     assert rows and all(r["inside"] in (True, None) for r in rows)
 
 

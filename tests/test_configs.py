@@ -8,7 +8,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import CONF
-from rectifiers.config import check_config, check_overrides, identity, run_id
+from rectifiers.spec.config import check_config, check_overrides, identity, run_id
 
 GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir())
 OPTIONS = [(g, p.stem) for g in GROUPS for p in sorted((CONF / g).glob("*.yaml"))]

@@ -8,11 +8,12 @@ import pytest
 import torch
 
 from conftest import files_under
-from rectifiers import data, tensors
-from rectifiers.data import CLASSES, DataError, balanced_subset
-from rectifiers.tensors import augment
-from rectifiers.config import ConfigError
-from rectifiers.train import train
+from rectifiers.spec import data
+from rectifiers.spec.config import ConfigError
+from rectifiers.spec.data import CLASSES, DataError, balanced_subset
+from rectifiers.training import tensors
+from rectifiers.training.tensors import augment
+from rectifiers.training.train import train
 
 CPU = torch.device("cpu")
 

@@ -1,4 +1,4 @@
-"""The dead-unit check for any model (rectifiers.diagnose and its diagnose_* modules): exact figures on models whose dead
+"""The dead-unit check for any model (rectifiers.diagnose and its modules): exact figures on models whose dead
 units are known, one row per call of a module, agreement with the training monitor, the
 command line's outputs and its one-line refusals, and the advice drawn from the results."""
 from __future__ import annotations
@@ -16,10 +16,12 @@ from omegaconf import OmegaConf
 from torch import nn
 
 from fake_results import copy_results, write_fake_results
-from rectifiers import activations, config, diagnose, latex, models, results, tensors
-from rectifiers import diagnose_measure as measuring
-from rectifiers import diagnose_report as report
-from rectifiers.monitor import Monitor, dormant_ratio, sparsity
+from rectifiers import activations, diagnose, files
+from rectifiers.analysis import results
+from rectifiers.diagnose import report
+from rectifiers.render import latex
+from rectifiers.training import models, tensors
+from rectifiers.training.monitor import Monitor, dormant_ratio, sparsity
 
 NOCAST = contextlib.nullcontext
 
@@ -55,13 +57,13 @@ def images(n=16, size=8, seed=0):
 # --- measure() on models whose dead units are known -----------------------------------------
 
 def test_half_dead_conv_is_exactly_half_dead_and_nothing_else():
-    rows = measuring.measure(known_model(), images(), chunk=5)  # 16 images in chunks of 5
+    rows = diagnose.measure(known_model(), images(), chunk=5)  # 16 images in chunks of 5
     assert [r["name"] for r in rows] == ["1", "3", "7"]
     assert [r["kind"] for r in rows] == ["relu"] * 3
     assert [r["units"] for r in rows] == [8, 4, 6]  # channels of conv maps, features of a linear layer
     assert [r["dead_ratio"] for r in rows] == [0.5, 0.0, 0.0]
     assert [r["dead"] for r in rows] == [4, 0, 0]
-    assert measuring.network_dead_ratio(rows) == 4 / 18
+    assert diagnose.network_dead_ratio(rows) == 4 / 18
     # the streamed statistics are the monitor's pure functions on the whole probe
     model = known_model()
     with torch.no_grad():
@@ -72,7 +74,7 @@ def test_half_dead_conv_is_exactly_half_dead_and_nothing_else():
 
 def test_resnet18_reports_one_row_per_relu_call():
     import torchvision  # a pinned dependency: an import error is a failure, not a skip
-    rows = measuring.measure(torchvision.models.resnet18(weights=None), images(4, 32))
+    rows = diagnose.measure(torchvision.models.resnet18(weights=None), images(4, 32))
     blocks = [f"layer{s}.{b}.relu" for s in range(1, 5) for b in range(2)]
     assert [r["name"] for r in rows] == ["relu"] + [f"{b}#{i}" for b in blocks for i in range(2)]
     assert len(rows) == 17
@@ -92,7 +94,7 @@ class SharedReLU(nn.Module):
 
 
 def test_a_module_called_twice_is_measured_per_call():
-    rows = measuring.measure(SharedReLU(), images(), chunk=4)
+    rows = diagnose.measure(SharedReLU(), images(), chunk=4)
     assert [(r["name"], r["dead_ratio"]) for r in rows] == [("relu#0", 0.5), ("relu#1", 0.0)]
 
 
@@ -100,7 +102,7 @@ def test_the_input_is_measured_before_an_in_place_activation_overwrites_it():
     """A leaky slope of -1 turns every negative input positive, in place: read after the call,
     the dead channels would look alive."""
     model = nn.Sequential(half_dead_conv(), nn.LeakyReLU(-1.0, inplace=True))
-    (row,) = measuring.measure(model, images())
+    (row,) = diagnose.measure(model, images())
     assert row["kind"] == "leaky_relu" and row["dead_ratio"] == 0.5
 
 
@@ -108,7 +110,7 @@ def test_the_input_is_measured_before_an_in_place_activation_overwrites_it():
                                        (nn.ReLU6(), "relu6"), (nn.RReLU(), "rrelu"), (nn.ELU(), "other"),
                                        (nn.GELU(), "other")])
 def test_every_rectifier_kind_is_hooked(act, kind):
-    (row,) = measuring.measure(nn.Sequential(half_dead_conv(), act), images())
+    (row,) = diagnose.measure(nn.Sequential(half_dead_conv(), act), images())
     assert row["kind"] == kind and row["dead_ratio"] == 0.5
 
 
@@ -117,17 +119,17 @@ def test_measure_restores_the_mode_and_leaves_no_hook():
     model = nn.Sequential(half_dead_conv(), bn, nn.ReLU())
     model.train()
     before = bn.running_mean.clone()
-    measuring.measure(model, images() + 3)
+    diagnose.measure(model, images() + 3)
     assert model.training and torch.equal(bn.running_mean, before)  # measured in eval mode
     assert not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
     with pytest.raises(RuntimeError):
-        measuring.measure(model, torch.randn(2, 5, 8, 8))  # wrong channels: the forward pass fails
+        diagnose.measure(model, torch.randn(2, 5, 8, 8))  # wrong channels: the forward pass fails
     assert model.training and not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
 
 
 def test_a_model_without_rectifier_modules_is_refused():
-    with pytest.raises(measuring.NoRectifierError, match="no rectifier module"):
-        measuring.measure(nn.Sequential(nn.Conv2d(3, 4, 3)), images())
+    with pytest.raises(diagnose.NoRectifierError, match="no rectifier module"):
+        diagnose.measure(nn.Sequential(nn.Conv2d(3, 4, 3)), images())
 
 
 # --- agreement with the training monitor ---------------------------------------------------
@@ -144,7 +146,7 @@ def test_the_study_models_agree_with_the_training_monitor(compose, overrides):
     torch.manual_seed(0)
     model = models.build_model(cfg.model, cfg.activation).to(memory_format=torch.channels_last)
     _, monitored = Monitor(model, probe, tau=0.1, chunk=32).measure(0, NOCAST)
-    rows = measuring.measure(model, probe, tau=0.1, chunk=32)
+    rows = diagnose.measure(model, probe, tau=0.1, chunk=32)
     keys = ("name", "units", "dead", "dead_ratio", "sparsity", "dormant_ratio")
     assert [{k: r[k] for k in keys} for r in rows] == [{k: r[k] for k in keys} for r in monitored]
     if "model.init.bias=-1.0" in overrides:
@@ -443,12 +445,12 @@ def _diverged_counts(table_rates: str) -> dict[tuple[str, str], str]:
     return out
 
 
-@pytest.mark.skipif(not (config.RESULTS / "cpu" / "runs.csv").is_file(), reason="no committed results/cpu/")
+@pytest.mark.skipif(not (files.RESULTS / "cpu" / "runs.csv").is_file(), reason="no committed results/cpu/")
 def test_the_advice_agrees_with_the_paper_number_for_number():
     """The committed study: every number the advice cites for a lethal cell is the paper's
     (paper/generated/numbers.tex and table_rates.tex, made from the same results/cpu/)."""
-    f = report.study_findings(config.RESULTS / "cpu")
-    gen = config.ROOT / "paper" / "generated"
+    f = report.study_findings(files.RESULTS / "cpu")
+    gen = files.ROOT / "paper" / "generated"
     m, rates = _macros((gen / "numbers.tex").read_text()), _diverged_counts((gen / "table_rates.tex").read_text())
     assert ", ".join(c["label"] for c in f["lethal"]) == m["LethalCells"]
     assert (report.pct(f["revival_relu"]), report.pct(f["revival_leaky"])) == (m["RevivalRelu"], m["RevivalLeaky"])

@@ -16,11 +16,11 @@ import pytest
 import torch
 
 from conftest import RESUME, ROOT, STEPS, TINY, copy_checkout, crash_at_epoch, files_under, image_tree, outputs
-from rectifiers import data, tensors
-from rectifiers.config import ConfigError
-from rectifiers.data import DataError
-from rectifiers.config import record_dir, run_dir
-from rectifiers.train import train
+from rectifiers.spec import data
+from rectifiers.spec.config import ConfigError, record_dir, run_dir
+from rectifiers.spec.data import DataError
+from rectifiers.training import tensors
+from rectifiers.training.train import train
 
 TRAIN = [sys.executable, str(ROOT / "scripts" / "train.py")]
 AGGREGATE = [sys.executable, str(ROOT / "scripts" / "aggregate.py"), "--profile", "smoke"]

@@ -24,8 +24,10 @@ from pypdf import PdfReader
 
 from conftest import ROOT, files_under
 from fake_results import copy_results, write_fake_results
-from rectifiers import activations, results, style
-from rectifiers.rules import RULES
+from rectifiers import activations
+from rectifiers.analysis import results
+from rectifiers.analysis.rules import RULES
+from rectifiers.render import style
 
 FIGURES = ("activations", "stress_accuracy", "stress_dead", "dynamics", "layer_heatmap", "revival",
            "prelu_slopes", "resnet", "budget", "power")
@@ -73,7 +75,7 @@ def test_writes_one_page_pdf_and_png(drawn, name):
 def test_a_fresh_process_writes_byte_identical_files_from_the_code_it_names(drawn, fake, tmp_path):
     """Every script again, in another process with another hash seed: the same bytes; and
     every module of the package that the scripts load is in the drawing code whose last
-    commit the figures name (style.DRAWING_CODE), so that no change to it goes unrecorded."""
+    commit the figures name (style.DRAWING_FOLDERS), so that no change to it goes unrecorded."""
     out, _ = drawn
     again = tmp_path / "again"
     code = ("import runpy, sys\n"
@@ -88,7 +90,8 @@ def test_a_fresh_process_writes_byte_identical_files_from_the_code_it_names(draw
         for ext in ("pdf", "png"):
             assert (again / f"{name}.{ext}").read_bytes() == (out / f"{name}.{ext}").read_bytes(), f"{name}.{ext}"
     loaded = {os.path.relpath(f, ROOT) for f in p.stdout.split()}
-    assert "src/rectifiers/style.py" in loaded and loaded <= set(style.DRAWING_CODE), loaded - set(style.DRAWING_CODE)
+    outside = {f for f in loaded if os.path.dirname(f) not in style.DRAWING_FOLDERS}
+    assert "src/rectifiers/render/style.py" in loaded and not outside, outside
 
 
 @pytest.mark.parametrize("name", FIGURES)
@@ -231,7 +234,7 @@ def test_stress_figures_show_every_seed_as_a_point(drawn, fake):
 
 def test_resnet_figure_shows_the_trained_resnet_beside_the_grid(drawn, fake, tmp_path):
     """Figure 4: left, the ResNet at the stress grid's budget; right, the trained ResNet that
-    claim 5 is decided on (all training images, the runs rectifiers.tidy puts at scale
+    claim 5 is decided on (all training images, the runs rectifiers.analysis.tidy puts at scale
     'trained'), each activation's mean over epochs and every seed; without its epochs the
     right panel says that it is not yet trained."""
     empty = drawn[1]["resnet"].axes[1]

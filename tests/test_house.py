@@ -1,33 +1,103 @@
-"""The house rules a newcomer relies on: the config side loads no torch, and every module and
-function of the package is short enough to read in one go (docs/design.md section 8)."""
+"""The house rules a newcomer relies on (docs/design.md, the map): what each folder of the
+package may load, which way imports run between the folders, and every module and function
+short enough to read in one go, the scripts' too."""
 from __future__ import annotations
 
 import ast
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
-PACKAGE = sorted((ROOT / "src" / "rectifiers").glob("*.py"))
-TORCH_FREE = ("config", "schema", "files", "data", "records", "study", "activations", "knobs")
+SRC = ROOT / "src"
+PACKAGE = SRC / "rectifiers"
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+# Which folders the modules of a folder may import ("" is the root vocabulary): the root
+# imports only itself; spec <- training; analysis <- render; diagnose may use them all.
+MAY_IMPORT = {
+    "": {""},
+    "spec": {"", "spec"},
+    "training": {"", "spec", "training"},
+    "analysis": {"", "analysis"},
+    "render": {"", "analysis", "render"},
+    "diagnose": {"", "spec", "training", "analysis", "render", "diagnose"},
+}
+# What importing every module of a folder must not load: checking a sweep, composing a study
+# and working out run ids happen before torch loads; the analysis and the figures need
+# neither torch nor Hydra.
+NOT_LOADED = {
+    "": ("torch", "torchvision"),
+    "spec": ("torch", "torchvision"),
+    "analysis": ("torch", "torchvision", "hydra", "omegaconf"),
+    "render": ("torch", "torchvision", "hydra", "omegaconf"),
+}
 
 
-def test_the_config_side_loads_no_torch():
-    """Checking a sweep, composing a study and working out run ids happen before torch loads."""
-    imports = "; ".join(f"import rectifiers.{m}" for m in TORCH_FREE)
-    code = f"import sys; {imports}; loaded = [m for m in ('torch', 'torchvision') if m in sys.modules]; print(loaded)"
+def folder(path) -> str:
+    parts = path.relative_to(PACKAGE).parts
+    return parts[0] if len(parts) > 1 else ""
+
+
+def module_name(path) -> str:
+    parts = path.relative_to(SRC).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_folders(path):
+    """(line, what the source says, folder) for every import of the package in a module,
+    function bodies included, with relative imports resolved."""
+    package = module_name(path).split(".") if path.name == "__init__.py" else module_name(path).split(".")[:-1]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            targets = [(a.name, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            head = ".".join(base + ([node.module] if node.module else []))
+            said = "." * node.level + (node.module or "")
+            targets = [(f"{head}.{a.name}", f"from {said} import {a.name}") for a in node.names]
+        else:
+            continue
+        for target, said in targets:
+            parts = target.split(".")
+            if parts[0] == "rectifiers":
+                yield node.lineno, said, parts[1] if len(parts) > 1 and (PACKAGE / parts[1]).is_dir() else ""
+
+
+def test_every_folder_has_its_place_in_the_map():
+    assert {folder(p) for p in MODULES} == set(MAY_IMPORT)
+
+
+def test_imports_run_one_way_between_folders():
+    wrong = [f"{p.relative_to(ROOT)}:{line} {said} ({folder(p) or 'the root'} may import only "
+             f"{', '.join(sorted(f or 'the root' for f in MAY_IMPORT[folder(p)]))})"
+             for p in MODULES for line, said, sub in imported_folders(p) if sub not in MAY_IMPORT[folder(p)]]
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("where", NOT_LOADED)
+def test_a_folder_loads_nothing_it_must_not(where):
+    names = [module_name(p) for p in MODULES if folder(p) == where and p.name != "__main__.py"]
+    assert names
+    code = (f"import importlib, sys; [importlib.import_module(m) for m in {names!r}]; "
+            f"print([m for m in {NOT_LOADED[where]!r} if m in sys.modules])")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert p.stdout.strip() == "[]", p.stdout
+    assert p.stdout.strip() == "[]", f"importing {where or 'the root'}/ loads {p.stdout.strip()}"
+
+
+SCRIPTS = sorted((ROOT / "scripts").glob("*.py"))
 
 
 def test_modules_and_functions_are_short():
-    assert PACKAGE
+    assert MODULES and SCRIPTS
     too_long = []
-    for path in PACKAGE:
-        text = path.read_text()
+    for path in MODULES + SCRIPTS:
+        text, name = path.read_text(), path.relative_to(ROOT).as_posix()
         if len(text.splitlines()) > 300:
-            too_long.append(f"{path.name}: {len(text.splitlines())} lines")
+            too_long.append(f"{name}: {len(text.splitlines())} lines")
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60:
-                too_long.append(f"{path.name}:{node.lineno} {node.name}: {node.end_lineno - node.lineno + 1} lines")
+                too_long.append(f"{name}:{node.lineno} {node.name}: {node.end_lineno - node.lineno + 1} lines")
     assert not too_long, too_long

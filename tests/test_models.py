@@ -11,10 +11,10 @@ import torch
 from torch import nn
 
 from conftest import CONF
-from rectifiers import models
 from rectifiers.activations import is_activation
-from rectifiers.models import build_model, leaky_kaiming_std
-from rectifiers.config import MODELS as MODEL_NAMES, ConfigError, check_config, check_model
+from rectifiers.spec.config import MODELS as MODEL_NAMES, ConfigError, check_config, check_model
+from rectifiers.training import models
+from rectifiers.training.models import build_model, leaky_kaiming_std
 
 ACTIVATIONS = sorted(p.stem for p in (CONF / "activation").glob("*.yaml"))
 MODELS = {

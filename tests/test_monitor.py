@@ -8,12 +8,12 @@ import torch
 from torch import nn
 
 from conftest import read_jsonl
-from rectifiers import models
 from rectifiers.activations import is_activation
-from rectifiers.monitor import (Monitor, dead_units, dormant_ratio, dormant_scores, feeding_weights,
+from rectifiers.training import models
+from rectifiers.training.monitor import (Monitor, dead_units, dormant_ratio, dormant_scores, feeding_weights,
                                 revival, sparsity)
-from rectifiers.config import run_dir
-from rectifiers.train import train
+from rectifiers.spec.config import run_dir
+from rectifiers.training.train import train
 
 NOCAST = contextlib.nullcontext
 
@@ -305,7 +305,7 @@ def test_monitor_disabled_writes_no_layer_records(tiny_cfg):
 
 def test_training_forward_passes_run_without_hooks(tiny_cfg, monkeypatch):
     """Hooks exist only during the probe pass: none is attached while training."""
-    import rectifiers.monitor as monitor_mod
+    import rectifiers.training.monitor as monitor_mod
     seen = []
     real = monitor_mod.Monitor.accumulate_grads
 

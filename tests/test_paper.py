@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 
 from fake_results import copy_results, write_fake_results
-from rectifiers import activations, claims, results, stats
-from rectifiers.tidy import tidy
+from rectifiers import activations
+from rectifiers.analysis import claims, results, stats
+from rectifiers.analysis.tidy import tidy
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT / "paper"
@@ -215,7 +216,7 @@ def test_no_interval_is_printed_for_a_single_run(fake, tmp_path):
 def test_setup_table_names_the_data_the_runs_used(fake, tmp_path):
     """The reported profile's data source is the one in study.json, not the configured one."""
     import json
-    from rectifiers.data import DESCRIPTIONS
+    from rectifiers.spec.data import DESCRIPTIONS
     moved = copy_results(fake, tmp_path / "moved")
     study = json.loads((moved / "study.json").read_text())
     study["profile"] = reported = "cpu"  # a profile of conf/, whose configured source is torchvision
@@ -259,7 +260,7 @@ def test_the_abstract_counts_claims_without_runs_only_when_there_are_some(fake):
     claim_numbers = load_script("make_numbers").claim_numbers
     t = results.load(fake, "epochs").tidy()
     verdicts = claims.decide(t)
-    assert not any(v.result.startswith(claims.NOT_RUN) for v in verdicts)
+    assert not any(v.not_run for v in verdicts)
     assert claim_numbers(verdicts)["ClaimsNotRunClause"] == ""
     without_trained = claims.decide(t[t.scale != "trained"])  # claim 5 has no runs
     assert claim_numbers(without_trained)["ClaimsNotRunClause"] == \

@@ -14,10 +14,11 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from conftest import image_tree
-from rectifiers.data import CLASSES
-from rectifiers.study import CALIBRATION, SCALE_STUDIES, STUDIES, study_runs
-from rectifiers.config import identity, run_id
-from rectifiers.records import RECORD_FILES
+from rectifiers.spec.config import identity, run_id
+from rectifiers.spec.data import CLASSES
+from rectifiers.spec.records import RECORD_FILES
+from rectifiers.spec.study import study_runs
+from rectifiers.studies import CALIBRATION, SCALE_STUDIES, STUDIES
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = sorted((ROOT / "results" / "cpu" / "runs").glob("*/summary.json"))
@@ -82,7 +83,7 @@ def git(*args) -> str:
 
 
 def test_the_profile_runs_the_seeds_the_plan_declares():
-    from rectifiers.rules import RULES
+    from rectifiers.analysis.rules import RULES
     cpu = OmegaConf.load(ROOT / "conf" / "profile" / "cpu.yaml")
     assert cpu.profile.seeds == RULES.extension["seeds"]
 
@@ -93,7 +94,7 @@ def test_the_extension_plan_and_its_calibration_were_committed_before_any_record
     section 6). Checked on the history, so a rewritten order fails here."""
     if git("rev-parse", "--is-shallow-repository").strip() == "true":
         pytest.skip("a shallow clone has no history to check the order on (git fetch --unshallow)")
-    from rectifiers.rules import RULES
+    from rectifiers.analysis.rules import RULES
     added = git("log", "--reverse", "--format=%H", "-S", "extension:", "--", "conf/claims.yaml").split()
     assert added, "conf/claims.yaml never declared the extension"
     plan = added[0]

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rectifiers.scaling import gap_changes, gaps, trend
+from rectifiers.analysis.scaling import gap_changes, gaps, trend
 
 
 def table(acc: dict) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""src/rectifiers/stats.py against values computed by hand.
+"""src/rectifiers/analysis/stats.py against values computed by hand.
 
 With 2 degrees of freedom Student's t has a closed-form distribution function,
 F(t) = 1/2 + t / (2 sqrt(2 + t^2)), and quantile t_{0.975, 2} = 4.302653, so the expected
@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from rectifiers import stats
+from rectifiers.analysis import stats
 
 T975_DF2 = 4.302653
 
@@ -126,7 +126,7 @@ def test_over_seeds_cuts_a_fractions_interval_to_0_1_by_hand():
     """Dead ratios 0, 0, 0, 0.3: mean 0.075, sd 0.15, t(0.975, 3) = 3.1824; the t interval
     0.075 -/+ 3.1824 * 0.15 / 2 = [-0.1637, 0.3137] is cut to [0, 0.3137]. One run: no interval."""
     import pandas as pd
-    from rectifiers.results import over_seeds
+    from rectifiers.analysis.results import over_seeds
     df = pd.DataFrame({"cell": ["a"] * 4 + ["b"], "dead": [0, 0, 0, 0.3, 0.5]})
     a, b = over_seeds(df, "dead", ["cell"]).itertuples()
     assert (a.mean, a.low, a.high, a.n) == (pytest.approx(0.075), 0.0, pytest.approx(0.31368, abs=1e-4), 4)

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT, TIMING_SUMMARY, TINY, without
 
-from rectifiers.study import STUDIES, check_study, grid
+from rectifiers.spec.study import check_study, grid
+from rectifiers.studies import STUDIES
 
 TRAIN = [sys.executable, str(ROOT / "scripts" / "train.py")]
 # A two-activation, one-seed slice of the lr study at the smoke profile, with tiny models.
@@ -153,8 +154,8 @@ def test_cells_composed_once_per_seed_get_the_ids_of_cells_composed_one_by_one()
     must be those of composing every cell on its own."""
     from hydra import compose as hcompose, initialize_config_dir
     from omegaconf import read_write
-    from rectifiers.config import run_id
-    from rectifiers.study import compose_jobs, study_runs
+    from rectifiers.spec.config import run_id
+    from rectifiers.spec.study import compose_jobs, study_runs
     base = ["+study=init_bias", "profile=smoke"]
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
         master = hcompose("train", overrides=base, return_hydra_config=True)

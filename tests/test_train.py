@@ -10,10 +10,10 @@ import sys
 import pytest
 import torch
 
-import rectifiers.train as train_mod
+import rectifiers.training.train as train_mod
 from conftest import RESUME, ROOT, STEPS, crash_at_epoch, files_under, outputs, read_jsonl
-from rectifiers.config import identity, run_dir, run_id
-from rectifiers.train import train
+from rectifiers.spec.config import identity, run_dir, run_id
+from rectifiers.training.train import train
 
 
 def test_synthetic_run_learns(tiny_cfg, caplog):
@@ -257,7 +257,7 @@ def test_cuda_path_uses_bf16_autocast():
     """The GPU path (bf16 autocast) is built the same way on a machine without a GPU."""
     import warnings
 
-    from rectifiers.device import autocast_for
+    from rectifiers.training.device import autocast_for
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ctx = autocast_for(torch.device("cuda"))()

@@ -1,5 +1,6 @@
-"""State files written whole and read with suspicion: a reader never sees half a file, and an
-unreadable one is moved aside and named instead of being trusted or blocking every rerun."""
+"""Where the repository's folders are, and state files written whole and read with suspicion:
+a reader never sees half a file, and an unreadable one is moved aside and named instead of
+being trusted or blocking every rerun."""
 from __future__ import annotations
 
 import logging
@@ -7,6 +8,10 @@ import os
 from pathlib import Path
 
 log = logging.getLogger("rectifiers")
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository (an editable install of src/)
+CONF = ROOT / "conf"                          # Hydra's config tree
+RESULTS = ROOT / "results"                    # committed results, one folder per profile
 
 
 def write_atomic(path: Path, text: str | None = None, *, write=None) -> None:

@@ -1,6 +1,7 @@
 """The claims and their rules in words, for the paper: each claim as practitioners state it
 (`CLAIMS`), each rule in plain English written from the constants of conf/claims.yaml
-(`rule_text`), and what a diverged or failed run contributes (`outcome_text`).
+(`rule_text`), each result sentence from the numbers its rule computed (`result1`..`result6`,
+`not_run`, `incomplete`), and what a diverged or failed run contributes (`outcome_text`).
 """
 from __future__ import annotations
 
@@ -79,6 +80,58 @@ def rule_text(n: int, rules: Rules = RULES) -> str:
            f"of ReLU in so many cells that no majority is left (alpha {a / 2:g} each); otherwise inconclusive.",
     }
     return text[n]
+
+
+NOT_RUN = "not yet run"
+SCALE_NAMES = {"stress": "stress-grid (5,000 images x 5 epochs)", "long": "long plain (>= 4x budget)",
+               "trained": "trained ResNet (50,000 images)"}
+
+
+def not_run(scale: str) -> str:
+    return f"{NOT_RUN}: no runs at the {SCALE_NAMES[scale]} scale"
+
+
+def incomplete(gaps: dict[str, int], result: str) -> str:
+    """The result of a claim whose studies miss runs ({study: runs missing})."""
+    where = ", ".join(f"{n} run{'s' if n != 1 else ''} of {name}" for name, n in gaps.items())
+    return f"{NOT_RUN} in full ({where} missing); so far: {result}"
+
+
+# What the data say of each claim, in one sentence, from the numbers its rule computed (claims.py).
+
+def result1(above: int, cells: int, worst: dict, rules: Rules = RULES) -> str:
+    return (f"ReLU's mean peak dead ratio is detectably above {pct0(rules.dead_threshold)} in {above} of {cells} "
+            f"cells; highest mean {pct0(worst['estimate'])} ({worst['label']})")
+
+
+def result2(fewer: int, more: int, size: int, equivalent: bool, revival: tuple[float, float]) -> str:
+    return (f"Leaky ends with detectably fewer dead units than ReLU in {fewer} of {size} comparisons, more in "
+            f"{more}; every difference shown within the margin: {'yes' if equivalent else 'no'}; "
+            f"revived / ever-dead units: Leaky {pct0(revival[1])}, ReLU {pct0(revival[0])}")
+
+
+def result3(passed: int, size: int, worse: int, rules: Rules = RULES) -> str:
+    return (f"Leaky 0.01 shown not worse by more than {pts(rules.accuracy_margin)} in {passed} of {size} "
+            f"comparisons; worse by more than the margin in {worse}")
+
+
+def result4(slope, deepest: float, gain: dict) -> str:
+    def signed(x):
+        return pts(x, signed=True)
+    return (f"PReLU's gain over ReLU changes by {signed(slope.slope * 10)} per 10 layers [{signed(slope.low * 10)}, "
+            f"{signed(slope.high * 10)}]; at depth {deepest:g}: {signed(gain['estimate'])} [{signed(gain['low'])}, "
+            f"{signed(gain['high'])}]")
+
+
+def result5(equivalent: int, compared: int, matters: dict[str, int], rules: Rules = RULES) -> str:
+    return (f"ResNet: {equivalent} of {compared} activations shown within {pts(rules.accuracy_margin)} of ReLU; "
+            "detectable differences per stress knob: " + ", ".join(f"{k} {n}" for k, n in matters.items()))
+
+
+def result6(assoc, cured: int, cells: int, need: int) -> str:
+    return (f"within-group rho = {assoc.rho:.2f} over {assoc.n} runs in {assoc.groups} groups "
+            f"(p = {assoc.p_less:.3f}); Leaky detectably more accurate than ReLU in {cured} of {cells} harshest "
+            f"cells (needs {need})")
 
 
 def outcome_text(rules: Rules = RULES) -> str:

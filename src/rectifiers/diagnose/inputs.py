@@ -122,7 +122,7 @@ def fit_to_shape(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
 
 
 def data_config(spec: str, probe: int) -> dict:
-    """--data synthetic | folder:ROOT | cifar10:ROOT -> the data config of rectifiers.data; the
+    """--data synthetic | folder:ROOT | cifar10:ROOT -> the data config of rectifiers.spec.data; the
     whole training split is the pool the fixed probe is drawn from."""
     source, _, root = spec.partition(":")
     common = {"cache_dir": ".cache/data", "train_size": None, "eval_size": None, "subset_seed": 0}
@@ -145,7 +145,8 @@ def load_probe(data_cfg, probe: int) -> tuple[torch.Tensor, str]:
     """The study's probe: a fixed sample of training images, standardised (tensors.load)."""
     from omegaconf import OmegaConf
 
-    from . import data, tensors
+    from ..spec import data
+    from ..training import tensors
     try:
         ds = tensors.load(OmegaConf.create(dict(data_cfg)), probe, torch.device("cpu"))
     except data.DataError as e:
@@ -159,7 +160,7 @@ def load_run(run: Path, args) -> tuple[nn.Module, str, dict, dict]:
     checkpoint); its data and monitor configs."""
     from omegaconf import OmegaConf
 
-    from . import models
+    from ..training import models
     config = run / "config.yaml"
     if not config.is_file():
         raise UsageError(f"--run {run} has no config.yaml; fix: give a run folder, runs/<profile>/<run-id>")

@@ -12,7 +12,7 @@ import time
 import torch
 from torch import nn
 
-from .activations import is_activation
+from ..activations import is_activation
 
 
 def unit_columns(x: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """CIFAR-10 as uint8 arrays: where they come from, their cache, their fingerprint and the
 class-balanced subsets a run takes from them. No torch: a sweep checks its data, and a run id
-is worked out, before torch loads (tensors.py puts the arrays on the device).
+is worked out, before torch loads (training/tensors.py puts the arrays on the device).
 
 Sources: `torchvision` (the official pickled batches, optionally downloaded), `folder`
 (an ImageFolder tree such as the JPEG re-encoded copy in ../shared/data/cifar10-jpeg) and
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import set_aside, write_atomic
+from ..files import set_aside, write_atomic
 
 log = logging.getLogger("rectifiers")
 LOCAL_COPY = 'make reproduce DATA="data.source=folder data.root=../shared/data/cifar10-jpeg"'

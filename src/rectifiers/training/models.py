@@ -12,8 +12,8 @@ from functools import partial
 import torch
 from torch import nn
 
-from .activations import make_activation, slope_at_init
-from .config import check_model
+from ..activations import make_activation, slope_at_init
+from ..spec.config import check_model
 
 ONEDNN_ISA_VARIABLES = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")  # they cap the kernels oneDNN picks
 

@@ -8,7 +8,7 @@
 - how a summary over seeds is drawn: the mean, and every seed as a point beside it;
 - `save`: figures/<name>.pdf and .png, byte-identical on rerun, carrying the script,
   the sha256 of every results file read and the git commit in their metadata.
-Reading the results is rectifiers.results; the command line is rectifiers.cli.
+Reading the results is rectifiers.analysis.results; the command line is rectifiers.render.cli.
 """
 from __future__ import annotations
 
@@ -24,9 +24,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from rectifiers import activations, knobs, results  # noqa: E402
-from rectifiers.config import ROOT  # noqa: E402
+from rectifiers import activations, knobs  # noqa: E402
+from rectifiers.analysis import results  # noqa: E402
+from rectifiers.files import ROOT  # noqa: E402
 from rectifiers.files import write_atomic  # noqa: E402
+from rectifiers.render import latex  # noqa: E402
 
 SINGLE, DOUBLE = 3.4, 7.0  # figure widths in inches: one column, the whole page
 DPI = 200
@@ -69,7 +71,7 @@ def knob_label(study: dict, knob: str) -> str:
 
 
 def level_label(study: dict, knob: str, level, baseline_note: bool = True) -> str:
-    text = f"{level:g}".replace("-", "\u2212")
+    text = latex.minus(f"{level:g}", "\u2212")
     return f"{text}\n(baseline)" if baseline_note and level == study["knobs"][knob]["baseline"] else text
 
 
@@ -146,7 +148,7 @@ def act_handles(names) -> list:
 
 def stress_legend(fig, rows: pd.DataFrame, diverged: bool, counted_as: str) -> None:
     """The legend of the stress panels: one entry per activation, one for a seed, and one
-    for a diverged run with the value it counts as (rectifiers.tidy.outcomes)."""
+    for a diverged run with the value it counts as (rectifiers.analysis.tidy.outcomes)."""
     from matplotlib.lines import Line2D
     handles = act_handles(acts(rows))
     handles.append(Line2D([], [], color="0.3", marker="o", markerfacecolor="none", ls="", markersize=3,
@@ -166,17 +168,17 @@ def legend_on_top(fig, handles, ncol: int | None = None) -> None:
 
 # --- writing ---------------------------------------------------------------------------
 
-# What shapes a figure besides its script: the modules a figure script loads (a test checks
-# this list against them) and the claim constants (chance accuracy, what a diverged run is).
-DRAWING_CODE = [f"src/rectifiers/{m}.py" for m in ("style", "results", "activations", "knobs", "stats", "tidy",
-                                                    "rules", "scaling", "cli", "config", "schema", "files")] + [
-    "conf/claims.yaml"]
+# What shapes a figure besides its script: the folders whose modules a figure script may load
+# (the root vocabulary, analysis/ and render/: a test checks that it loads no other) and the
+# claim constants (chance accuracy, what a diverged run is). Git pathspecs, from ROOT.
+DRAWING_FOLDERS = ("src/rectifiers", "src/rectifiers/analysis", "src/rectifiers/render")
+DRAWING_CODE = (*(f":(glob){folder}/*.py" for folder in DRAWING_FOLDERS), "conf/claims.yaml")
 
 
 def drawing_commit(script) -> str:
     """The last commit that changed the drawing code (the script and DRAWING_CODE): unlike
     HEAD it stays the same across unrelated commits, so a rebuilt figure is the same file."""
-    code = [str(Path(script).resolve()), *(str(ROOT / p) for p in DRAWING_CODE)]
+    code = [str(Path(script).resolve()), *DRAWING_CODE]
     try:
         return subprocess.run(["git", "log", "-1", "--format=%H", "--", *code], cwd=ROOT, capture_output=True,
                               text=True, check=True).stdout.strip() or "uncommitted"

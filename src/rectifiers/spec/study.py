@@ -22,16 +22,13 @@ from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from ..files import CONF
+from ..studies import SCALES
 from . import data
-from .config import CONF, DATA_IDENTITY, ConfigError, check_config, record_dir, run_dir, run_id
-from .records import outcome_line
+from .config import DATA_IDENTITY, ConfigError, check_config, record_dir, run_dir, run_id
+from .records import load_summary, outcome_line
 
 log = logging.getLogger("rectifiers")
-
-STUDIES = ("lr", "batch_size", "depth", "init_bias", "resnet")  # the stress grid, in order
-SCALES = {"stress": STUDIES, "long": ("plain_long",), "trained": ("resnet_trained",)}  # the claims' scales
-SCALE_STUDIES = (*SCALES["long"], *SCALES["trained"])  # the same questions with networks that learned more
-CALIBRATION = ("calibration", "resnet_pilot")  # the baseline's calibration and the ResNet pilot, run first
 
 
 def sweep_values(params) -> dict[str, list]:
@@ -130,7 +127,7 @@ def data_key(cfg) -> str:
 def read_outcome(where: Path | None) -> dict | None:
     """A run's summary, only read (a damaged one is the job's to set aside)."""
     try:
-        return json.loads((where / "summary.json").read_text()) if where else None
+        return load_summary(where / "summary.json") if where else None
     except (OSError, ValueError):
         return None
 
@@ -195,13 +192,14 @@ def compose_cells(compose, overrides, cells) -> list:
 
 def study_runs(profile: str, names, overrides=()) -> list[tuple[str, dict, object]]:
     """(study, cell, composed run config) for every cell of the named studies at `profile`:
-    the one place the study grid is built."""
+    the one place the study grid is built. hydra.* overrides (e.g. the sweep's params) reach
+    only the sweep, the others every run."""
     from hydra import compose, initialize_config_dir
-    out = []
+    out, sweep = [], [o for o in overrides if o.startswith("hydra.")]
     with initialize_config_dir(str(CONF), version_base="1.3"):
         for name in names:
-            base = [f"+study={name}", f"profile={profile}", *overrides]
-            cells = grid(compose("train", overrides=base, return_hydra_config=True).hydra.sweeper.params)
+            base = [f"+study={name}", f"profile={profile}", *(o for o in overrides if o not in sweep)]
+            cells = grid(compose("train", overrides=[*base, *sweep], return_hydra_config=True).hydra.sweeper.params)
             out += [(name, cell, cfg) for cell, cfg in zip(cells, compose_cells(compose, base, cells))]
     return out
 
@@ -212,7 +210,7 @@ def scale_activations(profile: str = "cpu") -> dict[str, list[str]]:
     conf/study/*.yaml (one composition per study), in table order."""
     from hydra import compose, initialize_config_dir
 
-    from .activations import ACTIVATIONS, ordered
+    from ..activations import ACTIVATIONS, ordered
     label = {a.config: a.label for a in ACTIVATIONS}
     out = {}
     with initialize_config_dir(str(CONF), version_base="1.3"):

@@ -1,14 +1,13 @@
-"""One training run: config in, run directory out (records.py; docs/design.md section 3).
+"""One training run: config in, run directory out (spec/records.py; docs/design.md section 3).
 train() reads top to bottom: skip a run finished before, set up, resume, train epoch by epoch,
 finish. All that a run changes as it trains is its Progress, which each checkpoint saves."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -16,11 +15,12 @@ import torch.nn.functional as F
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from . import activations, models, records, tensors
-from .config import ConfigError, check_config, identity, record_dir, run_dir
-from .data import content_fingerprint
+from .. import activations
+from ..files import set_aside, write_atomic
+from ..spec import data, records
+from ..spec.config import ConfigError, check_config, identity, record_dir, run_dir
+from . import models, tensors
 from .device import autocast_for, describe_device, keep_freed_memory, select_device
-from .files import set_aside, write_atomic
 from .monitor import Monitor
 
 log = logging.getLogger("rectifiers")
@@ -140,7 +140,7 @@ class Run:
 def train(cfg: DictConfig) -> dict:
     """Run (or resume, or skip) one training run and return its summary."""
     check_config(cfg)
-    fp = content_fingerprint(cfg.data)  # checks the data first: a missing dataset stops here
+    fp = data.content_fingerprint(cfg.data)  # checks the data first: a missing dataset stops here
     out, ident, kept = run_dir(cfg, fp), identity(cfg, fp), record_dir(cfg, fp)
     done = finished_before(ident, out, kept)
     if done:
@@ -216,7 +216,7 @@ def resume(run: Run) -> None:
 def save_checkpoint(run: Run) -> None:
     state = {"config": run.ident, "model": run.net.state_dict(), "optimizer": run.opt.state_dict(),
              "generator": run.gen.get_state(), "monitor": run.monitor.state_dict() if run.monitor else None,
-             "state": dataclasses.asdict(run.progress)}
+             "state": asdict(run.progress)}
     write_atomic(run.checkpoint, write=lambda tmp: torch.save(state, tmp))
 
 
@@ -281,7 +281,7 @@ def finish(run: Run) -> dict:
     if p.status == "ok":
         acc, loss = evaluate(run.model, ds.test.x, ds.test.y, ds, run.autocast)
         final = {"final_test_acc": acc, "final_test_loss": loss}
-    summary = {**records.summarise(run.out.name, run.cfg, run.ident, dataclasses.asdict(p), final),
+    summary = {**records.summarise(run.out.name, run.cfg, run.ident, asdict(p), final),
                "wall_time_s": time.perf_counter() - run.started,
                "monitor_seconds": run.monitor.seconds if run.monitor else None,  # within wall_time_s
                "train_images": len(ds.train.y),

@@ -1,7 +1,7 @@
 """Does a gap between activations shrink, hold or grow as the training budget grows? One
 activation "learns faster" when its gap over ReLU at the stress grid's budget (5,000 images
 x 5 epochs) shrinks once the networks have trained longer; it "ends better" when the gap
-holds. Pure functions over the tidy table of rectifiers.tidy (diverged runs count as chance).
+holds. Pure functions over the tidy table of rectifiers.analysis.tidy (diverged runs count as chance).
 """
 from __future__ import annotations
 

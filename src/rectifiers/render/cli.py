@@ -8,8 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
+from rectifiers.analysis.results import ResultsError
 from rectifiers.files import write_atomic
-from rectifiers.results import ResultsError
 
 
 def log_to_stderr(script: str) -> None:

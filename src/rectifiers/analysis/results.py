@@ -4,7 +4,7 @@ table order). Every figure, table and number script reads results/<profile>/ thr
 module; what the activations and knobs are called is rectifiers.activations and
 rectifiers.knobs.
 
-What a diverged run contributes to each outcome is defined once, in rectifiers.tidy
+What a diverged run contributes to each outcome is defined once, in rectifiers.analysis.tidy
 (`outcomes`): the loader adds those outcome columns (acc, dead_final, dead_peak, diverged,
 collapsed) to runs.csv, so that no script can drop a diverged run by accident.
 """
@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rectifiers import activations, knobs, stats, tidy
+from rectifiers import activations, knobs
+from rectifiers.analysis import stats, tidy
+from rectifiers.analysis.rules import cell_key
 
 log = logging.getLogger("rectifiers")
 
@@ -42,13 +44,13 @@ class Results:
     files: list[Path] = field(default_factory=list)  # every file read, for the provenance
 
     def tidy(self) -> pd.DataFrame:
-        """runs.csv as the claims read it (rectifiers.tidy.tidy)."""
+        """runs.csv as the claims read it (rectifiers.analysis.tidy.tidy)."""
         return tidy.tidy(self.runs, self.epochs)
 
 
 def load(results_dir: Path, *tables: str) -> Results:
     """study.json and the named tables ("runs", "epochs", "layers") of results_dir. runs.csv
-    gains the outcome columns of rectifiers.tidy.outcomes; every table gains `budget`
+    gains the outcome columns of rectifiers.analysis.tidy.outcomes; every table gains `budget`
     (training images x epochs of its run), so that the stress grid can be told apart from
     longer runs of the same cell. A missing or empty file, or an activation without a name,
     raises ResultsError with the fix."""
@@ -111,49 +113,68 @@ def stress_rows(df: pd.DataFrame, study: dict, budget: float | None = None) -> p
     """Long frame with `knob` and `level` columns: each knob's runs of the stress grid (at
     `budget`; all rows if None), the other knobs at baseline. Baseline runs appear once per
     knob, as the knob's baseline level."""
-    if budget is not None and "budget" in df:
-        df = df[np.isclose(df.budget, budget)]
+    cell, all_cells = placed(df, study, budget), cells(study)
     parts = []
     for knob, k in study["knobs"].items():
-        sel = df.model == k["model"]
-        for other, o in study["knobs"].items():
-            if other != knob and o["model"] == k["model"]:
-                sel &= df[o["column"]] == o["baseline"]
-        part = df[sel & df[k["column"]].isin(k["levels"])].copy()
+        keys = [c["key"] for c in all_cells if c["knob"] == knob and c["kind"] != "baseline"]
+        part = df[cell.isin(keys + ["baseline"] * (len(k["levels"]) > 1))].copy()
         part["knob"], part["level"] = knob, part[k["column"]]
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
+
+
+def placed(df: pd.DataFrame, study: dict, budget: float | None = None) -> pd.Series:
+    """The stress-grid cell of each row (a key of `cells`, None outside the grid), by
+    rectifiers.analysis.tidy.grid_cells with study.json's design: rows at `budget` (images x
+    epochs; every row if None)."""
+    design = stress_design(study)
+    in_grid = pd.Series(True if budget is None else np.isclose(df.budget, budget), index=df.index)
+    return tidy.grid_cells(df, design, design["reference"], in_grid)
+
+
+def stress_design(study: dict) -> dict:
+    """study.json's stress grid in the shape of conf/claims.yaml's design.stress (model,
+    baseline {column: level}, knobs {column: [stress levels]}), plus its reference model: the
+    two declarations of the grid, which a test holds equal."""
+    stress = {k: v for k, v in study["knobs"].items() if len(v["levels"]) > 1}
+    ref = [v["model"] for v in study["knobs"].values() if len(v["levels"]) == 1]
+    return {"model": next(v["model"] for v in stress.values()) if stress else None,
+            "baseline": {v["column"]: v["baseline"] for v in stress.values()},
+            "knobs": {v["column"]: [lv for lv in v["levels"] if lv != v["baseline"]] for v in stress.values()},
+            "reference": ref[0] if ref else None}
 
 
 def cells(study: dict) -> list[dict]:
     """Every cell of the study once, in table order. A knob with several levels is a stress
     knob: its first level is the shared baseline, its later levels are stress cells, the
     last one the most stressful. A knob with one level (the ResNet) is a reference cell.
-    Each dict: key, kind ('baseline' | 'stress' | 'reference'), knob, level, label."""
+    Each dict: key (the cell's name in rectifiers.analysis.tidy, e.g. 'lr=0.1', 'resnet20'),
+    kind ('baseline' | 'stress' | 'reference'), knob, level, label."""
     study_knobs = study["knobs"]
     stress = [k for k, v in study_knobs.items() if len(v["levels"]) > 1]
     out = [{"key": "baseline", "kind": "baseline", "knob": stress[0], "level": study_knobs[stress[0]]["levels"][0],
             "label": "baseline"}] if stress else []
     for k in stress:
-        short = knobs.KNOBS[study_knobs[k]["column"]].short
+        column = study_knobs[k]["column"]
         for level in study_knobs[k]["levels"][1:]:
-            out.append({"key": f"{k}={level:g}", "kind": "stress", "knob": k, "level": level,
-                        "label": f"{short} {level:g}"})
+            out.append({"key": cell_key(column, level), "kind": "stress", "knob": k, "level": level,
+                        "label": f"{knobs.KNOBS[column].short} {level:g}"})
     for k, v in study_knobs.items():
         if len(v["levels"]) == 1:
             level = v["levels"][0]
             label = (f"ResNet-{level:g}" if v["model"] == "resnet" else
                      f"{v['model']} {knobs.KNOBS[v['column']].short} {level:g}")
-            out.append({"key": k, "kind": "reference", "knob": k, "level": level, "label": label})
+            out.append({"key": f"{v['model']}{level:g}", "kind": "reference", "knob": k, "level": level,
+                        "label": label})
     return out
 
 
 def cell_frame(runs: pd.DataFrame, study: dict) -> pd.DataFrame:
-    """The stress grid's runs with a `cell` column (a key of `cells`); the shared baseline
-    runs appear once, as cell 'baseline'."""
-    rows = stress_rows(runs, study, grid_budget(runs))
-    parts = [rows[(rows.knob == c["knob"]) & (rows.level == c["level"])].assign(cell=c["key"])
-             for c in cells(study)]
+    """The stress grid's runs (at its budget, grid_budget) with a `cell` column (a key of
+    `cells`), placed by rectifiers.analysis.tidy.grid_cells, and their `knob` and `level`;
+    the shared baseline runs appear once, as cell 'baseline'."""
+    cell = placed(runs, study, grid_budget(runs))
+    parts = [runs[cell == c["key"]].assign(knob=c["knob"], level=c["level"], cell=c["key"]) for c in cells(study)]
     return pd.concat(parts, ignore_index=True)
 
 

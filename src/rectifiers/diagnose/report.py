@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import activations, config, knobs
-from .diagnose_measure import STUCK
+from .. import activations, files, knobs
+from .measure import STUCK
 
-RESULTS = config.RESULTS / "cpu"  # the committed study the advice is drawn from
+RESULTS = files.RESULTS / "cpu"  # the committed study the advice is drawn from
 
 RELU = activations.REFERENCE
 
@@ -24,8 +24,8 @@ def study_findings(results_dir: Path = RESULTS) -> dict:
     lethal, as in the paper, when ReLU's mean peak dead ratio reaches claim 1's dead threshold
     (conf/claims.yaml). Raises FileNotFoundError or ValueError (from results.load) when the
     results are missing or empty."""
-    from . import claims, results  # pandas, scipy and the claim rules only when advice is asked for
-    from .rules import RULES
+    from ..analysis import claims, results  # pandas, scipy and the claim rules only when advice is asked for
+    from ..analysis.rules import RULES
     res = results.load(Path(results_dir))  # runs.csv with the outcome columns acc and dead_peak
     df, cells = results.cell_frame(res.runs, res.study), results.cells(res.study)
     acc, peak, init = (results.over_seeds(df, v, ["cell", "act"]).set_index(["cell", "act"])
@@ -216,7 +216,7 @@ def figure(rows: list[dict], title: str, path: Path, threshold: float | None) ->
     from matplotlib.patches import Patch
     from matplotlib.ticker import PercentFormatter
 
-    from . import style  # matplotlib and seaborn only when a figure is asked for
+    from ..render import style  # matplotlib and seaborn only when a figure is asked for
 
     def colour(kind):
         return style.colour(KIND_COLOURS[kind]) if kind in KIND_COLOURS else "0.6"

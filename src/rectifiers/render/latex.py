@@ -63,3 +63,27 @@ def number_word(n: int) -> str:
     """0..12 as words for prose ('three'); larger numbers as digits."""
     words = "zero one two three four five six seven eight nine ten eleven twelve".split()
     return words[n] if 0 <= n < len(words) else str(n)
+
+
+def minus(text, sign: str = "$-$") -> str:
+    """Every hyphen of a number or a label of numbers as a typographic minus: '-0.5' ->
+    '$-$0.5' in LaTeX text; `sign` '\u2212' for the figures' Unicode text."""
+    return str(text).replace("-", sign)
+
+
+def num(x, fmt: str = "g") -> str:
+    """A number for text, its minus typographic: -0.5 -> '$-$0.5'; NaN -> 'n/a'."""
+    return "n/a" if _missing(x) else minus(format(x, fmt))
+
+
+def count(n) -> str:
+    """12345 -> '12{,}345' (LaTeX thousands separator)."""
+    return f"{int(n):,}".replace(",", "{,}")
+
+
+def tabular(columns: str, header: str, rows) -> str:
+    """A booktabs table: `columns` the column spec, `header` its head line(s) ending in \\\\,
+    `rows` the body's lines (rows and \\addlinespace)."""
+    lines = [rf"\begin{{tabular}}{{{columns}}}", r"\toprule", header, r"\midrule", *rows,
+             r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"

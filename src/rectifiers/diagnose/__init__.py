@@ -5,9 +5,11 @@ section 5): the command line.
     python -m rectifiers.diagnose --model mymodels:build --checkpoint weights.pt --data folder:DIR
     python -m rectifiers.diagnose --run runs/cpu/<run-id>
 
-Three modules do the work: diagnose_inputs (the model, its weights and the probe images),
-diagnose_measure (every rectifier module hooked and measured per call site, in eval mode) and
-diagnose_report (the table, the figure and the advice drawn from the study's own results).
+Three modules do the work: inputs (the model, its weights and the probe images), measure
+(every rectifier module hooked and measured per call site, in eval mode) and report (the
+table, the figure and the advice drawn from the study's own results). From Python,
+`rectifiers.diagnose.measure(model, images)` is the function, which shadows its module here
+(importlib.import_module("rectifiers.diagnose.measure") reaches the module).
 """
 from __future__ import annotations
 
@@ -18,10 +20,10 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from .diagnose_inputs import (UsageError, build_model, data_config, first_line, fit_to_shape, load_probe, load_run,
-                              load_weights, parse_shape)
-from .diagnose_measure import RECTIFIER_NAMES, NoRectifierError, kind_of, measure, network_dead_ratio
-from .diagnose_report import RESULTS, advice, figure, findings_or_reason, table
+from .inputs import (UsageError, build_model, data_config, first_line, fit_to_shape, load_probe, load_run,
+                     load_weights, parse_shape)
+from .measure import RECTIFIER_NAMES, NoRectifierError, kind_of, measure, network_dead_ratio
+from .report import RESULTS, advice, figure, findings_or_reason, table
 
 
 @dataclass
@@ -137,7 +139,3 @@ def main(argv=None) -> int:
     if args.figure:
         figure(d.rows, d.model, args.figure, d.threshold)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,7 +8,7 @@ import platform
 
 import torch
 
-from .config import ConfigError
+from ..spec.config import ConfigError
 
 
 def select_device(runtime) -> torch.device:

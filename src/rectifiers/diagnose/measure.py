@@ -1,4 +1,4 @@
-"""Measuring a model's dead units per call site, with the study's definitions (monitor.py,
+"""Measuring a model's dead units per call site, with the study's definitions (training/monitor.py,
 docs/design.md section 5): every rectifier module (nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.ReLU6,
 nn.RReLU; nn.ELU and nn.GELU as "other") is hooked and measured on a fixed probe in eval mode.
 A module that the forward pass calls twice (torchvision's BasicBlock calls one `relu` twice)
@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .monitor import LayerStats
+from ..training.monitor import LayerStats
 
 # Order matters only for subclasses; none of these subclasses another.
 RECTIFIERS = ((nn.ReLU, "relu"), (nn.LeakyReLU, "leaky_relu"), (nn.PReLU, "prelu"), (nn.ReLU6, "relu6"),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import CONF
+from ..files import CONF
 
 CONFIG = CONF / "claims.yaml"
 

@@ -1,5 +1,5 @@
-"""What a config may hold, what makes two runs the same, the errors a user can fix, and
-where the repository's folders are (docs/design.md section 3).
+"""What a config may hold, what makes two runs the same, and the errors a user can fix
+(docs/design.md section 3).
 
 A composed config is checked against the schema (schema.py) before anything is loaded or
 written, and every refusal is one line naming the key and the fix. No torch at import: the
@@ -17,11 +17,6 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from .schema import Train
-
-ROOT = Path(__file__).resolve().parents[2]  # the repository (an editable install of src/)
-CONF = ROOT / "conf"                          # Hydra's config tree
-RESULTS = ROOT / "results"                    # committed results, one folder per profile
-
 
 class ConfigError(ValueError):
     """An impossible or unknown setting; the message names it and the fix."""
@@ -149,7 +144,7 @@ def check_overrides(args) -> None:
                 check_value(v, kind, key, f)
 
 
-MODELS = ("plain", "resnet")  # models.py builds them
+MODELS = ("plain", "resnet")  # training/models.py builds them
 
 
 def check_model(cfg) -> None:
@@ -174,7 +169,7 @@ def check_model(cfg) -> None:
 def check_config(cfg) -> None:
     """Refuse a config that cannot run, before anything is loaded or written: unknown keys and
     wrong types against the schema, then impossible values."""
-    from . import activations
+    from .. import activations
     from .data import SOURCES
     c = resolved(cfg)
     check_section(c, Train)

@@ -19,14 +19,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from ..studies import SCALES
 from . import stats
-from .claim_text import CLAIMS, pct0, pts, rule_text
+from . import claim_text as words
+from .claim_text import CLAIMS, rule_text
 from .rules import RULES, Rules, cell_key
-from .study import SCALES
 from .tidy import Values, has_scale
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
-NOT_RUN = "not yet run"
 FIVE_SEEDS = 5  # seeds 0-4: the study before its pre-registered extension (conf/claims.yaml, extension)
 
 
@@ -34,14 +34,15 @@ FIVE_SEEDS = 5  # seeds 0-4: the study before its pre-registered extension (conf
 class Verdict:
     number: int
     verdict: str
-    result: str                    # one sentence: what the data say
-    scale: str                     # the runs it was decided on
+    result: str                    # one sentence: what the data say (claim_text.py)
+    scales: tuple[str, ...]        # the runs it was decided on: studies.SCALES
     method: str                    # the tests
     family: str                    # what the family is
     family_size: int
     correction: str
     comparisons: list = field(default_factory=list)   # one dict per test, see `_row`
     numbers: dict = field(default_factory=dict)
+    not_run: bool = False          # some of its runs do not exist yet: inconclusive for that reason
 
     @property
     def claim(self) -> str:
@@ -67,13 +68,9 @@ def _adjust(rows: list[dict], key: str, out: str) -> None:
         r[out] = float(p)
 
 
-def _not_run(n: int, scale: str, method: str, family: str, size: int, correction: str) -> Verdict:
-    return Verdict(n, INCONCLUSIVE, f"{NOT_RUN}: no runs at the {SCALE_NAMES[scale]} scale", scale, method,
-                   family, size, correction)
-
-
-SCALE_NAMES = {"stress": "stress-grid (5,000 images x 5 epochs)", "long": "long plain (>= 4x budget)",
-               "trained": "trained ResNet (50,000 images)"}
+def _not_run(n: int, scales: tuple[str, ...], missing: str, method: str, family: str, size: int,
+             correction: str) -> Verdict:
+    return Verdict(n, INCONCLUSIVE, words.not_run(missing), scales, method, family, size, correction, not_run=True)
 
 
 def claim1(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
@@ -83,7 +80,7 @@ def claim1(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     method, family, corr = ("one-sided t test of ReLU's mean peak dead ratio vs the threshold",
                             "plain cells of the stress grid", "Holm")
     if not has_scale(t, "stress"):
-        return _not_run(1, "stress", method, family, len(cells), corr)
+        return _not_run(1, ("stress",), "stress", method, family, len(cells), corr)
     here = t[(t.scale == "stress") & (t.act == rules.relu)]
     rows = [_row(c, here[here.cell == c].dead_peak, rules.dead_threshold, rules) for c in cells]
     _adjust(rows, "p_greater", "p_adj")
@@ -91,9 +88,7 @@ def claim1(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     below_all = all(r["p_less"] < rules.alpha for r in rows)   # intersection-union: no correction
     v = SUPPORTED if above else CONTRADICTED if below_all else INCONCLUSIVE
     worst = max(rows, key=lambda r: -np.inf if np.isnan(r["estimate"]) else r["estimate"])
-    return Verdict(1, v, f"ReLU's mean peak dead ratio is detectably above {pct0(rules.dead_threshold)} in "
-                         f"{len(above)} of {len(cells)} cells; highest mean {pct0(worst['estimate'])} ({worst['label']})",
-                   "stress", method, family, len(cells), corr, rows,
+    return Verdict(1, v, words.result1(len(above), len(cells), worst, rules), ("stress",), method, family, len(cells), corr, rows,
                    dict(cells_above=above, max_peak=worst["estimate"], max_cell=worst["label"]))
 
 
@@ -106,7 +101,7 @@ def claim2(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     family, corr = "Leaky slopes x plain cells of the stress grid", \
         "Holm; alpha split between the two ways to contradict (more dead units, all within the margin)"
     if not has_scale(t, "stress"):
-        return _not_run(2, "stress", method, family, size, corr)
+        return _not_run(2, ("stress",), "stress", method, family, size, corr)
     dead = Values(t, "stress", "dead_final")
     rows = [_row(f"{a} @ {c}", dead.diff(c, a, rules.relu), 0.0, rules, rules.dead_margin)
             for c in cells for a in leaky]
@@ -117,11 +112,7 @@ def claim2(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     p_equiv = max(r["p_tost"] if not np.isnan(r["p_tost"]) else 1.0 for r in rows)
     v = (CONTRADICTED if more or p_equiv < rules.alpha / 2 else SUPPORTED if fewer else INCONCLUSIVE)
     rev = _revival(t[t.scale == "stress"], rules)
-    return Verdict(2, v, f"Leaky ends with detectably fewer dead units than ReLU in {fewer} of {size} comparisons, "
-                         f"more in {more}; every difference shown within the margin: "
-                         f"{'yes' if p_equiv < rules.alpha / 2 else 'no'}; "
-                         f"revived / ever-dead units: Leaky {pct0(rev[1])}, ReLU {pct0(rev[0])}",
-                   "stress", method, family, size, corr, rows,
+    return Verdict(2, v, words.result2(fewer, more, size, p_equiv < rules.alpha / 2, rev), ("stress",), method, family, size, corr, rows,
                    dict(n_fewer=fewer, n_more=more, p_equivalent=p_equiv, revival_relu=rev[0], revival_leaky=rev[1]))
 
 
@@ -146,7 +137,7 @@ def claim3(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     family, corr = "Leaky 0.01 vs ReLU and each larger slope x long-run depths", \
         "none for support (all must pass); Holm for contradiction"
     if not has_scale(t, "long"):
-        return _not_run(3, "long", method, family, size, corr)
+        return _not_run(3, ("long",), "long", method, family, size, corr)
     m, acc = rules.accuracy_margin, Values(t, "long")
     rows = [_row(f"{default} vs {o} @ depth {d:g}", acc.diff(cell_key("depth", d), default, o), -m, rules)
             for d in depths for o in others]
@@ -158,8 +149,7 @@ def claim3(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     worse = [r["label"] for r in rows if r["p_adj"] < rules.alpha]
     v = CONTRADICTED if worse else SUPPORTED if noninf else INCONCLUSIVE
     passed = sum(r["p_noninf"] < rules.alpha for r in rows)
-    return Verdict(3, v, f"Leaky 0.01 shown not worse by more than {pts(m)} in {passed} of {size} comparisons; "
-                         f"worse by more than the margin in {len(worse)}", "long", method, family, size, corr, rows,
+    return Verdict(3, v, words.result3(passed, size, len(worse), rules), ("long",), method, family, size, corr, rows,
                    dict(n_noninferior=passed, worse=worse))
 
 
@@ -173,7 +163,7 @@ def claim4(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     family, corr = "the slope and the gain at the deepest depth, both needed for support", \
         "none for support (both must pass); Holm over the 3 tests against the claim"
     if not has_scale(t, "long"):
-        return _not_run(4, "long", method, family, 2, corr)
+        return _not_run(4, ("long",), "long", method, family, 2, corr)
     xs, ys, acc = [], [], Values(t, "long")
     for d in depths:
         g = acc.diff(cell_key("depth", d), rules.prelu, rules.relu)
@@ -190,10 +180,7 @@ def claim4(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     gain["p_adj_tost"] = float(against[2])
     supported = s.p_greater < rules.alpha and gain["p_greater"] < rules.alpha
     v = CONTRADICTED if (against < rules.alpha).any() else SUPPORTED if supported else INCONCLUSIVE
-    return Verdict(4, v, f"PReLU's gain over ReLU changes by {pts(s.slope * 10, signed=True)} per 10 layers "
-                         f"[{pts(s.low * 10, signed=True)}, {pts(s.high * 10, signed=True)}]; at depth {deepest:g}: "
-                         f"{pts(gain['estimate'], signed=True)} [{pts(gain['low'], signed=True)}, "
-                         f"{pts(gain['high'], signed=True)}]", "long", method, family, 2, corr, [slope_row, gain],
+    return Verdict(4, v, words.result4(s, deepest, gain), ("long",), method, family, 2, corr, [slope_row, gain],
                    dict(slope=s.slope, gain_deepest=gain["estimate"]))
 
 
@@ -210,7 +197,7 @@ def claim5(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     corr = "none for equivalence (all must pass); Holm within each family; alpha split between the two ways to contradict"
     trained = t[t.scale == "trained"]
     if trained.empty or not has_scale(t, "stress"):
-        return _not_run(5, "trained" if trained.empty else "stress", method, family, size_b, corr)
+        return _not_run(5, ("trained", "stress"), "trained" if trained.empty else "stress", method, family, size_b, corr)
     m, a = rules.accuracy_margin, rules.alpha
     cell = trained.cell.iloc[0]
     ref_acts = [x for x in others if x in set(trained.act)]
@@ -234,10 +221,8 @@ def claim5(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     differs_ref = any(r["p_adj_outside"] < a / 2 for r in ref)
     v = (CONTRADICTED if differs_ref or (knob_equiv_adj < a / 2).any() else
          SUPPORTED if equiv_ref and all(matters.values()) else INCONCLUSIVE)
-    return Verdict(5, v, f"ResNet: {sum(r['p_tost'] < a for r in ref)} of {len(ref)} activations shown within "
-                         f"{pts(m)} of ReLU; detectable differences per stress knob: "
-                         + ", ".join(f"{k} {n}" for k, n in matters.items()),
-                   "trained + stress", method, family, size_b, corr, ref + stress,
+    return Verdict(5, v, words.result5(sum(r["p_tost"] < a for r in ref), len(ref), matters, rules),
+                   ("trained", "stress"), method, family, size_b, corr, ref + stress,
                    dict(ref_equivalent=equiv_ref, matters=matters))
 
 
@@ -253,7 +238,7 @@ def claim6(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     family = f"diagnosis (1 test) and cure ({len(cells)} harshest cells; a majority must pass)"
     corr = "Holm over the cure cells; alpha split between the two ways to contradict"
     if not has_scale(t, "stress") or "dead_epoch1" not in t:
-        return _not_run(6, "stress", method, family, len(cells) + 1, corr)
+        return _not_run(6, ("stress",), "stress", method, family, len(cells) + 1, corr)
     a = rules.alpha
     s = t[(t.scale == "stress") & t.cell.isin(rules.stress_cells()) & ~t.early_collapse.astype(bool)]
     assoc = stats.within_group_spearman(s.dead_epoch1, s.acc, s.cell + "/" + s.act, rules.permutations, rules.seed)
@@ -271,9 +256,7 @@ def claim6(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     ruled_out = sum(r["p_adj_ruled_out"] < a / 2 for r in cure)
     contradicted = assoc.p_greater < a / 2 or ruled_out > len(cells) - need
     v = CONTRADICTED if contradicted else SUPPORTED if assoc.p_less < a and cured >= need else INCONCLUSIVE
-    return Verdict(6, v, f"within-group rho = {assoc.rho:.2f} over {assoc.n} runs in {assoc.groups} groups "
-                         f"(p = {assoc.p_less:.3f}); Leaky detectably more accurate than ReLU in {cured} of "
-                         f"{len(cells)} harshest cells (needs {need})", "stress", method, family, len(cells) + 1,
+    return Verdict(6, v, words.result6(assoc, cured, len(cells), need), ("stress",), method, family, len(cells) + 1,
                    corr, [diag] + cure, dict(rho=assoc.rho, n_cured=cured, n_ruled_out=ruled_out))
 
 
@@ -283,15 +266,14 @@ CLAIM_FUNCS = {1: claim1, 2: claim2, 3: claim3, 4: claim4, 5: claim5, 6: claim6}
 def incomplete(v: Verdict, missing: list[dict]) -> Verdict:
     """A verdict whose studies still miss runs is not a finding: it becomes inconclusive (not yet
     run), and its result says how many runs are missing and what the runs so far show."""
-    studies = {s for scale, names in SCALES.items() if scale in v.scale for s in names}
+    studies = {s for scale, names in SCALES.items() if scale in v.scales for s in names}
     gaps = {}
     for m in missing:
         if m["study"] in studies:
             gaps[m["study"]] = gaps.get(m["study"], 0) + 1
-    if not gaps or v.result.startswith(NOT_RUN):
+    if not gaps or v.not_run:
         return v
-    where = ", ".join(f"{n} run{'s' if n != 1 else ''} of {name}" for name, n in gaps.items())
-    return replace(v, verdict=INCONCLUSIVE, result=f"{NOT_RUN} in full ({where} missing); so far: {v.result}")
+    return replace(v, verdict=INCONCLUSIVE, result=words.incomplete(gaps, v.result), not_run=True)
 
 
 def decide(t: pd.DataFrame, rules: Rules = RULES, missing: list[dict] = ()) -> list[Verdict]:

@@ -17,8 +17,7 @@ from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
 
-from .config import ROOT
-from .files import set_aside, write_atomic
+from ..files import ROOT, set_aside, write_atomic
 
 FINISHED = ("ok", "diverged")  # a run with either status is done; "failed" resumes from its checkpoint
 RECORD_FILES = ("config.yaml", "metrics.jsonl", "layers.jsonl", "summary.json")  # what results/ keeps
@@ -28,17 +27,23 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
     write_atomic(path, "".join(json.dumps(r) + "\n" for r in rows))
 
 
+def load_summary(path: Path) -> dict:
+    """The run summary at `path`, only read: the one reader of summary.json. OSError if it
+    cannot be read, ValueError if it is not a run summary."""
+    summary = json.loads(path.read_text())  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    if not isinstance(summary, dict) or not {"run_id", "status", "config"} <= summary.keys():
+        raise ValueError("not a run summary")
+    return summary
+
+
 def read_summary(path: Path) -> dict | None:
     """The run summary at `path`, or None if there is none. An unreadable one is set aside and
     named, so that its run is trained again instead of crashing every rerun."""
     if not path.exists():
         return None
     try:
-        summary = json.loads(path.read_text())
-        if not isinstance(summary, dict) or not {"run_id", "status", "config"} <= summary.keys():
-            raise ValueError("not a run summary")
-        return summary
-    except ValueError as e:  # also JSONDecodeError and UnicodeDecodeError
+        return load_summary(path)
+    except ValueError as e:
         set_aside(path, e)
         return None
 

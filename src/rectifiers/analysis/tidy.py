@@ -1,7 +1,10 @@
 """The tidy table every claim reads: runs.csv with one row per run, the outcomes of a
-diverged run defined once (`outcomes`), and each run's scale and cell (`tidy`). `Values`
-pairs the runs of two activations by seed. Pure functions over pandas frames. Why a
-diverged run counts and a failed one is missing: docs/design.md section 6.
+diverged run defined once (`outcomes`), and each run's scale and cell (`tidy`). Which cell a
+run belongs to is decided here alone (`grid_cells`, `reference_cell`, `cell_key`): the
+claims place runs by conf/claims.yaml's design, the tables and figures
+(rectifiers.analysis.results) by study.json's, with the same function. `Values` pairs the
+runs of two activations by seed. Pure functions over pandas frames. Why a diverged run
+counts and a failed one is missing: docs/design.md section 6.
 """
 from __future__ import annotations
 
@@ -11,29 +14,40 @@ import pandas as pd
 from .rules import RULES, Rules, cell_key
 
 
+def reference_cell(runs: pd.DataFrame) -> pd.Series:
+    """The cell of a reference network's run: its model and depth, e.g. 'resnet20'."""
+    return runs.model + runs.depth.astype(int).astype(str)
+
+
+def grid_cells(runs: pd.DataFrame, stress: dict, reference: str, in_grid: pd.Series) -> pd.Series:
+    """The stress-grid cell of each run in `in_grid` (None for the others): 'baseline' (every
+    knob at baseline), cell_key(knob, level) (exactly one knob off it, at a declared level), or
+    reference_cell for the `reference` model. `stress` is shaped as conf/claims.yaml's
+    design.stress: model, baseline {column: level}, knobs {column: [stress levels]}."""
+    cell = pd.Series(None, index=runs.index, dtype=object)
+    base = stress["baseline"]
+    plain = in_grid & (runs.model == stress["model"])
+    off = {k: ~np.isclose(runs[k].astype(float), float(base[k])) for k in base}
+    n_off = sum(off.values())
+    cell[plain & (n_off == 0)] = "baseline"
+    for knob, levels in stress["knobs"].items():
+        for level in levels:
+            cell[plain & (n_off == 1) & np.isclose(runs[knob].astype(float), float(level))] = cell_key(knob, level)
+    ref = in_grid & (runs.model == reference)
+    cell[ref] = reference_cell(runs[ref])
+    return cell
+
+
 def _scale_and_cell(runs: pd.DataFrame, rules: Rules) -> tuple[pd.Series, pd.Series]:
     d = rules.design
     s, base = d["stress"], d["stress"]["baseline"]
-    scale = pd.Series(None, index=runs.index, dtype=object)
-    cell = pd.Series(None, index=runs.index, dtype=object)
     budget = runs.train_size * runs.epochs
     grid_budget = s["train_size"] * s["epochs"]
     plain = runs.model == s["model"]
-    # stress grid: the baseline, or exactly one knob at a declared stress level
-    in_grid = plain & (runs.train_size == s["train_size"]) & (runs.epochs == s["epochs"])
-    off = {k: ~np.isclose(runs[k].astype(float), float(base[k])) for k in base}
-    n_off = sum(off.values())
-    scale[in_grid & (n_off == 0)] = "stress"
-    cell[in_grid & (n_off == 0)] = "baseline"
-    for knob, levels in s["knobs"].items():
-        for level in levels:
-            sel = in_grid & (n_off == 1) & np.isclose(runs[knob].astype(float), float(level))
-            scale[sel], cell[sel] = "stress", cell_key(knob, level)
-    ref = (runs.model == d["trained"]["model"]) & (runs.train_size == s["train_size"]) & (runs.epochs == s["epochs"])
-    scale[ref] = "stress"
-    cell[ref] = "resnet" + runs.depth[ref].astype(int).astype(str)
+    cell = grid_cells(runs, s, d["trained"]["model"], (runs.train_size == s["train_size"]) & (runs.epochs == s["epochs"]))
+    scale = pd.Series(np.where(cell.notna(), "stress", None), index=runs.index, dtype=object)
     # long plain runs: the largest plain budget of at least min_budget_factor x the grid's
-    others = sum(off[k] for k in base if k != "depth")
+    others = sum(~np.isclose(runs[k].astype(float), float(base[k])) for k in base if k != "depth")
     long_ = plain & (budget >= d["long"]["min_budget_factor"] * grid_budget) & (others == 0)
     if long_.any():
         long_ &= budget == budget[long_].max()
@@ -43,7 +57,7 @@ def _scale_and_cell(runs: pd.DataFrame, rules: Rules) -> tuple[pd.Series, pd.Ser
     tr = (runs.model == d["trained"]["model"]) & full
     if tr.any():
         tr &= runs.epochs == runs.epochs[tr].max()
-        scale[tr], cell[tr] = "trained", "resnet" + runs.depth[tr].astype(int).astype(str)
+        scale[tr], cell[tr] = "trained", reference_cell(runs[tr])
     return scale, cell
 
 

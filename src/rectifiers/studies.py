@@ -1,0 +1,10 @@
+"""The studies by role (conf/study/<name>.yaml): which are run first, which make up the stress
+grid, and which studies each claim scale is decided on. Pure data, no Hydra: the claims
+(analysis/) read the scales, and spec/study.py composes the studies.
+"""
+from __future__ import annotations
+
+STUDIES = ("lr", "batch_size", "depth", "init_bias", "resnet")  # the stress grid, in order
+SCALES = {"stress": STUDIES, "long": ("plain_long",), "trained": ("resnet_trained",)}  # the claims' scales
+SCALE_STUDIES = (*SCALES["long"], *SCALES["trained"])  # the same questions with networks that learned more
+CALIBRATION = ("calibration", "resnet_pilot")  # the baseline's calibration and the ResNet pilot, run first
