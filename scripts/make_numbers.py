@@ -27,7 +27,8 @@ from rectifiers.analysis.claim_text import outcome_text, pts
 from rectifiers.analysis.rules import RULES, Rules
 from rectifiers.files import CONF
 from rectifiers.render.latex import count, num
-from rectifiers.render.numbers import VERSIONS, cell_numbers, dead_numbers, scale_numbers
+from rectifiers.files import ROOT
+from rectifiers.render.numbers import VERSIONS, cell_numbers, dead_numbers, reproduction_numbers, scale_numbers
 
 ORDINAL = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six"}
 
@@ -273,7 +274,7 @@ def numbers(results_dir: Path) -> dict[str, str]:
     for part in (rule_numbers(RULES), provenance.rule_commits(results_dir), calibration_numbers(results_dir),
                  extension_numbers(res, results_dir), power_numbers(results_dir), finished_only_numbers(res),
                  scale_numbers(res), slope_numbers(res.runs), knob_numbers(res.study), cell_numbers(res),
-                 dead_numbers(res, RULES), claim_numbers(claims.decide(res.tidy(), missing=res.study.get("missing", [])))):
+                 dead_numbers(res, RULES), reproduction_numbers(res, results_dir.name, ROOT), claim_numbers(claims.decide(res.tidy(), missing=res.study.get("missing", [])))):
         m.update(part)
     return m
 

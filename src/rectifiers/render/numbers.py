@@ -124,3 +124,32 @@ def scale_numbers(res) -> dict[str, str]:
         m["NumGaps" + name] = count((ch.trend == trend).sum())
     return m
 
+
+
+# The committed quick reproduction the paper cites, per profile (reproductions/<name>/README.md).
+QUICK_REPRODUCTION = {"cpu": "reproductions/cpu-folder-e00b28a47d65-epyc-avx512"}
+
+
+def reproduction_numbers(res: results.Results, profile: str, root) -> dict[str, str]:
+    """The committed quick reproduction against the committed runs of the same id (same data, so the
+    same configuration and seed): pairs whose committed run came from the reproduction's CPU kind,
+    how many of those are bit-identical, and for the pairs from another kind, the spread of the
+    accuracy difference and the status and collapse changes (tidy.outcomes' `collapsed`)."""
+    place = QUICK_REPRODUCTION.get(profile)
+    if place is None or not (root / place / "results" / profile / "runs.csv").exists():
+        return {"QuickReproRuns": "0", "QuickReproMachine": "no machine (none committed)"}
+    rep = results.load(root / place / "results" / profile)
+    t, tr = res.tidy(), rep.tidy()
+    kind = res.runs.set_index("run_id").reindex(columns=["cpu_capability"]).cpu_capability.fillna("not recorded")
+    pairs = t.merge(tr, on="run_id", suffixes=("_c", "_r")).assign(kind=lambda p: p.run_id.map(kind))
+    own = rep.runs.cpu_capability.iloc[0]
+    same, other = pairs[pairs.kind == own], pairs[pairs.kind != own]
+    d = (other.acc_r - other.acc_c) * 100
+    return {"QuickReproRuns": count(len(rep.runs)), "QuickReproPairs": count(len(pairs)),
+            "QuickReproCoreMinutes": f"{rep.runs.wall_time_s.sum() / 60:.0f}",
+            "QuickReproMachine": f"{rep.runs.cpu.iloc[0]} ({own})",
+            "QuickReproSameKind": count(len(same)),
+            "QuickReproSameKindIdentical": count(int((same.acc_r == same.acc_c).sum())),
+            "QuickReproOtherKind": count(len(other)), "QuickReproOtherKindSd": num(d.std(ddof=1), ".1f"),
+            "QuickReproStatusChanges": count(int((other.status_r != other.status_c).sum())),
+            "QuickReproCollapseChanges": count(int((other.collapsed_r != other.collapsed_c).sum()))}
