@@ -253,7 +253,7 @@ def test_on_avx2_the_shortcut_runs_contiguous_and_computes_the_same(capability, 
 def test_a_width_4_resnet_trains_on_the_avx2_kernel_that_crashes():
     """The real kernel: ONEDNN_MAX_CPU_ISA=AVX2 makes oneDNN use it on an AVX512 CPU too. Without
     the fallback this process dies with a segfault (return code -11)."""
-    script = ("import torch; from torch import nn; from rectifiers import models; torch.set_num_threads(1); "
+    script = ("import torch; from torch import nn; from rectifiers.training import models; torch.set_num_threads(1); "
               "net = models.ResNet(8, 4, lambda c: nn.ReLU()).to(memory_format=torch.channels_last); "
               "x = torch.randn(64, 3, 32, 32).contiguous(memory_format=torch.channels_last); "
               "net(x).sum().backward()")

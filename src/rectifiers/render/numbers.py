@@ -137,7 +137,9 @@ def reproduction_numbers(res: results.Results, profile: str, root) -> dict[str, 
     accuracy difference and the status and collapse changes (tidy.outcomes' `collapsed`)."""
     place = QUICK_REPRODUCTION.get(profile)
     if place is None or not (root / place / "results" / profile / "runs.csv").exists():
-        return {"QuickReproRuns": "0", "QuickReproMachine": "no machine (none committed)"}
+        none = ("Runs", "Pairs", "CoreMinutes", "SameKind", "SameKindIdentical", "OtherKind", "OtherKindSd",
+                "StatusChanges", "CollapseChanges")
+        return {"QuickReproMachine": "no machine (none is committed)"} | {f"QuickRepro{k}": "n/a" for k in none}
     rep = results.load(root / place / "results" / profile)
     t, tr = res.tidy(), rep.tidy()
     kind = res.runs.set_index("run_id").reindex(columns=["cpu_capability"]).cpu_capability.fillna("not recorded")
