@@ -23,11 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling scripts,
 import calibrate_claims  # noqa: E402  the calibration's bars
 import provenance  # noqa: E402  the commits of the rules and of the extension
 import table_claims  # noqa: E402  the verdicts of the first seeds
-from rectifiers.analysis.claim_text import outcome_text, pts
+from rectifiers.analysis.claim_text import outcome_text, pts, verdict_changes
 from rectifiers.analysis.rules import RULES, Rules
-from rectifiers.files import CONF
+from rectifiers.files import CONF, ROOT
 from rectifiers.render.latex import count, num
-from rectifiers.files import ROOT
 from rectifiers.render.numbers import VERSIONS, cell_numbers, dead_numbers, reproduction_numbers, scale_numbers
 
 ORDINAL = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six"}
@@ -58,7 +57,7 @@ def calibration_numbers(results_dir: Path) -> dict[str, str]:
         m.update({f"CalibrationMaxFalseContradicted{model}": "n/a", f"CalibrationMaxFalseSupported{model}": "n/a",
                   f"CalibrationMinCoverage{model}": "n/a"})
         m.update({f"Claim{ORDINAL[n]}Power{model}": "n/a" for n in ORDINAL})
-        m[f"CalibrationMisses{model}"] = "n/a"
+        m[f"CalibrationMisses{model}"] = m[f"CalibrationUnreachable{model}"] = "n/a"
     if not path.is_file():
         return m
     cal = pd.read_csv(path)
@@ -78,6 +77,9 @@ def calibration_numbers(results_dir: Path) -> dict[str, str]:
         missed = sorted({int(b.split(":")[0].split()[1]) for b in calibrate_claims.failures(c)})
         m[f"CalibrationMisses{model}"] = ("none" if not missed else
                                           ("claim~" if len(missed) == 1 else "claims~") + ", ".join(map(str, missed)))
+        never = calibrate_claims.unreachable(c)  # e.g. "claim~5 never said ``supported''"
+        m[f"CalibrationUnreachable{model}"] = "; ".join(
+            f"claim~{n} never said " + " or ".join(f"``{v}''" for v in vs) for n, vs in never.items()) or "none"
     return m
 
 
@@ -138,6 +140,8 @@ def extension_numbers(res, results_dir: Path) -> dict[str, str]:
          "FiveSeeds": count(claims.FIVE_SEEDS), "SensitivityAlpha": num(ext["sensitivity_alpha"]), "StabilityResamples": "n/a"}
     if (results_dir / "stability.csv").is_file():
         m["StabilityResamples"] = count(pd.read_csv(results_dir / "stability.csv").resamples.max())
+    m["VerdictChanges"] = latex.tex_escape(verdict_changes(
+        five, claims.decide(t, missing=missing), RULES.alpha, (claims.FIVE_SEEDS, ext["seeds"])))
     for v5, vp in zip(five, pocock):
         m[f"Claim{ORDINAL[v5.number]}FiveSeedVerdict"] = v5.verdict
         m[f"Claim{ORDINAL[vp.number]}PocockVerdict"] = vp.verdict
@@ -168,6 +172,7 @@ def study_numbers(res: results.Results, results_dir: Path) -> dict[str, str]:
     m["NumRunsMissing"] = count(len(study["missing"]))
     m["NumSeeds"] = count(len(study["seeds"]))
     m["SeedList"] = listing(str(s) for s in study["seeds"])
+    m["SeedCells"] = f"planned in every cell ({count(len(study['missing']))} runs not yet trained)" if study["missing"] else "in every cell"
     m["NumActivations"] = count(len(acts))
     m["ActivationList"] = listing(activations.display(a) for a in acts)
     m["NumRegimes"] = count(len(cells))

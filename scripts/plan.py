@@ -83,13 +83,21 @@ def measure(cfg, steps: int = 6) -> dict:
     return {"train": train_ips, "infer": infer_ips, "flops_per_image": fc.get_total_flops() / b}
 
 
+def sizes(cfg) -> tuple[int, int]:
+    """(training images per epoch, test images) of a run: synthetic data has its own sizes."""
+    synthetic = cfg.data.source == "synthetic"
+    full = (cfg.data.synthetic_train, cfg.data.synthetic_test) if synthetic else (50_000, 10_000)
+    return cfg.data.get("train_size") or full[0], full[1]
+
+
 def remaining_seconds(cfg, cost: dict, tp: dict) -> float:
     """CPU seconds of one run: from the records' seconds per image of its shape, or from the
     throughput `tp` timed now."""
-    n_train = (cfg.data.get("train_size") or 50_000) * cfg.optim.epochs
+    per_epoch, n_test = sizes(cfg)
+    n_train = per_epoch * cfg.optim.epochs
     if shape(cfg) in cost:
         return n_train * cost[shape(cfg)]
-    n_infer = (cfg.data.eval_size + cfg.monitor.probe_size) * (cfg.optim.epochs + 1) + 10_000
+    n_infer = (cfg.data.eval_size + cfg.monitor.probe_size) * (cfg.optim.epochs + 1) + n_test
     return n_train / tp["train"] + n_infer / tp["infer"]
 
 
@@ -151,7 +159,7 @@ def main(argv=None) -> int:
                 measured[shape(cfg)] = measure(cfg)
             tp = measured[shape(cfg)]
             study_s += remaining_seconds(cfg, cost, tp)
-            flops += (cfg.data.get("train_size") or 50_000) * cfg.optim.epochs * tp["flops_per_image"]
+            flops += sizes(cfg)[0] * cfg.optim.epochs * tp["flops_per_image"]
         cpu_s += study_s
         print(f"  {name:16s} {n:5d} {n_done:5d} {n - n_done:5d}  {study_s / 60 / args.jobs:5.0f} min")
     print(f"  CPU: {cpu_s / 60:.0f} core-minutes left, {cpu_s / 60 / args.jobs:.0f} min of wall time with {args.jobs} "

@@ -20,7 +20,7 @@ from rectifiers.render import cli, latex
 SCALES = {"stress": "stress grid", "long": "plain CNN, 4$\\times$ budget", "trained": "trained ResNet"}
 
 COLUMNS = (r"@{}>{\raggedright}p{0.02\linewidth}>{\raggedright}p{0.14\linewidth}>{\raggedright}p{0.08\linewidth}"
-           r">{\raggedright}p{0.24\linewidth}>{\raggedright}p{0.17\linewidth}>{\raggedright}p{0.1\linewidth}"
+           r">{\raggedright}p{0.22\linewidth}>{\raggedright}p{0.17\linewidth}>{\raggedright}p{0.12\linewidth}"
            r">{\raggedright\arraybackslash}p{0.13\linewidth}@{}")
 
 

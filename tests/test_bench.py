@@ -47,3 +47,12 @@ def test_plan_counts_the_runs_and_estimates_from_measured_throughput():
     assert runs["lr"] == 30 and runs["batch_size"] == runs["depth"] == runs["init_bias"] == 20
     assert runs["resnet"] == 10 and runs["calibration"] == 12
     assert "CPU:" in out.stdout and "GPU:" in out.stdout
+
+
+def test_plan_counts_the_images_each_run_trains_on(compose):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import plan
+    # synthetic data has its own sizes; the real training set has 50,000 images and the test set 10,000
+    assert plan.sizes(compose(["profile=smoke"])) == (256, 128)
+    assert plan.sizes(compose(["profile=smoke", "data.train_size=100"])) == (100, 128)
+    assert plan.sizes(compose(["data.source=folder", "data.root=x", "data.train_size=null"])) == (50_000, 10_000)

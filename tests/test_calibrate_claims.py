@@ -133,6 +133,17 @@ def test_failures_names_every_missed_bar():
     assert "claim 3: 'contradicted'" in bad[0] and "claim 3: 'supported'" in bad[1] and "cover" in bad[2]
 
 
+def test_unreachable_names_the_verdicts_a_rule_never_gives():
+    def world(claim, supported, contradicted):
+        return dict(claim=claim, supported=supported, contradicted=contradicted,
+                    inconclusive=1 - supported - contradicted)
+    table = pd.DataFrame([world(1, 0.02, 0.0), world(1, 0.96, 0.0),                    # never contradicted
+                          world(5, 0.0, 0.02), world(5, 0.0, 0.0),                     # never supported
+                          world(6, 0.0, 0.03), world(6, 0.001, 0.0), world(6, 0.5, 0.5)])  # all three somewhere
+    assert K.unreachable(table) == {1: ["contradicted"], 5: ["supported"]}
+    assert K.unreachable(pd.DataFrame([world(2, 1.0, 0.0)])) == {2: ["contradicted", "inconclusive"]}
+
+
 ARGS = ["--results", str(RESULTS), "--simulations", "5", "--jobs", "1", "--claims", "1", "--noise", "pooled"]
 
 

@@ -140,3 +140,36 @@ def outcome_text(rules: Rules = RULES) -> str:
             f"{pct0(rules.chance_accuracy)} (chance) and {pct0(rules.diverged_dead_ratio)} of its units dead; "
             f"divergence and collapse (accuracy at most {100 * rules.collapse_accuracy:g}%) are also counted as "
             f"rates. A run that failed with an error is missing, and reported as such.")
+
+
+def moved(before, after, alpha: float) -> list[str]:
+    """The comparisons of one claim whose one-sided detection at `alpha` (unadjusted) differs
+    between two looks at its runs, each as 'label: higher, then not detected'. A comparison is
+    higher or lower than its null (zero, or claim 1's threshold) when its one-sided test rejects."""
+    def side(r):
+        return ("higher" if r.get("p_greater", 1.0) < alpha else "lower" if r.get("p_less", 1.0) < alpha
+                else "not detected")
+    first = {r["label"]: side(r) for r in before.comparisons}
+    return [f"{r['label']}: {first[r['label']]}, then {side(r)}" for r in after.comparisons
+            if r["label"] in first and first[r["label"]] != side(r)]
+
+
+def verdict_changes(before: list, after: list, alpha: float, looks: tuple[int, int], shown: int = 4) -> str:
+    """For every claim decided at both looks (`looks`: seeds per cell) whose verdict changed, the
+    comparisons that moved (`moved`, at most `shown` named); then the claims not yet decided."""
+    a, b = looks
+    out, undecided = [], [v.number for v in after if v.not_run]
+    for v0, v1 in zip(before, after):
+        if v1.not_run or v0.verdict == v1.verdict:
+            continue
+        m = moved(v0, v1, alpha)
+        named = "; ".join(m[:shown]) + (f"; and {len(m) - shown} more" if len(m) > shown else "")
+        out.append(f"Claim {v1.number} went from {v0.verdict} at {a} seeds to {v1.verdict} at {b}: " +
+                   (f"the comparisons whose one-sided test changed are {named}." if m else
+                    "no comparison changed its one-sided test; its corrected or equivalence tests did."))
+    if len(undecided) < len(after) and not out:
+        out.append(f"No claim decided at {b} seeds changed its verdict from {a} seeds.")
+    if undecided:
+        out.append(("Claim " if len(undecided) == 1 else "Claims ") + ", ".join(map(str, undecided)) +
+                   f" {'is' if len(undecided) == 1 else 'are'} not yet decided at {b} seeds.")
+    return " ".join(out)
