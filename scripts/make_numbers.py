@@ -168,11 +168,10 @@ def study_numbers(res: results.Results, results_dir: Path) -> dict[str, str]:
     m = {"ProfileName": latex.tex_escape(study["profile"]), "NumRuns": count(len(runs))}
     for status in ("ok", "diverged", "failed"):
         m[latex.macro_name("num runs", status)] = count((runs.status == status).sum())
-    m["NumRunsExpected"] = count(study["cells"])
-    m["NumRunsMissing"] = count(len(study["missing"]))
-    m["NumSeeds"] = count(len(study["seeds"]))
-    m["SeedList"] = listing(str(s) for s in study["seeds"])
-    m["SeedCells"] = f"planned in every cell ({count(len(study['missing']))} runs not yet trained)" if study["missing"] else "in every cell"
+    m["NumRunsExpected"], m["NumRunsMissing"] = count(study["cells"]), count(len(study["missing"]))
+    m["NumSeeds"], m["SeedList"] = count(len(study["seeds"])), listing(str(s) for s in study["seeds"])
+    m["SeedCells"] = f"planned in every cell ({m['NumRunsMissing']} runs not yet trained)" if study["missing"] \
+        else "in every cell"
     m["NumActivations"] = count(len(acts))
     m["ActivationList"] = listing(activations.display(a) for a in acts)
     m["NumRegimes"] = count(len(cells))

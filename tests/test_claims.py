@@ -307,22 +307,25 @@ def test_rule_text_is_written_from_the_constants():
 
 
 def test_verdict_changes_names_the_comparisons_that_moved():
-    def verdict(n, v, *sides, not_run=False):  # sides: (label, p_greater, p_less)
-        rows = [dict(label=label, p_greater=pg, p_less=pl) for label, pg, pl in sides]
+    def verdict(n, v, *rows, not_run=False):  # rows: (label, estimate, p_adj, p_adj_more)
+        rows = [dict(label=label, estimate=e, p_adj=p, p_adj_more=q) for label, e, p, q in rows]
         return claims.Verdict(n, v, "", ("stress",), "", "", len(rows), "", rows, not_run=not_run)
-    five = [verdict(1, "supported", ("lr=0.1", 0.01, 0.99), ("bs=4", 0.2, 0.8)),
-            verdict(2, "inconclusive", ("a", 0.5, 0.5)),
-            verdict(3, "supported", ("b", 0.01, 0.99))]
-    ten = [verdict(1, "inconclusive", ("lr=0.1", 0.2, 0.8), ("bs=4", 0.3, 0.7)),  # lr=0.1 no longer higher
-           verdict(2, "inconclusive", ("a", 0.9, 0.04)),                        # moved, but the verdict did not
-           verdict(3, "inconclusive", ("b", 0.01, 0.99), not_run=True)]
-    assert claim_text.moved(five[0], ten[0], 0.05) == ["lr=0.1: higher, then not detected"]
-    assert claim_text.moved(five[1], ten[1], 0.05) == ["a: not detected, then lower"]
+    five = [verdict(1, "supported", ("lr=0.1", 0.4, 0.01, 1.0), ("bs=4", 0.3, 0.2, 1.0)),
+            verdict(2, "inconclusive", ("a", 0.0, 0.5, 0.5)),
+            verdict(3, "supported", ("b", 0.1, 0.01, 1.0))]
+    ten = [verdict(1, "inconclusive", ("lr=0.1", 0.35, 0.2, 1.0), ("bs=4", 0.31, 0.3, 1.0)),
+           verdict(2, "inconclusive", ("a", 0.1, 0.5, 0.04)),   # crossed 0.05, not 0.025: a move all the same
+           verdict(3, "inconclusive", ("b", 0.1, 0.01, 1.0), not_run=True)]
+    lr = "lr=0.1 (estimate from 0.4 to 0.35, corrected p from 0.01 to 0.2)"
+    assert claim_text.moved(five[0], ten[0], 0.05) == [lr]
+    assert claim_text.moved(five[1], ten[1], 0.05) == ["a (estimate from 0 to 0.1, corrected p from 0.5 to 0.04)"]
+    assert claim_text.moved(five[1], verdict(2, "x", ("a", 0.1, 0.5, 0.2)), 0.05) == []
     assert claim_text.verdict_changes(five, ten, 0.05, (5, 10)) == (
-        "Claim 1 went from supported at 5 seeds to inconclusive at 10: the comparisons whose one-sided test "
-        "changed are lr=0.1: higher, then not detected. Claim 3 is not yet decided at 10 seeds.")
+        "Claim 1 went from supported at 5 seeds to inconclusive at 10: the comparisons whose corrected test "
+        f"crossed its level are {lr}. Claim 3 is not yet decided at 10 seeds.")
     assert claim_text.verdict_changes(five[1:2], ten[1:2], 0.05, (5, 10)) == (
         "No claim decided at 10 seeds changed its verdict from 5 seeds.")
-    many = [verdict(2, "supported", *[(str(i), 0.01, 0.99) for i in range(6)])]
-    gone = [verdict(2, "contradicted", *[(str(i), 0.5, 0.5) for i in range(6)])]
-    assert claim_text.verdict_changes(many, gone, 0.05, (5, 10)).endswith("; 3: higher, then not detected; and 2 more.")
+    many = [verdict(2, "supported", *[(str(i), 0.1, 0.01, 1.0) for i in range(6)])]
+    gone = [verdict(2, "contradicted", *[(str(i), 0.0, 0.5, 1.0) for i in range(6)])]
+    assert claim_text.verdict_changes(many, gone, 0.05, (5, 10)).endswith(
+        "3 (estimate from 0.1 to 0, corrected p from 0.01 to 0.5); and 2 more.")

@@ -143,15 +143,21 @@ def outcome_text(rules: Rules = RULES) -> str:
 
 
 def moved(before, after, alpha: float) -> list[str]:
-    """The comparisons of one claim whose one-sided detection at `alpha` (unadjusted) differs
-    between two looks at its runs, each as 'label: higher, then not detected'. A comparison is
-    higher or lower than its null (zero, or claim 1's threshold) when its one-sided test rejects."""
-    def side(r):
-        return ("higher" if r.get("p_greater", 1.0) < alpha else "lower" if r.get("p_less", 1.0) < alpha
-                else "not detected")
-    first = {r["label"]: side(r) for r in before.comparisons}
-    return [f"{r['label']}: {first[r['label']]}, then {side(r)}" for r in after.comparisons
-            if r["label"] in first and first[r["label"]] != side(r)]
+    """The comparisons of one claim whose corrected test (a `p_adj...` p-value of its rule)
+    crossed alpha or alpha/2 (the level of each way to contradict) between two looks at its
+    runs, each as 'label (estimate from a to b, corrected p from a to b)'."""
+    def crossed(p0, p1):
+        return any(min(p0, p1) < level <= max(p0, p1) for level in (alpha, alpha / 2))
+    first = {r["label"]: r for r in before.comparisons}
+    out = []
+    for r in after.comparisons:
+        r0 = first.get(r["label"])
+        keys = [k for k in r if k.startswith("p_adj") and r0 is not None and k in r0 and crossed(r0[k], r[k])]
+        if keys:
+            k = keys[0]
+            out.append(f"{r['label']} (estimate from {r0['estimate']:.3g} to {r['estimate']:.3g}, corrected p "
+                       f"from {r0[k]:.3g} to {r[k]:.3g})")
+    return out
 
 
 def verdict_changes(before: list, after: list, alpha: float, looks: tuple[int, int], shown: int = 4) -> str:
@@ -165,8 +171,8 @@ def verdict_changes(before: list, after: list, alpha: float, looks: tuple[int, i
         m = moved(v0, v1, alpha)
         named = "; ".join(m[:shown]) + (f"; and {len(m) - shown} more" if len(m) > shown else "")
         out.append(f"Claim {v1.number} went from {v0.verdict} at {a} seeds to {v1.verdict} at {b}: " +
-                   (f"the comparisons whose one-sided test changed are {named}." if m else
-                    "no comparison changed its one-sided test; its corrected or equivalence tests did."))
+                   (f"the comparisons whose corrected test crossed its level are {named}." if m else
+                    "no corrected test of a single comparison crossed its level; the rule's uncorrected or joint tests did."))
     if len(undecided) < len(after) and not out:
         out.append(f"No claim decided at {b} seeds changed its verdict from {a} seeds.")
     if undecided:

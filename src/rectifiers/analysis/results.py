@@ -164,7 +164,7 @@ def cells(study: dict) -> list[dict]:
             level = v["levels"][0]
             label = (f"ResNet-{level:g}" if v["model"] == "resnet" else
                      f"{v['model']} {knobs.KNOBS[v['column']].short} {level:g}")
-            out.append({"key": f"{v['model']}{level:g}", "kind": "reference", "knob": k, "level": level,
+            out.append({"key": tidy.reference_name(v["model"], level), "kind": "reference", "knob": k, "level": level,
                         "label": label})
     return out
 

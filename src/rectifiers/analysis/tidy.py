@@ -14,9 +14,14 @@ import pandas as pd
 from .rules import RULES, Rules, cell_key
 
 
+def reference_name(model: str, depth) -> str:
+    """A reference network's cell: its model and depth, e.g. 'resnet20'."""
+    return f"{model}{int(depth)}"
+
+
 def reference_cell(runs: pd.DataFrame) -> pd.Series:
-    """The cell of a reference network's run: its model and depth, e.g. 'resnet20'."""
-    return runs.model + runs.depth.astype(int).astype(str)
+    """The cell of each run as a reference network's (reference_name)."""
+    return pd.Series([reference_name(m, d) for m, d in zip(runs.model, runs.depth)], index=runs.index, dtype=object)
 
 
 def grid_cells(runs: pd.DataFrame, stress: dict, reference: str, in_grid: pd.Series) -> pd.Series:
