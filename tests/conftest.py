@@ -140,4 +140,4 @@ def image_tree(root, seed=0):
 def pytest_collection_modifyitems(items):
     """The slow tests first, the whole chain (test_reproduce) first of all: under `pytest -n 2`
     (make test) the long ones then overlap the many short ones instead of running last, alone."""
-    items.sort(key=lambda item: (item.fspath.basename != "test_reproduce.py", item.get_closest_marker("slow") is None))
+    items.sort(key=lambda item: (item.path.name != "test_reproduce.py", item.get_closest_marker("slow") is None))
