@@ -63,7 +63,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed  ## the test extra of pyproject.toml (pytest, pytest-xdist, pypdf, cffconvert)
+$(VENV)/.installed-test: $(VENV)/.installed  ## the test extra of pyproject.toml (pytest, pypdf, cffconvert)
 	$(PY) -m pip install -q -e ".[test]"
 	touch $@
 
@@ -152,10 +152,8 @@ compare: env  ## a reproduction's report.md and compare.pdf (the last step of ma
 	  $$(ls reproductions 2>/dev/null || echo none yet); exit 1; }
 	$(PY) scripts/compare.py report --reproduction $(TREE:%/=%)
 
-# Two processes: the whole-chain test (tests/test_reproduce.py, collected first: tests/conftest.py) in
-# one, the rest in the other.
 test: env $(VENV)/.installed-test
-	$(PY) -m pytest -q -n 2
+	$(PY) -m pytest -q
 
 smoke:  ## the whole chain on synthetic data, in a few minutes (a reproduction: reproductions/smoke-*/)
 	$(MAKE) reproduce PROFILE=smoke

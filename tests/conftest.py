@@ -135,9 +135,3 @@ def image_tree(root, seed=0):
             for i in range(2):
                 Image.fromarray(g.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(root / split / c / f"{i}.png")
     return root
-
-
-def pytest_collection_modifyitems(items):
-    """The slow tests first, the whole chain (test_reproduce) first of all: under `pytest -n 2`
-    (make test) the long ones then overlap the many short ones instead of running last, alone."""
-    items.sort(key=lambda item: (item.path.name != "test_reproduce.py", item.get_closest_marker("slow") is None))
