@@ -128,7 +128,7 @@ def power_numbers(results_dir: Path) -> dict[str, str]:
     return m
 
 
-def extension_numbers(res, results_dir: Path) -> dict[str, str]:
+def extension_numbers(res, results_dir: Path, verdicts: list) -> dict[str, str]:
     """The ten-seed extension (conf/claims.yaml): the commit that declared it and the first
     record of a seed it added, its seeds, the verdicts of the five-seed study beside it, and
     the verdicts at Pocock's two-look level (a sensitivity analysis, not the verdicts)."""
@@ -141,7 +141,7 @@ def extension_numbers(res, results_dir: Path) -> dict[str, str]:
     if (results_dir / "stability.csv").is_file():
         m["StabilityResamples"] = count(pd.read_csv(results_dir / "stability.csv").resamples.max())
     m["VerdictChanges"] = latex.tex_escape(verdict_changes(
-        five, claims.decide(t, missing=missing), RULES.alpha, (claims.FIVE_SEEDS, ext["seeds"])))
+        five, verdicts, RULES.alpha, (claims.FIVE_SEEDS, ext["seeds"])))
     for v5, vp in zip(five, pocock):
         m[f"Claim{ORDINAL[v5.number]}FiveSeedVerdict"] = v5.verdict
         m[f"Claim{ORDINAL[vp.number]}PocockVerdict"] = vp.verdict
@@ -274,11 +274,11 @@ def claim_numbers(verdicts: list) -> dict[str, str]:
 def numbers(results_dir: Path) -> dict[str, str]:
     """Every macro, in the order numbers.tex lists them."""
     res = results.load(results_dir, "epochs", "layers")
-    m = study_numbers(res, results_dir)
+    m, verdicts = study_numbers(res, results_dir), claims.decide(res.tidy(), missing=res.study.get("missing", []))
     for part in (rule_numbers(RULES), provenance.rule_commits(results_dir), calibration_numbers(results_dir),
-                 extension_numbers(res, results_dir), power_numbers(results_dir), finished_only_numbers(res),
+                 extension_numbers(res, results_dir, verdicts), power_numbers(results_dir), finished_only_numbers(res),
                  scale_numbers(res), slope_numbers(res.runs), knob_numbers(res.study), cell_numbers(res),
-                 dead_numbers(res, RULES), reproduction_numbers(res, results_dir.name, ROOT), claim_numbers(claims.decide(res.tidy(), missing=res.study.get("missing", [])))):
+                 dead_numbers(res, RULES), reproduction_numbers(res, results_dir.name, ROOT), claim_numbers(verdicts)):
         m.update(part)
     return m
 
