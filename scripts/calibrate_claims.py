@@ -130,7 +130,7 @@ def worlds(shape: Shape, rules: Rules) -> list[World]:
 def run_world(shape: Shape, world: World, n_sim: int, rng, rules: Rules) -> dict:
     f = claims.CLAIM_FUNCS[world.claim]
     truth = [r["estimate"] for r in f(noiseless(shape, world.means), rules).comparisons]
-    counts = {claims.SUPPORTED: 0, claims.CONTRADICTED: 0, claims.INCONCLUSIVE: 0}
+    counts = dict.fromkeys(claims.VERDICTS, 0)
     covered = intervals = 0
     for _ in range(n_sim):
         v = f(simulate(shape, world.means, rng, world.slope, SCALES[world.claim]), rules)
@@ -140,8 +140,7 @@ def run_world(shape: Shape, world: World, n_sim: int, rng, rules: Rules) -> dict
                 intervals += 1
                 covered += r["low"] <= true <= r["high"]
     return dict(claim=world.claim, world=world.world, role=world.role, description=world.description,
-                simulations=n_sim, supported=counts[claims.SUPPORTED] / n_sim,
-                contradicted=counts[claims.CONTRADICTED] / n_sim, inconclusive=counts[claims.INCONCLUSIVE] / n_sim,
+                simulations=n_sim, **{v: n / n_sim for v, n in counts.items()},
                 coverage=covered / intervals if intervals else np.nan, intervals=intervals)
 
 
@@ -175,8 +174,8 @@ def calibrate(runs: pd.DataFrame, epochs: pd.DataFrame | None, n_sim: int, rules
     return pd.DataFrame(rows)
 
 
-COLUMNS = ["noise", "seeds", "claim", "world", "role", "description", "simulations", "supported", "contradicted",
-           "inconclusive", "coverage", "intervals"]
+COLUMNS = ["noise", "seeds", "claim", "world", "role", "description", "simulations", *claims.VERDICTS,
+           "coverage", "intervals"]
 
 
 def has_design_runs(runs: pd.DataFrame, out: Path, columns: list[str]) -> bool:
@@ -206,14 +205,11 @@ def failures(table: pd.DataFrame) -> list[str]:
     return out
 
 
-VERDICTS = ("supported", "contradicted", "inconclusive")
-
-
 def unreachable(table: pd.DataFrame) -> dict[int, list[str]]:
     """Per claim, the verdicts its rule gave in none of its worlds' simulations (one noise
     model's rows). A bar on a verdict the rule never gives is met trivially: it calibrates
     nothing, so the table and the paper say so."""
-    gaps = {claim: [v for v in VERDICTS if not (g[v] > 0).any()] for claim, g in table.groupby("claim")}
+    gaps = {claim: [v for v in claims.VERDICTS if not (g[v] > 0).any()] for claim, g in table.groupby("claim")}
     return {claim: never for claim, never in gaps.items() if never}
 
 
@@ -256,7 +252,7 @@ def main(argv=None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     table.round(4).to_csv(out, index=False)
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
-        print(table[["noise", "claim", "world", "simulations", "supported", "contradicted", "inconclusive",
+        print(table[["noise", "claim", "world", "simulations", *claims.VERDICTS,
                      "coverage"]].to_string(index=False))
     print(f"{len(table)} worlds x {args.simulations} simulations at {args.seeds} seeds in {time.time() - start:.0f} s -> {out}")
     for r in reported:

@@ -8,10 +8,9 @@ under per-cell noise; the top axis is the study's cost at N in core-hours.
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from rectifiers.analysis import results
+from rectifiers.analysis import claims, results
 from rectifiers.render import cli, style
 
-VERDICTS = ("supported", "contradicted", "inconclusive")
 COLOURS = plt.cm.tab10.colors  # one per claim: claims are not activations, so not style's colours
 
 
@@ -27,7 +26,7 @@ def main(argv=None):
     for claim, g in p.groupby("claim"):
         eff, obs = g[g.world == "effect"], g[g.world == "observed"]
         axes[0].plot(eff.seeds, 100 * eff.supported, marker="o", ms=3, color=COLOURS[claim - 1], label=f"claim {claim}")
-        top = obs[list(VERDICTS)].mean().idxmax()  # the observed world's usual verdict
+        top = obs[list(claims.VERDICTS)].mean().idxmax()  # the observed world's usual verdict
         axes[1].plot(obs.seeds, 100 * obs[top], marker="o", ms=3, ls="--", color=COLOURS[claim - 1],
                      label=f"claim {claim}: {top}")
     axes[0].set_title("declared effect: P(supported)")

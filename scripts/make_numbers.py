@@ -261,7 +261,7 @@ def claim_numbers(verdicts: list) -> dict[str, str]:
             m["DiagnosisP"] = latex.p_value(d["p_less"])
     for name in ("DiagnosisRho", "DiagnosisRuns", "DiagnosisGroups", "DiagnosisP"):
         m.setdefault(name, "n/a")
-    for word in ("supported", "contradicted", "inconclusive"):
+    for word in claims.VERDICTS:
         m[latex.macro_name("num claims", word)] = count(sum(v.verdict == word for v in verdicts))
     not_run = sum(v.not_run for v in verdicts)
     m["NumClaimsNotRun"] = count(not_run)

@@ -20,12 +20,13 @@ import numpy as np
 import pandas as pd
 
 import calibrate_claims as K
+from rectifiers.analysis import claims
 from rectifiers.analysis.rules import RULES, Rules
 from rectifiers.analysis.simulation import Shape, degenerate
 from rectifiers.analysis.tidy import tidy
 
 SEEDS = (5, 10, 15, 20)
-COLUMNS = ["seeds", "claim", "world", "simulations", "supported", "contradicted", "inconclusive", "core_hours"]
+COLUMNS = ["seeds", "claim", "world", "simulations", *claims.VERDICTS, "core_hours"]
 SIMULATIONS = 500  # per world and N; the shares' standard error is at most 2.2 points
 
 

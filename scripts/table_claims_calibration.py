@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rectifiers.analysis import results
+from rectifiers.analysis import claims, results
 from rectifiers.render import cli, latex
 
 FILE = "claims_calibration.csv"
@@ -33,7 +33,7 @@ def table(cal: pd.DataFrame) -> str:
         for j, (name, w) in enumerate(g.groupby("world", sort=False)):
             r = w.iloc[0]
             world = ROLE.get(r.role, r.role) + (name[len(r.role):] if name.startswith(r.role) else "")
-            cells = [both(w, c) for c in ("supported", "contradicted", "inconclusive")]
+            cells = [both(w, c) for c in claims.VERDICTS]
             bold = {"true": 1, "false": 0}.get(r.role)  # the false-verdict rate that the bar limits
             if bold is not None:
                 cells[bold] = rf"\textbf{{{cells[bold]}}}"
