@@ -14,6 +14,7 @@ that were made on other data, unless --force is given; it says what would be los
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
@@ -61,19 +62,20 @@ def expected_cells(profile: str, overrides: list[str], studies=STUDIES) -> tuple
         key = run.study.knob
         if name not in knobs:
             knobs[name] = {"key": key, "column": BY_KEY[key].column, "model": run.model.name,
-                           "baseline": baseline(profile, overrides, run.model.name, key), "levels": [],
+                           "baseline": OmegaConf.select(baseline(profile, tuple(overrides), run.model.name), key), "levels": [],
                            "train_size": run.data.train_size, "epochs": run.optim.epochs}
         if cell[key] not in knobs[name]["levels"]:
             knobs[name]["levels"].append(cell[key])
     return cells, knobs
 
 
-def baseline(profile: str, overrides: list[str], model: str, key: str):
-    """The value of `key` in the run config without a study: the knob's baseline."""
+@functools.lru_cache
+def baseline(profile: str, overrides: tuple[str, ...], model: str):
+    """The run config of `model` without a study, where the knobs have their baseline values
+    (composed once per model: composing is slow)."""
     with initialize_config_dir(str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=[f"profile={profile}", *(o for o in overrides if not o.startswith("hydra.")),
-                                          f"model={model}"])
-    return OmegaConf.select(cfg, key)
+        return compose("train", overrides=[f"profile={profile}", *(o for o in overrides if not o.startswith("hydra.")),
+                                           f"model={model}"])
 
 
 def write_if_changed(path: Path, text: str) -> None:

@@ -149,9 +149,9 @@ def test_aggregate_on_empty_tree_says_what_is_missing(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-def test_cells_composed_once_per_seed_get_the_ids_of_cells_composed_one_by_one():
-    """Jobs and study cells that differ only in seed are composed once and copied: the ids
-    must be those of composing every cell on its own."""
+def test_cells_composed_once_per_group_choice_get_the_ids_of_cells_composed_one_by_one():
+    """Jobs that differ only in seed, and study cells that differ only in plain values (seed,
+    knob), are composed once and copied: the ids must be those of composing every cell on its own."""
     from hydra import compose as hcompose, initialize_config_dir
     from omegaconf import read_write
     from rectifiers.spec.config import run_id
@@ -169,3 +169,12 @@ def test_cells_composed_once_per_seed_get_the_ids_of_cells_composed_one_by_one()
     with_lr = {run_id(cfg, "fp") for lr in ("0.02", "0.05")
                for _, _, cfg in study_runs("smoke", ["init_bias"], [f"optim.lr={lr}"])}
     assert len(jobs) == 5 * 3 * 2 * 2 and {run_id(cfg, "fp") for cfg in jobs} == with_lr
+
+
+def test_a_grid_key_the_run_config_lacks_is_refused_as_hydra_would():
+    from hydra import compose as hcompose, initialize_config_dir
+    from rectifiers.spec.config import ConfigError
+    from rectifiers.spec.study import compose_cells
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        with pytest.raises(ConfigError, match="optim.lrr"):
+            compose_cells(hcompose, ["profile=smoke"], [{"activation": "relu", "optim.lrr": 0.1}])

@@ -176,16 +176,21 @@ class CheckStudy(Callback):
 
 
 def compose_cells(compose, overrides, cells) -> list:
-    """The composed config of every cell ({key: value}) of a grid. Cells that differ only in
-    seed are composed once: composing is the slow part of listing a study."""
+    """The composed config of every cell ({key: value}) of a grid. Composing is the slow part
+    of listing a study, so Hydra composes once per choice of config groups (activation=...);
+    the plain values (the seed, a knob such as optim.lr) are then set on a copy, as a Hydra
+    override of an existing key would set them."""
     composed, out = {}, []
     for cell in cells:
-        rest = tuple((k, v) for k, v in cell.items() if k != "seed")
-        if rest not in composed:
-            composed[rest] = compose("train", overrides=[*overrides, *(f"{k}={v}" for k, v in rest)])
-        cfg = composed[rest].copy()
-        if "seed" in cell:
-            cfg.seed = cell["seed"]
+        groups = tuple((k, v) for k, v in cell.items() if (CONF / k.lstrip("+")).is_dir())
+        if groups not in composed:
+            composed[groups] = compose("train", overrides=[*overrides, *(f"{k}={v}" for k, v in groups)])
+        cfg = composed[groups].copy()
+        for key, value in cell.items():
+            if (key, value) not in groups:
+                if OmegaConf.select(cfg, key, default=KeyError) is KeyError:  # Hydra refuses a new key too
+                    raise ConfigError(f"the grid sets {key}, which the run config does not have")
+                OmegaConf.update(cfg, key, value)
         out.append(cfg)
     return out
 
