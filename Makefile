@@ -63,7 +63,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed  ## the test extra of pyproject.toml (pytest, pypdf, cffconvert)
+$(VENV)/.installed-test: $(VENV)/.installed  ## the test extra of pyproject.toml (pytest, pytest-xdist, pypdf, cffconvert)
 	$(PY) -m pip install -q -e ".[test]"
 	touch $@
 
@@ -152,8 +152,8 @@ compare: env  ## a reproduction's report.md and compare.pdf (the last step of ma
 	  $$(ls reproductions 2>/dev/null || echo none yet); exit 1; }
 	$(PY) scripts/compare.py report --reproduction $(TREE:%/=%)
 
-test: env $(VENV)/.installed-test
-	$(PY) -m pytest -q
+test: env $(VENV)/.installed-test  ## the tests, in $(JOBS) processes (slow ones first)
+	$(PY) -m pytest -q -n $(JOBS)
 
 smoke:  ## the whole chain on synthetic data, in a few minutes (a reproduction: reproductions/smoke-*/)
 	$(MAKE) reproduce PROFILE=smoke

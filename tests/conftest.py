@@ -66,6 +66,12 @@ def tiny_cfg(compose, tiny_overrides):
     return make
 
 
+def pytest_collection_modifyitems(items):
+    """The slow tests first: under `make test`'s workers (pytest -n) the longest ones then
+    run beside the many short ones instead of after them. The order is otherwise kept."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _one_thread():
     """The machine is shared with long experiments: keep every test on one thread."""
