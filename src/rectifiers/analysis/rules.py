@@ -29,6 +29,7 @@ class Rules:
     design: dict
     calibration: dict
     extension: dict
+    sensitivity: dict   # analyses reported beside a verdict, never deciding it
 
     @property
     def relu(self) -> str:
