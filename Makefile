@@ -36,9 +36,11 @@ PDF := $(TREE)paper/main.pdf
 STYLE := $(wildcard src/rectifiers/*.py src/rectifiers/spec/*.py src/rectifiers/analysis/*.py \
   src/rectifiers/render/*.py) conf/claims.yaml
 # What the claim rules read (the calibration, stability and power).
-CLAIM_CODE := $(addprefix src/rectifiers/analysis/,claims.py claim_text.py stats.py rules.py tidy.py) \
+CLAIM_CODE := $(addprefix src/rectifiers/analysis/,claims.py claim_text.py stats.py rules.py tidy.py bars.py) \
   src/rectifiers/studies.py conf/claims.yaml
 CLAIMS_CAL := $(RESULTS)/claims_calibration.csv
+# written with it: claim 3's calibrated level (conf/claims.yaml, sensitivity) and what makes each missed bar
+CAL_SIDE := $(RESULTS)/claim3_level.csv $(RESULTS)/claims_calibration_drivers.csv
 STABILITY := $(RESULTS)/stability.csv
 POWER := $(RESULTS)/power.csv
 TEX_PACKAGES := latexmk texlive-latex-extra texlive-science lmodern poppler-utils
@@ -86,17 +88,18 @@ results: env  ## rewritten only when their content changes; never with fewer run
 	$(PY) scripts/aggregate.py --profile $(PROFILE) --out $(TREE)results $(if $(FORCE),--force) $(DATA) \
 	  $(if $(SAMPLE),profile.seeds=$(SAMPLE))
 
-calibrate: $(CLAIMS_CAL)  ## error rates, power and coverage of the claim rules; fails if a bar is missed
+calibrate: $(CLAIMS_CAL)  ## error rates, power and coverage of the claim rules; a missed bar is reported, not fatal
 
 ifeq ($(REPRO),)
-$(CLAIMS_CAL): scripts/calibrate_claims.py src/rectifiers/analysis/simulation.py $(CLAIM_CODE) $(RESULTS)/runs.csv $(RESULTS)/epochs.csv
+$(CLAIMS_CAL) $(CAL_SIDE) &: scripts/calibrate_claims.py src/rectifiers/analysis/simulation.py $(CLAIM_CODE) $(RESULTS)/runs.csv $(RESULTS)/epochs.csv
 	$(PY) scripts/calibrate_claims.py --results $(RESULTS) --out $@
 else
 # A reproduction decides the claims by the same rules, so it reports their committed calibration; with
 # none committed (a profile of its own) it calibrates them on its runs.
 COMMITTED_CAL := $(wildcard results/$(PROFILE)/claims_calibration.csv)
-$(CLAIMS_CAL): $(or $(COMMITTED_CAL),$(RESULTS)/runs.csv $(RESULTS)/epochs.csv)
-	$(if $(COMMITTED_CAL),cp $(COMMITTED_CAL) $@,$(PY) scripts/calibrate_claims.py --results $(RESULTS) --out $@)
+$(CLAIMS_CAL) $(CAL_SIDE) &: $(or $(COMMITTED_CAL),$(RESULTS)/runs.csv $(RESULTS)/epochs.csv)
+	$(if $(COMMITTED_CAL),cp $(COMMITTED_CAL) $(wildcard $(CAL_SIDE:$(RESULTS)/%=results/$(PROFILE)/%)) $(RESULTS)/,\
+	  $(PY) scripts/calibrate_claims.py --results $(RESULTS) --out $(CLAIMS_CAL))
 endif
 
 stability: $(STABILITY)  ## the seed bootstrap of the verdicts (descriptive): a column of the claims table
@@ -118,7 +121,8 @@ $(POWER): $(or $(COMMITTED_POWER),$(RESULTS)/runs.csv $(RESULTS)/epochs.csv)
 endif
 
 $(FIG_DIR)/power.pdf $(FIG_DIR)/power.png: $(POWER)
-$(GEN)/table_claims.tex $(GEN)/numbers.tex: $(STABILITY)
+$(GEN)/table_claims.tex $(GEN)/numbers.tex: $(STABILITY) $(CLAIMS_CAL) $(POWER)
+$(GEN)/numbers.tex: $(CAL_SIDE)
 $(GEN)/numbers.tex: $(POWER)
 
 figures: $(FIG_PDFS)

@@ -6,16 +6,19 @@ noise resampled from the committed runs (rectifiers.analysis.simulation). Scales
 are not committed yet borrow the noise of the nearest committed cells. The method is
 docs/design.md section 6.
 
-Per claim, three worlds (the rows of the CSV):
-- true: the claim holds, at the edge where a false "contradicted" is most likely;
-- false: the claim fails, at the edge where a false "supported" is most likely;
-- effect: the claim holds with the declared effect size (conf/claims.yaml, calibration):
-  P(supported) there is the rule's power.
+Per claim, three worlds (the rows of the CSV; rectifiers.analysis.worlds): true, false and
+effect, whose share of 'supported' is the rule's power.
 Coverage is the share of the rule's printed intervals (paired t, slope) that contain the
-planted value. Exit status 1 if a rule says "contradicted" in more than 5% of a true world,
-"supported" in more than 5% of a false world, or its intervals cover less than 93%. A verdict
-that a claim's rule gives in none of its worlds is reported (unreachable): a bar on it is met
-trivially.
+planted value. A rule that says "contradicted" in more than 5% of a true world, "supported" in
+more than 5% of a false world, or whose intervals cover less than 93%, misses a bar: a finding,
+printed and written to the table, which the paper marks beside the verdict. A verdict that a
+claim's rule gives in none of its worlds is reported (unreachable): a bar on it is met
+trivially. Exit status 2 only where the simulation itself is broken (SimulationError:
+degenerate noise, a scale with nothing to simulate, a world with nothing planted).
+
+It also writes claim 3's calibrated level (conf/claims.yaml, sensitivity): the level at which
+its rule says "contradicted" in the declared share of its true world, beside the CSV as
+claim3_level.csv.
 
     python scripts/calibrate_claims.py --results results/cpu --out results/cpu/claims_calibration.csv
 """
@@ -26,23 +29,20 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from rectifiers.analysis import claims, simulation
-from rectifiers.analysis.rules import RULES, Rules, cell_key
-from rectifiers.analysis.simulation import NOISE_MODELS, Plant, Shape, degenerate, noiseless, simulate
+from rectifiers.analysis.bars import MAX_FALSE_VERDICT, failures, unreachable
+from rectifiers.analysis.rules import RULES, Rules
+from rectifiers.analysis.simulation import NOISE_MODELS, Shape, degenerate, noiseless, simulate
 from rectifiers.analysis.tidy import tidy
+from rectifiers.analysis.worlds import CLAIM_SCALES, World, worlds
 from rectifiers.spec.study import scale_activations
 
-MAX_FALSE_VERDICT = 0.05
-MIN_COVERAGE = 0.93
 RNG_SEED = 20240611
-DIAGNOSIS_SLOPE = 0.3   # effect world of claim 6: 3 points of accuracy lost per 0.1 of epoch-1 dead ratio
-SCALES = {1: ["stress"], 2: ["stress"], 3: ["long"], 4: ["long"], 5: ["stress", "trained"], 6: ["stress"]}
 
 
 def shape_from(runs: pd.DataFrame, epochs: pd.DataFrame | None, rules: Rules = RULES, seeds: int = 5,
@@ -52,88 +52,27 @@ def shape_from(runs: pd.DataFrame, epochs: pd.DataFrame | None, rules: Rules = R
     return simulation.shape_from(runs, epochs, scale_activations(), rules, seeds, noise)
 
 
-# --- the worlds -------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class World:
-    """One simulated world of a claim: its planted means, and how its verdicts are judged."""
-    claim: int
-    world: str            # its name in the table: true, false, effect, false (ResNet), ...
-    role: str             # true: no false 'contradicted'; false: no false 'supported'; effect: power
-    description: str      # what is planted, in words
-    means: dict           # (scale, outcome) -> cell x act means
-    slope: float = 0.0    # accuracy lost per unit of epoch-1 dead ratio (claim 6's diagnosis)
-
-
-def dead_worlds(plant: Plant, rules: Rules) -> list[World]:
-    """Claims 1 and 2, on the stress grid's dead ratios."""
-    dm, thr, eff = rules.dead_margin, rules.dead_threshold, rules.calibration["dead_effect"]
-    harsh = rules.harshest_cells()
-    at_thr = plant.relu_peak(lambda c: thr)
-    return [
-        World(1, "true", "true", f"ReLU's mean peak dead ratio exactly {thr:g} in every cell", at_thr),
-        World(1, "false", "false", f"ReLU's mean peak dead ratio exactly {thr:g} in every cell", at_thr),
-        World(1, "effect", "effect", f"{thr + eff:g} in the harshest cells, {thr - eff:g} elsewhere",
-              plant.relu_peak(lambda c: thr + eff if c in harsh else thr - eff)),
-        World(2, "true", "true", f"every Leaky slope ends with {dm:g} less dead ratio than ReLU in every cell",
-              plant.leaky_dead(lambda c: dm)),
-        World(2, "false", "false", "Leaky ends with ReLU's dead ratio everywhere", plant.leaky_dead(lambda c: 0.0)),
-        World(2, "effect", "effect", f"Leaky {eff:g} below ReLU in the harshest cells, equal elsewhere",
-              plant.leaky_dead(lambda c: eff if c in harsh else 0.0)),
-    ]
-
-
-def long_worlds(plant: Plant, rules: Rules) -> list[World]:
-    """Claims 3 and 4, on the long plain runs' accuracy."""
-    m, eff, leaky, prelu = rules.accuracy_margin, rules.calibration["accuracy_effect"], rules.leaky, rules.prelu
-    deepest = cell_key("depth", max(rules.design["long"]["depths"]))
-    return [
-        World(3, "true", "true", f"Leaky 0.01 exactly {m:g} below ReLU and every larger slope",
-              plant.long_acc(lambda c, x: -m if x == leaky[0] else 0.0)),
-        World(3, "false", "false", f"Leaky 0.01 exactly {m:g} below ReLU at {deepest}, equal elsewhere",
-              plant.long_acc(lambda c, x: -m if (x == leaky[0] and c == deepest) else 0.0)),
-        World(3, "effect", "effect", "every activation equal", plant.long_acc(lambda c, x: 0.0)),
-        World(4, "true", "true", f"PReLU's gain 0 at the baseline depth, {m:g} at {deepest}",
-              plant.long_acc(lambda c, x: m if (x == prelu and c == deepest) else 0.0)),
-        World(4, "false", "false", "PReLU's gain 0 at every depth", plant.long_acc(lambda c, x: 0.0)),
-        World(4, "effect", "effect", f"PReLU's gain 0 at the baseline depth, {eff:g} at {deepest}",
-              plant.long_acc(lambda c, x: eff if (x == prelu and c == deepest) else 0.0)),
-    ]
-
-
-def accuracy_worlds(plant: Plant, rules: Rules) -> list[World]:
-    """Claims 5 and 6, on the accuracy of the trained ResNet and the stress grid."""
-    m, eff, harsh = rules.accuracy_margin, rules.calibration["accuracy_effect"], rules.harshest_cells()
-    return [
-        World(5, "true", "true", f"ResNet differences exactly {m:g}; {m:g} in each knob's harshest cell",
-              plant.typical(m, lambda c: m if c in harsh else 0.0)),
-        World(5, "false (ResNet)", "false", f"ResNet differences exactly {m:g}; {eff:g} in the harshest cells",
-              plant.typical(m, lambda c: eff if c in harsh else 0.0)),
-        World(5, "false (stress)", "false", f"ResNet equal; {eff:g} in the harshest cells but the last knob's, "
-              "whose cells are all equal", plant.typical(0.0, lambda c: eff if (c in harsh and c != harsh[-1]) else 0.0)),
-        World(5, "effect", "effect", f"ResNet equal; {eff:g} in the harshest cells",
-              plant.typical(0.0, lambda c: eff if c in harsh else 0.0)),
-        World(6, "true", "true", f"no association; Leaky {m:g} above ReLU in all but one harshest cell",
-              plant.cure(lambda c: m if c in harsh[:-1] else 0.0)),
-        World(6, "false", "false", "no association; Leaky equal to ReLU", plant.cure(lambda c: 0.0)),
-        World(6, "effect", "effect", f"{DIAGNOSIS_SLOPE:g} accuracy per unit of epoch-1 dead ratio; Leaky {eff:g} "
-              "above ReLU in the harshest cells", plant.cure(lambda c: eff if c in harsh else 0.0), DIAGNOSIS_SLOPE),
-    ]
-
-
-def worlds(shape: Shape, rules: Rules) -> list[World]:
-    """Every world, claim by claim (the order fixes each world's random numbers: one_world)."""
-    plant = Plant(shape, rules)
-    return dead_worlds(plant, rules) + long_worlds(plant, rules) + accuracy_worlds(plant, rules)
+def check_world(shape: Shape, world: World) -> None:
+    """A world the simulation can run: every scale its claim reads has cells and activations,
+    and every planted mean there is a number."""
+    for scale in CLAIM_SCALES[world.claim]:
+        if not shape.cells.get(scale) or not shape.acts.get(scale):
+            raise SimulationError(f"claim {world.claim}, {world.world} world: scale {scale} has no cells or "
+                                  "activations to simulate")
+        for (sc, outcome), m in world.means.items():
+            if sc == scale and m.isna().any().any():
+                raise SimulationError(f"claim {world.claim}, {world.world} world: no mean to plant for {scale}, "
+                                      f"{outcome} in {', '.join(m.index[m.isna().any(axis=1)])}")
 
 
 def run_world(shape: Shape, world: World, n_sim: int, rng, rules: Rules) -> dict:
+    check_world(shape, world)
     f = claims.CLAIM_FUNCS[world.claim]
     truth = [r["estimate"] for r in f(noiseless(shape, world.means), rules).comparisons]
     counts = dict.fromkeys(claims.VERDICTS, 0)
     covered = intervals = 0
     for _ in range(n_sim):
-        v = f(simulate(shape, world.means, rng, world.slope, SCALES[world.claim]), rules)
+        v = f(simulate(shape, world.means, rng, world.slope, CLAIM_SCALES[world.claim]), rules)
         counts[v.verdict] += 1
         for r, true in zip(v.comparisons, truth):
             if not (np.isnan(r["low"]) or np.isnan(true)):
@@ -150,7 +89,11 @@ def one_world(shape: Shape, world: World, index: int, n_sim: int, rules: Rules, 
     return dict(noise=shape.noise, seeds=shape.seeds, **row)
 
 
-class DegenerateNoise(ValueError):
+class SimulationError(ValueError):
+    """The simulation itself is broken (a bug, not a finding about a rule)."""
+
+
+class DegenerateNoise(SimulationError):
     pass
 
 
@@ -174,6 +117,67 @@ def calibrate(runs: pd.DataFrame, epochs: pd.DataFrame | None, n_sim: int, rules
     return pd.DataFrame(rows)
 
 
+def claim3_level(runs: pd.DataFrame, epochs: pd.DataFrame | None, seeds: int, rules: Rules = RULES,
+                 seed: int = RNG_SEED) -> dict:
+    """Claim 3's sensitivity analysis (a), as conf/claims.yaml's sensitivity block declares it:
+    in its true world under that noise, the level at which the rule's contradiction test (the
+    smallest Holm-adjusted p-value of 'worse by more than the margin') rejects in the declared
+    share of the simulations."""
+    spec = rules.sensitivity["claim3"]["calibrated_level"]
+    shape = shape_from(runs, epochs, rules, seeds=seeds, noise=spec["noise"])
+    index, world = next((i, w) for i, w in enumerate(worlds(shape, rules)) if w.claim == 3 and w.world == spec["world"])
+    check_world(shape, world)
+    rng = np.random.default_rng([seed, index, 3])
+    smallest = [min(r["p_adj"] for r in claims.claim3(simulate(shape, world.means, rng, 0.0, CLAIM_SCALES[3]), rules).comparisons)
+                for _ in range(spec["simulations"])]
+    level = simulation.calibrated_level(smallest, spec["false_contradicted"])
+    return dict(claim=3, noise=spec["noise"], world=spec["world"], seeds=seeds, simulations=spec["simulations"],
+                target=spec["false_contradicted"], level=level,
+                contradicted_at_level=float(np.mean(np.less(smallest, level))),
+                contradicted_at_alpha=float(np.mean(np.less(smallest, rules.alpha))))
+
+
+LEVEL_FILE = "claim3_level.csv"
+DRIVERS_FILE = "claims_calibration_drivers.csv"
+# the key of a comparison's Holm-adjusted p-value whose rejection gives the verdict: what a false
+# verdict of these rules is made of (claims.py)
+DECIDING = {(1, claims.SUPPORTED): "p_adj", (2, claims.SUPPORTED): "p_adj", (3, claims.CONTRADICTED): "p_adj"}
+
+
+def drivers(shape: Shape, world: World, verdict: str, n_sim: int, rng, rules: Rules = RULES, top: int = 3) -> list[dict]:
+    """Which comparisons make a rule's false verdict in a world: among the simulations that give
+    `verdict`, the share in which each comparison's deciding test rejected, and the share of those
+    in which its simulated values had no spread (an exact point passes every test: stats.py)."""
+    f, key = claims.CLAIM_FUNCS[world.claim], DECIDING[(world.claim, verdict)]
+    hits, exact, false = {}, {}, 0
+    for _ in range(n_sim):
+        v = f(simulate(shape, world.means, rng, world.slope, CLAIM_SCALES[world.claim]), rules)
+        if v.verdict != verdict:
+            continue
+        false += 1
+        for r in v.comparisons:
+            if r.get(key, 1.0) < rules.alpha:
+                hits[r["label"]] = hits.get(r["label"], 0) + 1
+                exact[r["label"]] = exact.get(r["label"], 0) + (r["low"] == r["high"])
+    ranked = sorted(hits, key=lambda k: -hits[k])[:top]
+    return [dict(noise=shape.noise, claim=world.claim, world=world.world, verdict=verdict, simulations=n_sim,
+                 false_verdicts=false, comparison=k, share=hits[k] / false, exact=exact[k] / hits[k]) for k in ranked]
+
+
+def miss_drivers(runs: pd.DataFrame, epochs: pd.DataFrame | None, table: pd.DataFrame, seeds: int,
+                 rules: Rules = RULES, seed: int = RNG_SEED) -> pd.DataFrame:
+    """drivers() for every false verdict above the bar whose rule names its deciding test."""
+    rows = []
+    for model, g in table.groupby("noise", sort=False):
+        shape = shape_from(runs, epochs, rules, seeds=seeds, noise=model)
+        for i, w in enumerate(worlds(shape, rules)):
+            row = g[(g.claim == w.claim) & (g.world == w.world)]
+            verdict = {"true": claims.CONTRADICTED, "false": claims.SUPPORTED}.get(w.role)
+            if len(row) and verdict and (w.claim, verdict) in DECIDING and row[verdict].iloc[0] > MAX_FALSE_VERDICT:
+                rows += drivers(shape, w, verdict, int(row.simulations.iloc[0]), np.random.default_rng([seed, i, 7]), rules)
+    return pd.DataFrame(rows, columns=["noise", "claim", "world", "verdict", "simulations", "false_verdicts",
+                                       "comparison", "share", "exact"])
+
 COLUMNS = ["noise", "seeds", "claim", "world", "role", "description", "simulations", *claims.VERDICTS,
            "coverage", "intervals"]
 
@@ -189,28 +193,6 @@ def has_design_runs(runs: pd.DataFrame, out: Path, columns: list[str]) -> bool:
     out.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(columns=columns).to_csv(out, index=False)
     return False
-
-
-def failures(table: pd.DataFrame) -> list[str]:
-    """The bars a rule misses: false verdicts above 5%, coverage below 93%."""
-    out = []
-    for r in table.itertuples():
-        where = f"of the {r.world} world" + (f" ({r.noise} noise)" if hasattr(r, "noise") else "")
-        if r.role == "true" and r.contradicted > MAX_FALSE_VERDICT:
-            out.append(f"claim {r.claim}: 'contradicted' in {r.contradicted:.1%} {where}")
-        if r.role == "false" and r.supported > MAX_FALSE_VERDICT:
-            out.append(f"claim {r.claim}: 'supported' in {r.supported:.1%} {where}")
-        if not np.isnan(r.coverage) and r.coverage < MIN_COVERAGE:
-            out.append(f"claim {r.claim}: intervals cover {r.coverage:.1%} {where}")
-    return out
-
-
-def unreachable(table: pd.DataFrame) -> dict[int, list[str]]:
-    """Per claim, the verdicts its rule gave in none of its worlds' simulations (one noise
-    model's rows). A bar on a verdict the rule never gives is met trivially: it calibrates
-    nothing, so the table and the paper say so."""
-    gaps = {claim: [v for v in claims.VERDICTS if not (g[v] > 0).any()] for claim, g in table.groupby("claim")}
-    return {claim: never for claim, never in gaps.items() if never}
 
 
 def main(argv=None) -> int:
@@ -235,36 +217,39 @@ def main(argv=None) -> int:
     runs = pd.read_csv(runs_csv)
     out = args.out or args.results / "claims_calibration.csv"
     if not has_design_runs(runs, out, COLUMNS):
+        for name, columns in ((LEVEL_FILE, ["claim", "level"]), (DRIVERS_FILE, ["claim", "comparison"])):
+            pd.DataFrame(columns=columns).to_csv(out.with_name(name), index=False)
         return 0
     try:
         table = calibrate(runs, epochs, args.simulations, claims=args.claims, jobs=args.jobs,
                           seeds=args.seeds, noise=args.noise)
-    except DegenerateNoise as e:
-        print(f"calibrate_claims: no noise to calibrate with: {e}. The committed runs of that scale have no "
-              "seed-to-seed spread; check results/<profile>/runs.csv and conf/study/", file=sys.stderr)
+        level = claim3_level(runs, epochs, args.seeds) if 3 in args.claims else None
+        missed = miss_drivers(runs, epochs, table, args.seeds)
+    except SimulationError as e:
+        print(f"calibrate_claims: the simulation is broken: {e}. Check results/<profile>/runs.csv (a scale whose "
+              "runs have no seed-to-seed spread, or none at all) and conf/study/", file=sys.stderr)
         return 2
-    # the bars are enforced under pooled noise, the model committed with the extension's plan;
-    # misses under per-cell noise are reported (printed here, in the table and in the paper)
-    bad = failures(table[table.noise == "pooled"])
-    reported = failures(table[table.noise != "pooled"])
-    if bad:  # kept beside, not over, the last calibration that passed: a rerun of make fails again
-        out = out.with_name(out.stem + ".failed.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
     table.round(4).to_csv(out, index=False)
+    if level is not None:
+        pd.DataFrame([level]).round(6).to_csv(out.with_name(LEVEL_FILE), index=False)
+    missed.round(4).to_csv(out.with_name(DRIVERS_FILE), index=False)
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print(table[["noise", "claim", "world", "simulations", *claims.VERDICTS,
                      "coverage"]].to_string(index=False))
     print(f"{len(table)} worlds x {args.simulations} simulations at {args.seeds} seeds in {time.time() - start:.0f} s -> {out}")
-    for r in reported:
-        print("REPORTED (per-cell noise, not enforced)", r, file=sys.stderr)
-    for model, g in table.groupby("noise"):
+    if level is not None:
+        print(f"claim 3's calibrated level ({level['noise']} noise, {level['world']} world): {level['level']:.4g}, "
+              f"'contradicted' in {level['contradicted_at_level']:.1%} there (at alpha: "
+              f"{level['contradicted_at_alpha']:.1%}) -> {out.with_name(LEVEL_FILE)}")
+    # a missed bar is a finding: the table keeps it and the paper marks the verdict (docs/design.md section 6)
+    for model, g in table.groupby("noise", sort=False):
+        for miss in failures(g):
+            print(f"MISSED ({model} noise)", miss, file=sys.stderr)
         for claim, never in unreachable(g).items():
             print(f"REPORTED ({model} noise) claim {claim}: never {' or '.join(never)} in any world, so a bar on "
                   "that verdict is met trivially", file=sys.stderr)
-    for b in bad:
-        print("FAIL", b, file=sys.stderr)
-    return 1 if bad else 0
-
+    return 0
 
 if __name__ == "__main__":
     sys.exit(main())

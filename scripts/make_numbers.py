@@ -20,16 +20,14 @@ from rectifiers.analysis import claims, results
 from rectifiers.render import cli, latex
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling scripts, however it is imported
-import calibrate_claims  # noqa: E402  the calibration's bars
 import provenance  # noqa: E402  the commits of the rules and of the extension
-import table_claims  # noqa: E402  the verdicts of the first seeds
 from rectifiers.analysis.claim_text import outcome_text, pts, verdict_changes
 from rectifiers.analysis.rules import RULES, Rules
 from rectifiers.files import CONF, ROOT
 from rectifiers.render.latex import count, num
+from rectifiers.render.claim_numbers import (ORDINAL, calibration_numbers, claim2_cell_noise_numbers,
+                                             claim3_numbers, finished_only_numbers, power_numbers, reach_numbers)
 from rectifiers.render.numbers import VERSIONS, cell_numbers, dead_numbers, reproduction_numbers, scale_numbers
-
-ORDINAL = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six"}
 
 
 def listing(values) -> str:
@@ -47,94 +45,13 @@ def summaries(results_dir: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((results_dir / "runs").glob("*/summary.json"))]
 
 
-def calibration_numbers(results_dir: Path) -> dict[str, str]:
-    """The claim rules' calibration (scripts/calibrate_claims.py), if it has been run: the
-    bars under each noise model (pooled, per cell), and each rule's power under both."""
-    path = results_dir / "claims_calibration.csv"
-    models = {"pooled": "Pooled", "cell": "Cell"}
-    m = {"CalibrationSimulations": "n/a", "CalibrationSeeds": "n/a"}
-    for model in models.values():
-        m.update({f"CalibrationMaxFalseContradicted{model}": "n/a", f"CalibrationMaxFalseSupported{model}": "n/a",
-                  f"CalibrationMinCoverage{model}": "n/a"})
-        m.update({f"Claim{ORDINAL[n]}Power{model}": "n/a" for n in ORDINAL})
-        m[f"CalibrationMisses{model}"] = m[f"CalibrationUnreachable{model}"] = "n/a"
-    if not path.is_file():
-        return m
-    cal = pd.read_csv(path)
-    if cal.empty:  # a profile whose runs fall outside the claims' design: nothing was calibrated
-        return m
-    m["CalibrationSimulations"] = count(cal.simulations.max())
-    m["CalibrationSeeds"] = count(cal.seeds.max())
-    for key, model in models.items():
-        c = cal[cal.noise == key]
-        if c.empty:
-            continue
-        m[f"CalibrationMaxFalseContradicted{model}"] = latex.pct(c[c.role == "true"].contradicted.max())
-        m[f"CalibrationMaxFalseSupported{model}"] = latex.pct(c[c.role == "false"].supported.max())
-        m[f"CalibrationMinCoverage{model}"] = latex.pct(c.coverage.min())
-        for r in c[c.role == "effect"].itertuples():
-            m[f"Claim{ORDINAL[r.claim]}Power{model}"] = latex.pct(r.supported, 0)
-        missed = sorted({int(b.split(":")[0].split()[1]) for b in calibrate_claims.failures(c)})
-        m[f"CalibrationMisses{model}"] = ("none" if not missed else
-                                          ("claim~" if len(missed) == 1 else "claims~") + ", ".join(map(str, missed)))
-        never = calibrate_claims.unreachable(c)  # e.g. "claim~5 never said ``supported''"
-        m[f"CalibrationUnreachable{model}"] = "; ".join(
-            f"claim~{n} never said " + " or ".join(f"``{v}''" for v in vs) for n, vs in never.items()) or "none"
-    return m
-
-
-def finished_only_numbers(res) -> dict[str, str]:
-    """Claim 2 again with each diverged run left out of the end dead ratio instead of counted as
-    all dead: a secondary analysis, not the verdict. And where Leaky ends detectably deader than
-    ReLU, how many of its runs there diverged."""
-    t, missing = res.tidy(), res.study.get("missing", [])
-    v = claims.decide(t, missing=missing)[1]
-    finished = t.assign(dead_final=t.dead_final.where(~t.diverged.astype(bool)))
-    v2 = claims.incomplete(claims.claim2(finished), list(missing))
-    more = [r["label"] for r in v.comparisons if r.get("p_adj_more", 1.0) < RULES.alpha / 2]
-    pairs = [x.split(" @ ") for x in more]
-    here = t[t.scale == "stress"]
-    div = sum(int(here[(here.cell == c) & (here.act == a)].diverged.sum()) for a, c in pairs)
-    runs = sum(int(((here.cell == c) & (here.act == a)).sum()) for a, c in pairs)
-    return {"ClaimTwoFinishedVerdict": v2.verdict, "ClaimTwoFinishedResult": latex.tex_escape(v2.result),
-            "ClaimTwoMoreDead": latex.tex_escape(", ".join(f"{activations.display(a)} at {c}" for a, c in pairs) or "none"),
-            "ClaimTwoMoreDeadDiverged": f"{count(div)} of {count(runs)}"}
-
-
-POWER_TARGET = 0.8  # the power a sample size is judged by (Appendix C)
-
-
-def power_numbers(results_dir: Path) -> dict[str, str]:
-    """Which rules reach 80% power at the extension's seeds (scripts/power.py, effect worlds),
-    and the best the others do at any size."""
-    path = results_dir / "power.csv"
-    m = {"PowerReachedClaims": "n/a", "PowerShortClaims": "n/a", "PowerShortBest": "n/a", "PowerMaxSeeds": "n/a",
-         "PowerMinSeeds": "n/a", "PowerTarget": latex.pct(POWER_TARGET, 0)}
-    if not path.is_file():
-        return m
-    eff = pd.read_csv(path).query("world == 'effect'")
-    if eff.empty:
-        return m
-    at = eff[eff.seeds == RULES.extension["seeds"]].set_index("claim").supported
-    reached, short = sorted(at.index[at >= POWER_TARGET]), sorted(at.index[at < POWER_TARGET])
-    def claims_list(ns):  # [1, 2, 3] -> 'claims~1, 2 and~3'
-        words = [str(n) for n in ns]
-        if len(words) < 2:
-            return f"claim~{words[0]}" if words else "no claim"
-        return "claims~" + ", ".join(words[:-1]) + " and~" + words[-1]
-    m.update(PowerReachedClaims=claims_list(reached), PowerShortClaims=claims_list(short),
-             PowerMaxSeeds=count(eff.seeds.max()), PowerMinSeeds=count(eff.seeds.min()),
-             PowerShortBest=latex.pct(eff[eff.claim.isin(short)].supported.max(), 0) if short else "n/a")
-    return m
-
-
 def extension_numbers(res, results_dir: Path, verdicts: list) -> dict[str, str]:
     """The ten-seed extension (conf/claims.yaml): the commit that declared it and the first
     record of a seed it added, its seeds, the verdicts of the five-seed study beside it, and
     the verdicts at Pocock's two-look level (a sensitivity analysis, not the verdicts)."""
     ext = RULES.extension
     t, missing = res.tidy(), res.study.get("missing", [])
-    five = table_claims.verdicts(res, claims.FIVE_SEEDS)  # as the claims table prints them
+    five = claims.decide_first_seeds(t, missing, claims.FIVE_SEEDS)  # as the claims table prints them
     pocock = claims.decide(t, dataclasses.replace(RULES, alpha=ext["sensitivity_alpha"]), missing=missing)
     m = {**provenance.extension_commits(results_dir), "ExtensionSeeds": count(ext["seeds"]),
          "FiveSeeds": count(claims.FIVE_SEEDS), "SensitivityAlpha": num(ext["sensitivity_alpha"]), "StabilityResamples": "n/a"}
@@ -276,6 +193,8 @@ def numbers(results_dir: Path) -> dict[str, str]:
     res = results.load(results_dir, "epochs", "layers")
     m, verdicts = study_numbers(res, results_dir), claims.decide(res.tidy(), missing=res.study.get("missing", []))
     for part in (rule_numbers(RULES), provenance.rule_commits(results_dir), calibration_numbers(results_dir),
+                 reach_numbers(results_dir), claim3_numbers(res, results_dir, verdicts[2]),
+                 claim2_cell_noise_numbers(res, results_dir),
                  extension_numbers(res, results_dir, verdicts), power_numbers(results_dir), finished_only_numbers(res),
                  scale_numbers(res), slope_numbers(res.runs), knob_numbers(res.study), cell_numbers(res),
                  dead_numbers(res, RULES), reproduction_numbers(res, results_dir.name, ROOT), claim_numbers(verdicts)):

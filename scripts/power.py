@@ -16,7 +16,6 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 import calibrate_claims as K
@@ -24,6 +23,8 @@ from rectifiers.analysis import claims
 from rectifiers.analysis.rules import RULES, Rules
 from rectifiers.analysis.simulation import Shape, degenerate
 from rectifiers.analysis.tidy import tidy
+from rectifiers.analysis.worlds import CLAIM_SCALES, World
+from rectifiers.analysis.worlds import worlds as calibration_worlds
 
 SEEDS = (5, 10, 15, 20)
 COLUMNS = ["seeds", "claim", "world", "simulations", *claims.VERDICTS, "core_hours"]
@@ -44,10 +45,10 @@ def core_hours(runs: pd.DataFrame, shape: Shape, seeds: int, rules: Rules = RULE
     return total / 3600
 
 
-def worlds(shape: Shape, rules: Rules) -> list[K.World]:
-    effect = [w for w in K.worlds(shape, rules) if w.role == "effect"]
-    observed = [K.World(c, "observed", "observed", "the committed means",
-                        {k: v.copy() for k, v in shape.means.items()}) for c in K.SCALES]
+def worlds(shape: Shape, rules: Rules) -> list[World]:
+    effect = [w for w in calibration_worlds(shape, rules) if w.role == "effect"]
+    observed = [World(c, "observed", "observed", "the committed means",
+                      {k: v.copy() for k, v in shape.means.items()}) for c in CLAIM_SCALES]
     return effect + observed
 
 

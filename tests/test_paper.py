@@ -18,6 +18,7 @@ import pytest
 from fake_results import copy_results, write_fake_results
 from rectifiers import activations
 from rectifiers.analysis import claims, results, stats
+from rectifiers.render import latex
 from rectifiers.analysis.tidy import tidy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,11 +195,27 @@ def test_paired_table_prints_the_paired_t_interval_of_the_runs(fake, generated):
     assert expected in rows[0], (expected, rows[0], row)
 
 
-def test_claims_table_names_method_family_and_correction(fake, generated):
-    text = (generated / "table_claims.tex").read_text()
+def test_claim_tests_table_names_method_family_and_correction(fake, generated):
+    text = (generated / "table_claim_tests.tex").read_text()
     for v in claims.decide(results.load(fake, "epochs").tidy()):
-        assert f"family ({v.family_size}):" in text and v.correction in text
+        assert f"({v.family_size}) {latex.tex_escape(v.family)}" in text and latex.tex_escape(v.correction) in text
     assert "Holm" in text and "stress grid" in text and "trained ResNet" in text
+
+
+def test_claims_table_marks_a_rule_that_misses_a_bar_and_shows_its_calibration(fake, generated, tmp_path):
+    """The fake calibration meets every bar: no mark. A false 'supported' of 9% in claim 2's false
+    world under per-cell noise marks claim 2's verdict with a double dagger only."""
+    text = (generated / "table_claims.tex").read_text()
+    assert "dagger" not in text and "false C: 0.0 / 0.0" in text and "cover: 95.0 / 95.0" in text
+    missed = copy_results(fake, tmp_path / "missed")
+    cal = pd.read_csv(missed / "claims_calibration.csv")
+    cal.loc[(cal.claim == 2) & (cal.noise == "cell") & (cal.role == "false"), "supported"] = 0.09
+    cal.to_csv(missed / "claims_calibration.csv", index=False)
+    out = tmp_path / "claims.tex"
+    assert run("table_claims", missed, out) == 0
+    rows = {line.split(" & ")[0]: line for line in out.read_text().splitlines() if re.match(r"\d & ", line)}
+    assert r"$^\ddagger$" in rows["2"] and "false S: 0.0 / 9.0" in rows["2"]
+    assert not any("dagger" in rows[n] for n in rows if n != "2")
 
 
 def test_no_interval_is_printed_for_a_single_run(fake, tmp_path):

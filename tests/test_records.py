@@ -111,3 +111,22 @@ def test_the_extension_plan_and_its_calibration_were_committed_before_any_record
     first = extension[0].strip()
     assert first != plan
     subprocess.run(["git", "merge-base", "--is-ancestor", plan, first], cwd=ROOT, check=True)
+
+
+def test_claim3_sensitivity_analyses_were_declared_before_its_ten_seed_verdict():
+    """conf/claims.yaml's sensitivity block (claim 3's calibrated level and collapse test) must be
+    in the history before the first commit, after the extension's plan, whose numbers.tex gives
+    claim 3's verdict on its complete runs (a result no longer "not yet run")."""
+    if git("rev-parse", "--is-shallow-repository").strip() == "true":
+        pytest.skip("a shallow clone has no history to check the order on (git fetch --unshallow)")
+    declared = git("log", "--reverse", "--format=%H", "-S", "sensitivity:", "--", "conf/claims.yaml").split()
+    assert declared, "conf/claims.yaml never declared the sensitivity analyses"
+    plan = git("log", "--reverse", "--format=%H", "-S", "extension:", "--", "conf/claims.yaml").split()[0]
+    numbers = "paper/generated/numbers.tex"
+    for commit in git("log", "--reverse", "--format=%H", f"{plan}..HEAD", "--", numbers).split():
+        text = git("show", f"{commit}:{numbers}")
+        result = next(line for line in text.splitlines() if line.startswith(r"\newcommand{\ClaimThreeResult}"))
+        if "not yet run" not in result:
+            assert commit != declared[0], "the verdict and the sensitivity block arrived in one commit"
+            subprocess.run(["git", "merge-base", "--is-ancestor", declared[0], commit], cwd=ROOT, check=True)
+            return

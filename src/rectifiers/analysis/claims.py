@@ -281,3 +281,12 @@ def decide(t: pd.DataFrame, rules: Rules = RULES, missing: list[dict] = ()) -> l
     """All six verdicts, in order; `missing` (study.json) turns a claim whose studies are not
     complete into inconclusive (not yet run)."""
     return [incomplete(f(t, rules), list(missing)) for f in CLAIM_FUNCS.values()]
+
+
+def decide_first_seeds(t: pd.DataFrame, missing: list[dict] = (), seeds: int | None = None,
+                       rules: Rules = RULES) -> list[Verdict]:
+    """decide() on seeds 0..seeds-1 only (every seed with None): the five-seed verdicts the
+    paper prints beside the verdicts of record."""
+    if seeds is not None:
+        t, missing = t[t.seed < seeds], [m for m in missing if m["seed"] < seeds]
+    return decide(t, rules, list(missing))

@@ -214,3 +214,14 @@ class Plant:
             s.loc[c, self.leaky] = s.loc[c, self.relu] + f(c)
         return w
 
+
+
+def calibrated_level(pvalues, share: float) -> float:
+    """The largest level at which a test that rejects when p < level rejects in at most `share`
+    of the simulated p-values (those of a world where it should not reject): the
+    floor(share * n)-th smallest of n (0-based). With share 0.05 and p-values 0.01, 0.02, ...,
+    1.00 it is 0.06: five of the hundred lie below it."""
+    p = np.sort(np.asarray(pvalues, dtype=float))
+    if not len(p) or np.isnan(p).any():
+        raise ValueError("calibrated_level needs simulated p-values without NaN")
+    return float(p[min(int(np.floor(share * len(p))), len(p) - 1)])
