@@ -139,16 +139,17 @@ def claim3_level(runs: pd.DataFrame, epochs: pd.DataFrame | None, seeds: int, ru
 
 LEVEL_FILE = "claim3_level.csv"
 DRIVERS_FILE = "claims_calibration_drivers.csv"
-# the key of a comparison's Holm-adjusted p-value whose rejection gives the verdict: what a false
-# verdict of these rules is made of (claims.py)
-DECIDING = {(1, claims.SUPPORTED): "p_adj", (2, claims.SUPPORTED): "p_adj", (3, claims.CONTRADICTED): "p_adj"}
+# the key of a comparison's Holm-adjusted p-value whose rejection gives the verdict, and the share of
+# alpha it is tested at: what a false verdict of these rules is made of (claims.py)
+DECIDING = {(1, claims.SUPPORTED): ("p_adj", 1.0), (2, claims.SUPPORTED): ("p_adj", 1.0),
+            (3, claims.CONTRADICTED): ("p_adj", 1.0), (5, claims.CONTRADICTED): ("p_adj_outside", 0.5)}
 
 
 def drivers(shape: Shape, world: World, verdict: str, n_sim: int, rng, rules: Rules = RULES, top: int = 3) -> list[dict]:
     """Which comparisons make a rule's false verdict in a world: among the simulations that give
     `verdict`, the share in which each comparison's deciding test rejected, and the share of those
     in which its simulated values had no spread (an exact point passes every test: stats.py)."""
-    f, key = claims.CLAIM_FUNCS[world.claim], DECIDING[(world.claim, verdict)]
+    f, (key, share) = claims.CLAIM_FUNCS[world.claim], DECIDING[(world.claim, verdict)]
     hits, exact, false = {}, {}, 0
     for _ in range(n_sim):
         v = f(simulate(shape, world.means, rng, world.slope, CLAIM_SCALES[world.claim]), rules)
@@ -156,7 +157,7 @@ def drivers(shape: Shape, world: World, verdict: str, n_sim: int, rng, rules: Ru
             continue
         false += 1
         for r in v.comparisons:
-            if r.get(key, 1.0) < rules.alpha:
+            if r.get(key, 1.0) < share * rules.alpha:
                 hits[r["label"]] = hits.get(r["label"], 0) + 1
                 exact[r["label"]] = exact.get(r["label"], 0) + (r["low"] == r["high"])
     ranked = sorted(hits, key=lambda k: -hits[k])[:top]

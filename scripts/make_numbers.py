@@ -26,7 +26,7 @@ from rectifiers.analysis.rules import RULES, Rules
 from rectifiers.files import CONF, ROOT
 from rectifiers.render.latex import count, num
 from rectifiers.render.claim_numbers import (ORDINAL, calibration_numbers, claim2_cell_noise_numbers,
-                                             claim3_numbers, finished_only_numbers, power_numbers, reach_numbers)
+                                             claim3_numbers, claim5_numbers, finished_only_numbers, power_numbers, reach_numbers)
 from rectifiers.render.numbers import VERSIONS, cell_numbers, dead_numbers, reproduction_numbers, scale_numbers
 
 
@@ -194,7 +194,7 @@ def numbers(results_dir: Path) -> dict[str, str]:
     m, verdicts = study_numbers(res, results_dir), claims.decide(res.tidy(), missing=res.study.get("missing", []))
     for part in (rule_numbers(RULES), provenance.rule_commits(results_dir), calibration_numbers(results_dir),
                  reach_numbers(results_dir), claim3_numbers(res, results_dir, verdicts[2]),
-                 claim2_cell_noise_numbers(res, results_dir),
+                 claim2_cell_noise_numbers(res, results_dir), claim5_numbers(res, results_dir),
                  extension_numbers(res, results_dir, verdicts), power_numbers(results_dir), finished_only_numbers(res),
                  scale_numbers(res), slope_numbers(res.runs), knob_numbers(res.study), cell_numbers(res),
                  dead_numbers(res, RULES), reproduction_numbers(res, results_dir.name, ROOT), claim_numbers(verdicts)):
