@@ -7,7 +7,6 @@ import json
 import re
 import sys
 
-import numpy as np
 import pandas as pd
 import pytest
 

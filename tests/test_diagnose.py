@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 from torch import nn
 
 from fake_results import copy_results, write_fake_results
-from rectifiers import activations, diagnose, files
+from rectifiers import diagnose, files
 from rectifiers.analysis import results
 from rectifiers.diagnose import report
 from rectifiers.render import latex
