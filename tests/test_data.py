@@ -9,8 +9,8 @@ import torch
 
 from conftest import files_under
 from rectifiers.spec import data
-from rectifiers.spec.config import ConfigError
-from rectifiers.spec.data import CLASSES, DataError, balanced_subset
+from rectifiers.spec.config import ConfigError, identity, run_id
+from rectifiers.spec.data import CLASSES, DataError, balanced_subset, validation_subset
 from rectifiers.training import tensors
 from rectifiers.training.tensors import augment
 from rectifiers.training.train import train
@@ -157,6 +157,49 @@ def test_balanced_subset_is_balanced_and_seed_fixed():
     assert np.array_equal(balanced_subset(y, 1000, seed=0), np.arange(300))
     with pytest.raises(DataError, match="multiple of 10"):
         balanced_subset(y, 55, seed=0)
+
+
+def test_the_committed_subsets_are_unchanged():
+    """The subsets are not in a run id: they must stay the ones the committed runs trained on,
+    which this reference (the code that drew them) gives."""
+    y = np.repeat(np.arange(10), 5000)
+    np.random.default_rng(7).shuffle(y)
+    for n in (5000, 10000):
+        g = np.random.default_rng(0)
+        then = np.sort(np.concatenate([g.permutation(np.flatnonzero(y == c))[: n // 10] for c in range(10)]))
+        assert np.array_equal(balanced_subset(y, n, seed=0), then)
+
+
+def test_the_validation_images_are_balanced_and_never_trained_on():
+    """CIFAR-10's shape: 5,000 images per class. The tuned study's 5,000 validation images are
+    disjoint from the study's 5,000 and 10,000 training subsets (which are nested)."""
+    y = np.repeat(np.arange(10), 5000)
+    np.random.default_rng(3).shuffle(y)
+    val = validation_subset(y, 5000, train_size=5000, seed=0)
+    assert len(set(val.tolist())) == 5000 and np.bincount(y[val]).tolist() == [500] * 10
+    small, large = balanced_subset(y, 5000, seed=0), balanced_subset(y, 10000, seed=0)
+    assert set(small) <= set(large)
+    assert not set(val) & set(large)
+    assert np.array_equal(validation_subset(y, 5000, train_size=45000, seed=0), val)  # room for 45,000
+    assert not set(val) & set(balanced_subset(y, 45000, seed=0))
+    with pytest.raises(DataError, match="val_size=5000 leaves 45000 training images, fewer than data.train_size=50000"):
+        validation_subset(y, 5000, train_size=None, seed=0)
+    with pytest.raises(DataError, match="val_size=5000 leaves 45000"):
+        validation_subset(y, 5000, train_size=45010, seed=0)
+    with pytest.raises(DataError, match="validation size 55 must be a multiple of 10"):
+        validation_subset(y, 55, train_size=5000, seed=0)
+
+
+def test_a_run_with_validation_images_scores_them_and_says_so_in_its_id(tiny_cfg):
+    sizes = ("optim.epochs=1", "data.synthetic_train=400", "data.train_size=200")
+    plain, held = tiny_cfg(*sizes), tiny_cfg(*sizes, "data.val_size=200")
+    assert "val_size" not in identity(plain)["data"]  # so every id from before stays valid
+    assert identity(held)["data"]["val_size"] == 200 and run_id(held) != run_id(plain)
+    ds = tensors.load(held.data, 16, CPU)
+    assert len(ds.val.y) == 200 and tensors.load(plain.data, 16, CPU).val is None
+    summary = train(held)
+    assert 0 <= summary["final_val_acc"] <= 1 and summary["final_val_loss"] > 0
+    assert "final_val_acc" not in train(plain)
 
 
 def test_subsets_do_not_depend_on_the_run_seed(compose):

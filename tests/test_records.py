@@ -130,3 +130,30 @@ def test_claim3_sensitivity_analyses_were_declared_before_its_ten_seed_verdict()
             assert commit != declared[0], "the verdict and the sensitivity block arrived in one commit"
             subprocess.run(["git", "merge-base", "--is-ancestor", declared[0], commit], cwd=ROOT, check=True)
             return
+
+
+def test_the_tuned_study_was_declared_before_its_first_record():
+    """conf/claims.yaml's tuning block and conf/study/tuned.yaml (the rates, seeds, selection rule
+    and comparison) must be in the history before the first record of a run scored on validation
+    images, and agree with each other."""
+    from rectifiers.analysis.rules import RULES
+    study = OmegaConf.load(ROOT / "conf" / "study" / "tuned.yaml")
+    params, tuning = study.hydra.sweeper.params, RULES.tuning
+    assert [float(v) for v in str(params["optim.lr"]).split(",")] == tuning["rates"]
+    assert [int(v) for v in str(params["model.depth"]).split(",")] == tuning["depths"]
+    assert [int(v) for v in str(params.seed).split(",")] == tuning["selection_seeds"]
+    cpu = OmegaConf.load(ROOT / "conf" / "profile" / "cpu.yaml")
+    assert cpu.profile.tuned.val_size == tuning["validation"] and study.study.name == tuning["study"]
+    assert not set(tuning["selection_seeds"]) & set(tuning["comparison_seeds"])
+    if git("rev-parse", "--is-shallow-repository").strip() == "true":
+        pytest.skip("a shallow clone has no history to check the order on (git fetch --unshallow)")
+    tuned = [str(p.relative_to(ROOT)) for p in RECORDS if "val_size" in json.loads(p.read_text())["config"]["data"]]
+    if not tuned:
+        return
+    declared = git("log", "--reverse", "--format=%H", "-S", "tuning:", "--", "conf/claims.yaml").split()
+    assert declared, "conf/claims.yaml never declared the tuned study"
+    first = git("log", "--reverse", "--diff-filter=A", "--format=%H", "--", *tuned).split()[0]
+    assert first != declared[0], "the plan and a record arrived in one commit"
+    subprocess.run(["git", "merge-base", "--is-ancestor", declared[0], first], cwd=ROOT, check=True)
+    study_declared = git("log", "--reverse", "--format=%H", "--", "conf/study/tuned.yaml").split()[0]
+    subprocess.run(["git", "merge-base", "--is-ancestor", study_declared, first], cwd=ROOT, check=True)

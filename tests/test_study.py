@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT, TIMING_SUMMARY, TINY, without
 
+from rectifiers.analysis.rules import RULES
 from rectifiers.spec.study import check_study, grid
 from rectifiers.studies import STUDIES
 
@@ -128,7 +129,11 @@ def test_every_study_expands_and_validates(compose):
                 assert cfg.study.name == name
                 check_study(cfg)
                 cells = grid(cfg.hydra.sweeper.params)
-                assert len({c["seed"] for c in cells}) in (1, cfg.profile.seeds)  # the pilot: one seed
+                seeds = {c["seed"] for c in cells}
+                if name == "tuned":  # its selection seeds, whatever the profile (conf/claims.yaml, tuning)
+                    assert sorted(seeds) == RULES.tuning["selection_seeds"]
+                else:
+                    assert len(seeds) in (1, cfg.profile.seeds)  # the pilot: one seed
                 if name in STUDIES:
                     assert {c["activation"] for c in cells} >= {"relu", "leaky_relu", "leaky_relu_0.1",
                                                                 "leaky_relu_0.3", "prelu"}

@@ -30,6 +30,7 @@ class Rules:
     calibration: dict
     extension: dict
     sensitivity: dict   # analyses reported beside a verdict, never deciding it
+    tuning: dict        # the tuned study: each activation at its own learning rate
 
     @property
     def relu(self) -> str:

@@ -200,6 +200,7 @@ def check_config(cfg) -> None:
 
 NOT_IDENTITY = ("runtime", "runs_dir", "profile", "study", "logger", "hydra")  # labels and settings that do not change a result
 DATA_IDENTITY = ("train_size", "eval_size", "subset_seed")  # with the fingerprint, what data a run sees
+SET_DATA_IDENTITY = ("val_size",)  # what data a run sees too, but only when set: older ids stay valid
 
 
 def identity(cfg, fingerprint: str | None = None) -> dict:
@@ -211,7 +212,8 @@ def identity(cfg, fingerprint: str | None = None) -> dict:
     if fingerprint is None:
         from . import data
         fingerprint = data.content_fingerprint(cfg.data)
-    ident["data"] = {"fingerprint": fingerprint, **{k: c["data"][k] for k in DATA_IDENTITY}}
+    ident["data"] = {"fingerprint": fingerprint, **{k: c["data"][k] for k in DATA_IDENTITY},
+                     **{k: c["data"][k] for k in SET_DATA_IDENTITY if c["data"].get(k) is not None}}
     ident["monitor"] = {k: v for k, v in c["monitor"].items() if k != "chunk"}  # chunking changes no result
     return ident
 

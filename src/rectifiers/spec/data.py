@@ -231,13 +231,36 @@ def content_fingerprint(cfg) -> str:
     return load_arrays(cfg)[1]
 
 
+def _class_orders(y: np.ndarray, seed: int) -> list[np.ndarray]:
+    """Each class's image indices in an order fixed by `seed` alone (not the run's seed)."""
+    g = np.random.default_rng(seed)
+    return [g.permutation(np.flatnonzero(y == c)) for c in np.unique(y)]
+
+
+def _per_class(y: np.ndarray, n: int, what: str) -> int:
+    k = len(np.unique(y))
+    if n % k:
+        raise DataError(f"{what} size {n} must be a multiple of {k} to be class-balanced")
+    return n // k
+
+
 def balanced_subset(y: np.ndarray, n: int | None, seed: int) -> np.ndarray:
-    """Indices of n images, n/10 per class, chosen by `seed` alone (not the run's seed)."""
+    """Indices of n images, n/10 per class: the first n/10 of each class's order. Subsets of one
+    seed are nested (the 5,000 images lie within the 10,000)."""
     if n is None or n >= len(y):
         return np.arange(len(y))
-    classes = np.unique(y)
-    if n % len(classes):
-        raise DataError(f"subset size {n} must be a multiple of {len(classes)} to be class-balanced")
-    g = np.random.default_rng(seed)
-    idx = np.concatenate([g.permutation(np.flatnonzero(y == c))[: n // len(classes)] for c in classes])
-    return np.sort(idx)
+    k = _per_class(y, n, "subset")
+    return np.sort(np.concatenate([order[:k] for order in _class_orders(y, seed)]))
+
+
+def validation_subset(y: np.ndarray, n: int, train_size: int | None, seed: int) -> np.ndarray:
+    """Indices of n held-out images, n/10 per class: the last n/10 of each class's order, so
+    disjoint from every training subset of the same seed that leaves room for them."""
+    k = _per_class(y, n, "validation")
+    orders = _class_orders(y, seed)
+    room = min(len(o) for o in orders) - k  # the most training images per class beside them
+    if train_size is None or train_size // len(orders) > room:
+        raise DataError(f"data.val_size={n} leaves {room * len(orders)} training images, fewer than "
+                        f"data.train_size={train_size or len(y)}: lower one of them (the validation "
+                        "images are never trained on)")
+    return np.sort(np.concatenate([o[len(o) - k:] for o in orders]))

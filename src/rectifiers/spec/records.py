@@ -103,7 +103,7 @@ def machine(device: str, cpu_capability: str, torch_version: str) -> dict:
 
 def summarise(run_id: str, cfg, ident: dict, progress: dict, final: dict) -> dict:
     """What a run did, from its progress (status, epochs done, metric and layer rows) and its
-    final evaluation on the full test set (empty unless it ended ok)."""
+    final evaluation on the full test set and the validation images (empty unless it ended ok)."""
     m = progress["metrics"]
     trained = [r for r in m if r["epoch"] > 0]
     dead = [r["dead_ratio"] for r in m if "dead_ratio" in r]
@@ -112,6 +112,8 @@ def summarise(run_id: str, cfg, ident: dict, progress: dict, final: dict) -> dic
         "run_id": run_id, "status": progress["status"], "error": progress["error"],
         "profile": cfg.profile.name, "seed": cfg.seed, "config": ident,
         "final_test_acc": final.get("final_test_acc"), "final_test_loss": final.get("final_test_loss"),
+        **({"final_val_acc": final.get("final_val_acc"), "final_val_loss": final.get("final_val_loss")}
+           if cfg.data.get("val_size") else {}),  # the held-out images, in studies that choose settings
         "best_test_acc": max((r["test_acc"] for r in trained), default=None),
         "final_train_loss": trained[-1]["train_loss"] if trained else None,
         "final_train_acc": trained[-1]["train_acc"] if trained else None,

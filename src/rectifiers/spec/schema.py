@@ -26,6 +26,7 @@ class TorchvisionData:  # also the ImageFolder copy (data.source=folder)
     train_size: Optional[int]
     eval_size: Optional[int]
     subset_seed: int
+    val_size: Optional[int] = None  # held-out training images for choosing settings (the tuned study)
     synthetic_train: Optional[int] = None  # profile=smoke sets them whatever the data; only synthetic reads them
     synthetic_test: Optional[int] = None
 
@@ -39,6 +40,7 @@ class SyntheticData:
     train_size: Optional[int]
     eval_size: Optional[int]
     subset_seed: int
+    val_size: Optional[int] = None
 
 
 @dataclass
@@ -100,6 +102,12 @@ class Trained:
 
 
 @dataclass
+class Tuned:
+    train_size: Optional[int]
+    val_size: int
+
+
+@dataclass
 class Profile:
     name: str
     train_size: Optional[int]
@@ -110,6 +118,7 @@ class Profile:
     seeds: int
     long: Long
     trained: Trained
+    tuned: Tuned
 
 
 @dataclass

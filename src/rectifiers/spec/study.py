@@ -25,7 +25,7 @@ from omegaconf.errors import OmegaConfBaseException
 from ..files import CONF
 from ..studies import SCALES
 from . import data
-from .config import DATA_IDENTITY, ConfigError, check_config, record_dir, run_dir, run_id
+from .config import DATA_IDENTITY, SET_DATA_IDENTITY, ConfigError, check_config, record_dir, run_dir, run_id
 from .records import load_summary, outcome_line
 
 log = logging.getLogger("rectifiers")
@@ -121,7 +121,7 @@ def check_data_once(cfgs) -> dict[str, str]:
 def data_key(cfg) -> str:
     """The settings that decide which arrays are decoded (not the subsets taken from them)."""
     c = OmegaConf.to_container(cfg.data, resolve=True)
-    return json.dumps({k: v for k, v in c.items() if k not in DATA_IDENTITY}, sort_keys=True)
+    return json.dumps({k: v for k, v in c.items() if k not in DATA_IDENTITY + SET_DATA_IDENTITY}, sort_keys=True)
 
 
 def read_outcome(where: Path | None) -> dict | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..spec.data import DataError, balanced_subset, load_arrays
+from ..spec.data import DataError, balanced_subset, load_arrays, validation_subset
 
 
 @dataclass
@@ -20,6 +20,7 @@ class Split:
 class CIFAR:
     train: Split         # the class-balanced training subset
     test: Split          # the full test set
+    val: Split | None    # held-out training images (data.val_size), never trained on; or None
     eval_idx: torch.Tensor  # fixed test subset for per-epoch evaluation
     probe_idx: torch.Tensor  # fixed training images for the dead-unit monitor
     mean: torch.Tensor   # per-channel, in [0, 255]
@@ -29,9 +30,11 @@ class CIFAR:
 
 
 def load(cfg, probe_size: int, device: torch.device) -> CIFAR:
-    """The training subset, the full test set, and the fixed eval and probe indices, on `device`."""
+    """The training subset, the full test set, the validation images if any, and the fixed eval
+    and probe indices, on `device`."""
     ((train_x, train_y), (test_x, test_y)), fp, description = load_arrays(cfg)
     tr = balanced_subset(train_y, cfg.train_size, cfg.subset_seed)
+    va = validation_subset(train_y, cfg.val_size, cfg.train_size, cfg.subset_seed) if cfg.get("val_size") else None
     ev = balanced_subset(test_y, cfg.eval_size, cfg.subset_seed)
     if probe_size > len(tr):
         raise DataError(f"monitor.probe_size={probe_size} exceeds the {len(tr)} training images")
@@ -43,7 +46,8 @@ def load(cfg, probe_size: int, device: torch.device) -> CIFAR:
                      torch.from_numpy(y).to(device))
     train = split(train_x[tr], train_y[tr])
     xf = train.x.float()
-    return CIFAR(train=train, test=split(test_x, test_y), eval_idx=torch.from_numpy(ev).to(device),
+    return CIFAR(train=train, test=split(test_x, test_y),
+                 val=None if va is None else split(train_x[va], train_y[va]), eval_idx=torch.from_numpy(ev).to(device),
                  probe_idx=torch.from_numpy(probe).to(device),
                  mean=xf.mean(dim=(0, 2, 3)), std=xf.std(dim=(0, 2, 3)),
                  fingerprint=fp, description=description)

@@ -274,13 +274,13 @@ def write_rows(run: Run) -> None:  # metrics.jsonl and layers.jsonl, whole each 
 
 
 def finish(run: Run) -> dict:
-    """The summary, after a last evaluation on the full test set if the run ended ok; a
-    finished run then drops its checkpoint and copies its record (a failed one resumes)."""
+    """The summary, after a last evaluation on the full test set (and any validation images) if
+    the run ended ok; a finished run then drops its checkpoint and copies its record."""
     p, ds = run.progress, run.ds
     final = {}
-    if p.status == "ok":
-        acc, loss = evaluate(run.model, ds.test.x, ds.test.y, ds, run.autocast)
-        final = {"final_test_acc": acc, "final_test_loss": loss}
+    for name, split in (("test", ds.test), ("val", ds.val)) if p.status == "ok" else ():
+        if split is not None:
+            final[f"final_{name}_acc"], final[f"final_{name}_loss"] = evaluate(run.model, split.x, split.y, ds, run.autocast)
     summary = {**records.summarise(run.out.name, run.cfg, run.ident, asdict(p), final),
                "wall_time_s": time.perf_counter() - run.started,
                "monitor_seconds": run.monitor.seconds if run.monitor else None,  # within wall_time_s
