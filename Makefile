@@ -14,16 +14,18 @@ STUDIES := calibration resnet_pilot lr batch_size depth init_bias resnet plain_l
 # committed tree's layout; `make reproduce` sets REPRO, which is empty for the committed tree
 # (the committed data and records of results/$(PROFILE)/). FRESH=1 retrains the committed
 # configurations there; SAMPLE=k trains k seeds of every cell, SAMPLE_TRAINED=j (default k, 0 for
-# none) those of the trained ResNet.
+# none) those of the trained ResNet, SAMPLE_TUNED=j (default k, 0 for none) the tuned study's
+# selection and comparison seeds.
 REPRO ?=
 FRESH ?=
 SAMPLE ?=
 SAMPLE_TRAINED ?= $(SAMPLE)
+SAMPLE_TUNED ?= $(SAMPLE)
 TREE := $(if $(REPRO),reproductions/$(REPRO)/)
 SAMPLING := $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(SAMPLE_TRAINED),--sample-trained $(SAMPLE_TRAINED))
 RESULTS := $(TREE)results/$(PROFILE)
 RESULT_FILES := $(RESULTS)/runs.csv $(RESULTS)/epochs.csv $(RESULTS)/layers.csv $(RESULTS)/study.json \
-  $(RESULTS)/calibration.csv
+  $(RESULTS)/calibration.csv $(RESULTS)/tuned.csv
 FIGS := activations stress_accuracy stress_dead dynamics layer_heatmap revival prelu_slopes resnet budget power
 FIG_DIR := $(TREE)figures
 FIG_PDFS := $(FIGS:%=$(FIG_DIR)/%.pdf)
@@ -83,6 +85,10 @@ train: env  ## resumable: runs with a record in $(RESULTS)/runs/ are skipped; ne
 	  $(PY) scripts/train.py -m +study=$$s profile=$(PROFILE) $(DATA) $${k:+profile.seeds=$$k} \
 	    runtime.threads=1 runtime.progress=false runtime.record_dir=$(RESULTS)/runs $(if $(REPRO),runs_dir=$(TREE)train) \
 	    hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS) || exit 1; done
+	@if [ "$(SAMPLE_TUNED)" = 0 ]; then echo "tuned: not trained (SAMPLE_TUNED=0)"; else \
+	  $(PY) scripts/tune.py --profile $(PROFILE) --records $(RESULTS)/runs --jobs $(JOBS) $(DATA) \
+	    $(if $(REPRO),runs_dir=$(TREE)train) $(if $(SAMPLE_TUNED),profile.tuned.selection_seeds=$(SAMPLE_TUNED) \
+	    profile.tuned.comparison_seeds=$(SAMPLE_TUNED)); fi
 
 results: env  ## rewritten only when their content changes; never with fewer runs or other data unless FORCE=1
 	$(PY) scripts/aggregate.py --profile $(PROFILE) --out $(TREE)results $(if $(FORCE),--force) $(DATA) \

@@ -1,8 +1,8 @@
 """Rebuild results/<profile>/ from the run records committed under results/<profile>/runs/
 (each finished run's config.yaml, summary.json, metrics.jsonl and layers.jsonl, copied there
 by `make train`): runs.csv (one row per run), epochs.csv (per epoch), layers.csv (per layer
-per measurement), study.json (knobs, levels, missing cells) and calibration.csv (the
-calibration and pilot runs). The records are only read, never changed.
+per measurement), study.json (knobs, levels, missing cells), calibration.csv (the
+calibration and pilot runs) and tuned.csv (the tuned study's runs, scored on validation images). The records are only read, never changed.
 
     python scripts/aggregate.py --profile cpu [OVERRIDES the study was trained with, e.g. model.width=4]
 
@@ -25,33 +25,16 @@ import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from rectifiers import activations
 from rectifiers.files import CONF
 from rectifiers.files import write_atomic
 from rectifiers.knobs import BY_KEY
 from rectifiers.spec import data
 from rectifiers.spec.config import cell_of, identity
-from rectifiers.spec.records import load_summary
+from rectifiers.spec.records import load_summary, run_row
 from rectifiers.spec.study import study_runs
 from rectifiers.studies import CALIBRATION, SCALE_STUDIES, STUDIES
 
 log = logging.getLogger("rectifiers")
-
-SUMMARY_FIELDS = ("status", "error", "final_test_acc", "best_test_acc", "final_train_loss", "final_train_acc",
-                  "epochs_completed", "dead_ratio_init", "dead_ratio_final", "dead_ratio_peak", "ever_dead",
-                  "revived", "units", "wall_time_s", "monitor_seconds", "images_per_s", "device", "cpu",
-                  "cpu_capability", "data_fingerprint", "git_commit")
-
-
-def run_row(s: dict) -> dict:
-    c = s["config"]
-    return {"run_id": s["run_id"], "profile": s["profile"], "model": c["model"]["name"],
-            "depth": c["model"]["depth"], "width": c["model"]["width"], "act": activations.label(c["activation"]),
-            "activation": c["activation"]["name"], "negative_slope": c["activation"].get("negative_slope"),
-            "lr": c["optim"]["lr"], "batch_size": c["optim"]["batch_size"], "init_bias": c["model"]["init"]["bias"],
-            "weight_scale": c["model"]["init"]["weight_scale"], "epochs": c["optim"]["epochs"],
-            "train_size": s.get("train_images") or c["data"]["train_size"], "seed": s["seed"], **{k: s.get(k) for k in SUMMARY_FIELDS}}
-
 
 def expected_cells(profile: str, overrides: list[str], studies=STUDIES) -> tuple[dict, dict]:
     """{identity-without-data: (study, cell)} for every cell of every study (the grid of
@@ -128,7 +111,8 @@ def previous(out: Path) -> dict | None:
         return None
     study = read("study.json", lambda p: json.loads(p.read_text()) if p.exists() else {})
     return {"fingerprint": study.get("data_fingerprint"), "description": study.get("data_description"),
-            "runs": read("runs.csv", read_ids), "calibration": read("calibration.csv", read_ids)}
+            "runs": read("runs.csv", read_ids), "calibration": read("calibration.csv", read_ids),
+            "tuned": read("tuned.csv", read_ids)}
 
 
 def known_ids(summaries) -> set[str]:
@@ -146,7 +130,7 @@ def losses(old: dict | None, new: dict) -> list[str]:
                     f"({new['description']}, fingerprint {new['fingerprint'][:12]})")
     elif old["description"] and old["description"] != new["description"]:
         lost.append(f"its data description {old['description']!r} for {new['description']!r}")
-    for table in ("runs", "calibration"):
+    for table in ("runs", "calibration", "tuned"):
         gone = sorted(old[table] - new[table])
         if gone:
             lost.append(f"{len(gone)} of the {len(old[table])} runs in {table}.csv, e.g. {', '.join(gone[:3])}")
@@ -189,7 +173,8 @@ def study_records(args, summaries: list[dict]) -> tuple[dict, dict, dict, list[d
     for key, where in scale_cells.items():
         cells.setdefault(key, where)
     in_grid = [s for s in summaries if cell_of(s["config"]) in cells]
-    outside = [s["run_id"] for s in summaries if cell_of(s["config"]) not in cells.keys() | calibration_cells.keys()]
+    outside = [s["run_id"] for s in summaries if cell_of(s["config"]) not in cells.keys() | calibration_cells.keys()
+               and not validated(s)]
     if outside:
         log.info("%d record(s) outside every study ignored, e.g. %s", len(outside), ", ".join(outside[:3]))
     if not in_grid:
@@ -216,10 +201,11 @@ def replaceable(args, out: Path, summaries, in_grid, calibration_cells) -> tuple
     in_grid = [s for s in in_grid if s["data_fingerprint"] == fp]
     calibration_runs = [s for s in summaries
                         if cell_of(s["config"]) in calibration_cells and s["data_fingerprint"] == fp]
+    tuned_runs = [s for s in summaries if validated(s) and s["data_fingerprint"] == fp]
     descriptions = [s["data_description"] for s in in_grid]  # the same data may be reached by several paths
     description = old["description"] if old and old["description"] in descriptions else descriptions[0]
     lost = losses(old, {"fingerprint": fp, "description": description, "runs": known_ids(in_grid),
-                        "calibration": known_ids(calibration_runs)})
+                        "calibration": known_ids(calibration_runs), "tuned": known_ids(tuned_runs)})
     if lost and not args.force:
         beside = (" To build the tables, figures and PDF of these runs beside the committed ones instead: make "
                   "reproduce with the same DATA (it builds in reproductions/)." if old["fingerprint"] != fp else "")
@@ -227,11 +213,17 @@ def replaceable(args, out: Path, summaries, in_grid, calibration_cells) -> tuple
                  "written. To replace it anyway: make results FORCE=1 (or scripts/aggregate.py --force)." + beside)
     if lost:
         log.warning("--force: replacing %s/ loses %s", out, "; ".join(lost))
-    return fp, description, in_grid, calibration_runs
+    return fp, description, in_grid, calibration_runs, tuned_runs
 
 
-def write_tables(out: Path, records: dict, in_grid: list[dict], calibration_runs: list[dict]) -> None:
-    """runs.csv, epochs.csv, layers.csv and calibration.csv of these runs."""
+def validated(summary: dict) -> bool:
+    """A run of the tuned study: scored on validation images (data.val_size)."""
+    return "val_size" in summary["config"]["data"]
+
+
+def write_tables(out: Path, records: dict, in_grid: list[dict], calibration_runs: list[dict],
+                 tuned_runs: list[dict]) -> None:
+    """runs.csv, epochs.csv, layers.csv, calibration.csv and tuned.csv of these runs."""
     runs, epochs, layers = [], [], []
     for s in in_grid:
         row = run_row(s)
@@ -242,8 +234,10 @@ def write_tables(out: Path, records: dict, in_grid: list[dict], calibration_runs
         epochs += [{**keys, **r} for r in metrics]
         layers += [{**keys, **r} for r in layer_rows]
     calibration = [run_row(s) for s in calibration_runs]
-    for name, rows in (("runs", runs), ("epochs", epochs), ("layers", layers), ("calibration", calibration)):
-        write_if_changed(out / f"{name}.csv", pd.DataFrame(rows).to_csv(index=False))
+    tuned = sorted((run_row(s) for s in tuned_runs), key=lambda r: r["run_id"])
+    for name, rows in (("runs", runs), ("epochs", epochs), ("layers", layers), ("calibration", calibration),
+                       ("tuned", tuned)):
+        write_if_changed(out / f"{name}.csv", pd.DataFrame(rows).to_csv(index=False) if rows else "run_id\n")
 
 
 def main(argv=None) -> int:
@@ -265,18 +259,19 @@ def main(argv=None) -> int:
     if profiles != {args.profile}:
         sys.exit(f"aggregate: {out / 'runs'} mixes profiles {sorted(profiles)}; keep one profile per folder")
     cells, knobs, scales, in_grid, calibration_cells = study_records(args, summaries)
-    fp, description, in_grid, calibration_runs = replaceable(args, out, summaries, in_grid, calibration_cells)
+    fp, description, in_grid, calibration_runs, tuned_runs = replaceable(args, out, summaries, in_grid, calibration_cells)
     found = {cell_of(s["config"]) for s in in_grid}
     missing = [{"study": st, **cell} for key, (st, cell) in cells.items() if key not in found]
     if missing:
         log.info("%d of %d cells of the studies have no record yet, e.g. %s", len(missing), len(cells),
                  "; ".join(" ".join(f"{k}={v}" for k, v in m.items()) for m in missing[:5]))
-    write_tables(out, records, in_grid, calibration_runs)
+    write_tables(out, records, in_grid, calibration_runs, tuned_runs)
     study = {"profile": args.profile, "knobs": knobs, "scales": scales, "seeds": sorted({s["seed"] for s in in_grid}),
              "cells": len(cells), "runs": len(in_grid), "missing": missing,
              "data_fingerprint": fp, "data_description": description}
     write_if_changed(out / "study.json", json.dumps(study, indent=1) + "\n")
-    log.info("%d records -> %s/ (runs.csv, epochs.csv, layers.csv, calibration.csv, study.json)", len(in_grid), out)
+    log.info("%d records -> %s/ (runs.csv, epochs.csv, layers.csv, calibration.csv, study.json); %d tuned -> tuned.csv",
+             len(in_grid), out, len(tuned_runs))
     return 0
 
 

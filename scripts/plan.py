@@ -28,10 +28,10 @@ from rectifiers.files import RESULTS
 from rectifiers.spec.config import cell_of, identity
 from rectifiers.spec.records import load_summary
 from rectifiers.spec.study import study_runs
-from rectifiers.studies import CALIBRATION, SCALE_STUDIES, STUDIES
+from rectifiers.studies import CALIBRATION, SCALE_STUDIES, STUDIES, TUNED
 from rectifiers.training import models
 
-ORDER = (*CALIBRATION, *STUDIES, *SCALE_STUDIES)  # as `make train` runs them
+ORDER = (*CALIBRATION, *STUDIES, *SCALE_STUDIES, *TUNED)  # as `make train` runs them (the tuned study's grid)
 
 
 def shape(cfg) -> tuple:
@@ -121,6 +121,49 @@ def reproduction_done(args) -> set:
     return recorded(store, place.fingerprint)[0]
 
 
+def plan_line(name, cfgs, keys, done, seen, cost, measured, totals, jobs) -> None:
+    """Count a study's runs (done, left) and add the time left to `totals`; print its line."""
+    n, n_done, study_s = 0, 0, 0.0
+    for cfg, key in zip(cfgs, keys):
+        if key in seen:
+            continue
+        seen.add(key)
+        n += 1
+        if key in done:
+            n_done += 1
+            continue
+        if shape(cfg) not in measured:
+            measured[shape(cfg)] = measure(cfg)
+        tp = measured[shape(cfg)]
+        study_s += remaining_seconds(cfg, cost, tp)
+        totals[1] += sizes(cfg)[0] * cfg.optim.epochs * tp["flops_per_image"]
+    totals[0] += study_s
+    print(f"  {name:16s} {n:5d} {n_done:5d} {n - n_done:5d}  {study_s / 60 / jobs:5.0f} min")
+
+
+def tuned_comparison(profile: str) -> tuple[list, list]:
+    """The tuned study's comparison runs (fresh seeds, one rate per activation and depth), costed
+    at the grid's middle rate, and their keys: (depth, activation, seed), whatever rate is chosen."""
+    from rectifiers.analysis.rules import RULES
+    t = RULES.tuning
+    seeds = f"hydra.sweeper.params.seed='range({t['comparison_seeds'][0]},{t['comparison_seeds'][-1] + 1})'"
+    mid = t["rates"][len(t["rates"]) // 2]
+    cfgs = [cfg for _, _, cfg in study_runs(profile, ["tuned"], [seeds]) if cfg.optim.lr == mid]
+    return cfgs, [("tuned", cfg.model.depth, cfg.activation.name, cfg.activation.get("negative_slope"), cfg.seed)
+                  for cfg in cfgs]
+
+
+def tuned_done(records: Path) -> set:
+    """tuned_comparison's keys of the tuned records."""
+    out = set()
+    for p in records.glob("*/summary.json"):
+        c = load_summary(p)["config"]
+        if "val_size" in c["data"]:
+            out.add(("tuned", c["model"]["depth"], c["activation"]["name"], c["activation"].get("negative_slope"),
+                     c["seed"]))
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--profile", default="cpu")
@@ -137,31 +180,23 @@ def main(argv=None) -> int:
     done, cost = recorded(RESULTS / args.profile / "runs")  # the costs: always the committed records'
     if args.overrides or args.fresh or args.sample is not None or args.sample_trained is not None or args.name:
         done = reproduction_done(args)
-    seen, measured, cpu_s, flops = set(), {}, 0.0, 0.0
+    seen, measured, totals = set(), {}, [0.0, 0.0]  # CPU seconds and training FLOPs left
     print(f"profile {args.profile}: runs per study; a run shared by two studies counts in the first")
     print(f"  {'study':16s} {'runs':>5s} {'done':>5s} {'left':>5s}  wall time left ({args.jobs} jobs)")
     for name in ORDER:
-        n, n_done, study_s = 0, 0, 0.0
         seeds = args.sample_trained if name.startswith("resnet_") and args.sample_trained is not None else args.sample
         if seeds == 0:
             print(f"  {name:16s} not trained (--sample-trained 0)")
             continue
-        for _, _, cfg in study_runs(args.profile, [name], [f"profile.seeds={seeds}"] if seeds else []):
-            key = cell_of(identity(cfg, fingerprint=""))
-            if key in seen:
-                continue
-            seen.add(key)
-            n += 1
-            if key in done:
-                n_done += 1
-                continue
-            if shape(cfg) not in measured:
-                measured[shape(cfg)] = measure(cfg)
-            tp = measured[shape(cfg)]
-            study_s += remaining_seconds(cfg, cost, tp)
-            flops += sizes(cfg)[0] * cfg.optim.epochs * tp["flops_per_image"]
-        cpu_s += study_s
-        print(f"  {name:16s} {n:5d} {n_done:5d} {n - n_done:5d}  {study_s / 60 / args.jobs:5.0f} min")
+        cfgs = [cfg for _, _, cfg in study_runs(args.profile, [name], [f"profile.seeds={seeds}"] if seeds else [])]
+        keys = [cell_of(identity(cfg, fingerprint="")) for cfg in cfgs]
+        plan_line(name, cfgs, keys, done, seen, cost, measured, totals, args.jobs)
+    cfgs, keys = tuned_comparison(args.profile)
+    plan_line("tuned: compare", cfgs, keys, tuned_done(RESULTS / args.profile / "runs"), seen, cost, measured, totals,
+              args.jobs)
+    print(f"  {'':16s} (the comparison's rates are chosen after the grid: costed at {cfgs[0].optim.lr:g}; where a "
+          f"chosen rate is at the grid's edge, 3 runs more for each such activation and depth)")
+    cpu_s, flops = totals
     print(f"  CPU: {cpu_s / 60:.0f} core-minutes left, {cpu_s / 60 / args.jobs:.0f} min of wall time with {args.jobs} "
           "single-threaded jobs (seconds per image from the records of the same model shape, or timed now)")
     gpu_json = RESULTS / "bench" / "gpu.json"

@@ -138,12 +138,14 @@ def test_the_tuned_study_was_declared_before_its_first_record():
     images, and agree with each other."""
     from rectifiers.analysis.rules import RULES
     study = OmegaConf.load(ROOT / "conf" / "study" / "tuned.yaml")
-    params, tuning = study.hydra.sweeper.params, RULES.tuning
+    params, tuning = OmegaConf.to_container(study.hydra.sweeper.params), RULES.tuning  # unresolved
     assert [float(v) for v in str(params["optim.lr"]).split(",")] == tuning["rates"]
     assert [int(v) for v in str(params["model.depth"]).split(",")] == tuning["depths"]
-    assert [int(v) for v in str(params.seed).split(",")] == tuning["selection_seeds"]
-    cpu = OmegaConf.load(ROOT / "conf" / "profile" / "cpu.yaml")
-    assert cpu.profile.tuned.val_size == tuning["validation"] and study.study.name == tuning["study"]
+    assert params["seed"] == "range(0,${profile.tuned.selection_seeds})"
+    cpu = OmegaConf.load(ROOT / "conf" / "profile" / "cpu.yaml").profile.tuned
+    assert cpu.val_size == tuning["validation"] and study.study.name == tuning["study"]
+    assert tuning["selection_seeds"] == list(range(cpu.selection_seeds))
+    assert tuning["comparison_seeds"] == list(range(10, 10 + cpu.comparison_seeds))
     assert not set(tuning["selection_seeds"]) & set(tuning["comparison_seeds"])
     if git("rev-parse", "--is-shallow-repository").strip() == "true":
         pytest.skip("a shallow clone has no history to check the order on (git fetch --unshallow)")

@@ -8,3 +8,4 @@ STUDIES = ("lr", "batch_size", "depth", "init_bias", "resnet")  # the stress gri
 SCALES = {"stress": STUDIES, "long": ("plain_long",), "trained": ("resnet_trained",)}  # the claims' scales
 SCALE_STUDIES = (*SCALES["long"], *SCALES["trained"])  # the same questions with networks that learned more
 CALIBRATION = ("calibration", "resnet_pilot")  # the baseline's calibration and the ResNet pilot, run first
+TUNED = ("tuned",)  # each activation at its own learning rate: scripts/tune.py trains it after the others

@@ -17,6 +17,7 @@ from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
 
+from .. import activations
 from ..files import ROOT, set_aside, write_atomic
 
 FINISHED = ("ok", "diverged")  # a run with either status is done; "failed" resumes from its checkpoint
@@ -128,3 +129,22 @@ def summarise(run_id: str, cfg, ident: dict, progress: dict, final: dict) -> dic
                          for r in last_layers if r["slope_mean"] is not None],
         "images_per_s": sum(r["images_per_s"] for r in trained) / len(trained) if trained else None,
     }
+
+
+SUMMARY_FIELDS = ("status", "error", "final_test_acc", "best_test_acc", "final_train_loss", "final_train_acc",
+                  "epochs_completed", "dead_ratio_init", "dead_ratio_final", "dead_ratio_peak", "ever_dead",
+                  "revived", "units", "wall_time_s", "monitor_seconds", "images_per_s", "device", "cpu",
+                  "cpu_capability", "data_fingerprint", "git_commit")
+
+
+def run_row(s: dict) -> dict:
+    """A run's row of the results tables (runs.csv, calibration.csv, tuned.csv): its settings as
+    columns, then its outcome; with validation images (the tuned study) their size and accuracy too."""
+    c = s["config"]
+    return {"run_id": s["run_id"], "profile": s["profile"], "model": c["model"]["name"],
+            "depth": c["model"]["depth"], "width": c["model"]["width"], "act": activations.label(c["activation"]),
+            "activation": c["activation"]["name"], "negative_slope": c["activation"].get("negative_slope"),
+            "lr": c["optim"]["lr"], "batch_size": c["optim"]["batch_size"], "init_bias": c["model"]["init"]["bias"],
+            "weight_scale": c["model"]["init"]["weight_scale"], "epochs": c["optim"]["epochs"],
+            "train_size": s.get("train_images") or c["data"]["train_size"], "seed": s["seed"], **{k: s.get(k) for k in SUMMARY_FIELDS},
+            **({"val_size": c["data"]["val_size"], "final_val_acc": s.get("final_val_acc")} if "val_size" in c["data"] else {})}

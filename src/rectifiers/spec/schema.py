@@ -105,6 +105,8 @@ class Trained:
 class Tuned:
     train_size: Optional[int]
     val_size: int
+    selection_seeds: int   # seeds 0.. of each rate of the grid
+    comparison_seeds: int  # fresh seeds, from 10 on, of each activation at its chosen rate
 
 
 @dataclass
