@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rectifiers.activations import ACTIVATIONS
+from rectifiers.activations import ACTIVATIONS, REFERENCE
 from rectifiers.analysis import tuning
 from rectifiers.files import CONF, ROOT
 from rectifiers.spec.records import load_summary, run_row
@@ -63,12 +63,13 @@ def chosen(args) -> pd.DataFrame:
     return tuning.choose(tuning.scores(table))
 
 
-def by_rate(picks) -> dict[tuple, list[str]]:
-    """(depth, rate) -> activations: one sweep for the activations that share a rate at a depth."""
+def by_rate(picks) -> list[tuple[tuple, list[str]]]:
+    """[((depth, rate), activations)]: one sweep for the activations that share a rate at a depth,
+    by depth, ReLU's sweep first (every comparison needs it: a study stopped early still compares)."""
     out: dict[tuple, list[str]] = {}
     for depth, act, lr in picks:
         out.setdefault((int(depth), float(lr)), []).append(CONFIG_NAME[act])
-    return out
+    return sorted(out.items(), key=lambda item: (item[0][0], CONFIG_NAME[REFERENCE] not in item[1]))
 
 
 def main(argv=None) -> int:
@@ -79,12 +80,12 @@ def main(argv=None) -> int:
     ap.add_argument("overrides", nargs="*", help="Hydra overrides for every run, e.g. the DATA of make train")
     args = ap.parse_args(argv)
     sweep(args)                                                        # 1. the selection grid
-    for (depth, lr), acts in by_rate(tuning.beyond_edge(chosen(args))).items():
+    for (depth, lr), acts in by_rate(tuning.beyond_edge(chosen(args))):
         sweep(args, f"model.depth={depth}", f"activation={','.join(acts)}", f"optim.lr={lr:g}")  # 2.
     picks = chosen(args)
     print("tune: chosen rates\n" + picks.to_string(index=False), flush=True)
     n = comparison_seeds(args.profile, args.overrides)
-    for (depth, lr), acts in by_rate(zip(picks.depth, picks.act, picks.lr)).items():  # 3. the comparison
+    for (depth, lr), acts in by_rate(zip(picks.depth, picks.act, picks.lr)):  # 3. the comparison
         sweep(args, f"model.depth={depth}", f"activation={','.join(acts)}", f"optim.lr={lr:g}",
               f"seed=range(10,{10 + n})")
     return 0
