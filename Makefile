@@ -26,7 +26,7 @@ SAMPLING := $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(SAMPLE_TRAINED),--sample-t
 RESULTS := $(TREE)results/$(PROFILE)
 RESULT_FILES := $(RESULTS)/runs.csv $(RESULTS)/epochs.csv $(RESULTS)/layers.csv $(RESULTS)/study.json \
   $(RESULTS)/calibration.csv $(RESULTS)/tuned.csv
-FIGS := activations stress_accuracy stress_dead dynamics layer_heatmap revival prelu_slopes resnet budget power
+FIGS := activations stress_accuracy stress_dead dynamics layer_heatmap revival prelu_slopes resnet budget power practitioner tuning mechanism
 FIG_DIR := $(TREE)figures
 FIG_PDFS := $(FIGS:%=$(FIG_DIR)/%.pdf)
 GEN := $(TREE)paper/generated
@@ -127,6 +127,14 @@ $(POWER): $(or $(COMMITTED_POWER),$(RESULTS)/runs.csv $(RESULTS)/epochs.csv)
 endif
 
 $(FIG_DIR)/power.pdf $(FIG_DIR)/power.png: $(POWER)
+
+# The signal through depth at initialisation (scripts/signal_scale.py): each seed's initial plain CNN, built
+# as its run builds it, on the monitor's probe; seconds of CPU per network. The mechanism figure reads it.
+SIGNAL := $(RESULTS)/signal_scale.csv
+$(SIGNAL): scripts/signal_scale.py src/rectifiers/training/models.py src/rectifiers/activations.py \
+  src/rectifiers/analysis/mechanism.py conf/claims.yaml
+	$(PY) scripts/signal_scale.py --profile $(PROFILE) --out $@ $(DATA)
+$(FIG_DIR)/mechanism.pdf $(FIG_DIR)/mechanism.png $(GEN)/numbers.tex: $(SIGNAL)
 $(GEN)/table_claims.tex $(GEN)/numbers.tex: $(STABILITY) $(CLAIMS_CAL) $(POWER)
 $(GEN)/numbers.tex: $(CAL_SIDE)
 $(GEN)/numbers.tex: $(POWER)

@@ -13,7 +13,6 @@ from rectifiers.analysis import results
 from rectifiers.render import cli, style
 
 FIXED = ("relu", "leaky_relu_0.01", "leaky_relu_0.3")  # their slopes from the activation table
-LINES = {"relu": "-", "leaky_relu_0.01": "--", "leaky_relu_0.3": "-.", "prelu": ":"}
 
 
 def learned_prelu_slope(res) -> float:
@@ -35,15 +34,16 @@ def main(argv=None):
               for a, s in slopes.items()}
 
     x = np.linspace(-3, 3, 601)
-    fig, (f_ax, d_ax) = plt.subplots(1, 2, figsize=(style.DOUBLE, 2.3), layout="constrained")
-    inset = f_ax.inset_axes([0.14, 0.5, 0.34, 0.42], xlim=(-3, 0.3), ylim=(-0.04, 0.01))
+    fig, (f_ax, d_ax) = plt.subplots(1, 2, figsize=(style.width("activations"), 2.3), layout="constrained")
+    inset = f_ax.inset_axes([0.3, 0.52, 0.3, 0.4], xlim=(-3, 0.3), ylim=(-0.04, 0.01))  # its ticks clear the axis
     for act, a in slopes.items():
-        kw = dict(color=style.colour(act), ls=LINES[act], label=labels[act])
+        kw = dict(color=style.colour(act), ls=style.linestyle(act), label=labels[act])
         for ax in (f_ax, inset):
             ax.plot(x, np.where(x > 0, x, a * x), **kw)
         d_ax.plot(x, np.where(x > 0, 1.0, a), **kw)
-    inset.tick_params(labelsize=7, length=2, pad=1)
-    inset.set_title("x < 0, magnified", fontsize=7, pad=2)
+    inset.set_xticks([-2, 0])
+    inset.tick_params(labelsize=style.MIN_FONT, length=2, pad=1)
+    inset.set_title("x < 0, magnified", fontsize=style.MIN_FONT, pad=2)
     f_ax.indicate_inset_zoom(inset, edgecolor="0.5", lw=0.5)
     f_ax.set(xlabel="$x$", ylabel="$f(x)$", ylim=(-1.2, 3))
     d_ax.set(xlabel="$x$", ylabel="$df/dx$", ylim=(-0.05, 1.1))

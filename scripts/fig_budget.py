@@ -26,7 +26,7 @@ def main(argv=None):
     g = gaps(res.tidy())  # empty until a budget has ReLU and another activation: the panels say so
     base = int(g.budget.min()) if len(g) else 1
     acts = style.acts(g) if len(g) else []
-    fig, axes = plt.subplots(1, len(NETWORKS), figsize=(style.DOUBLE, 2.6), sharey=True, layout="constrained")
+    fig, axes = plt.subplots(1, len(NETWORKS), figsize=(style.width("budget"), 2.6), sharey=True, layout="constrained")
     for ax, (network, points) in zip(axes, NETWORKS):
         labels = []
         for i, (scale, _) in enumerate(points):

@@ -21,8 +21,8 @@ def main(argv=None):
     deadliest = results.require(results.deadliest_levels(res.runs, res.study), "ReLU runs of the plain CNN", res)
     epochs = results.stress_rows(res.epochs, res.study, results.grid_budget(res.runs))
 
-    fig, axes = plt.subplots(1, len(deadliest), figsize=(style.DOUBLE, 2.3), sharey=True, layout="constrained",
-                             squeeze=False)
+    fig, axes = plt.subplots(1, len(deadliest), figsize=(style.width("dynamics"), 2.6), sharey=True,
+                             layout="constrained", squeeze=False)
     for ax, (knob, level) in zip(axes[0], deadliest.level.items()):
         cell = epochs[(epochs.knob == knob) & (epochs.level == level)]
         summary = results.over_seeds(cell, "dead_ratio", ["act", "epoch"])
@@ -32,11 +32,12 @@ def main(argv=None):
             style.seed_lines(ax, cell[cell.act == act], "epoch", "dead_ratio", act)
         ax.set_title(f"{style.knob_label(res.study, knob)} = {style.level_label(res.study, knob, level, False)}")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        # runs that diverged are named under the panel, so no curve hides the note
-        diverged = summary.groupby("act", sort=False)[["n_diverged", "n"]].max().query("n_diverged > 0")
-        notes = [f"{activations.display(a)} {d.n_diverged}/{d.n}" for a, d in diverged.iterrows()]
-        pairs = [", ".join(notes[i:i + 2]) for i in range(0, len(notes), 2)]
-        ax.set_xlabel("\n".join(["epoch"] + (["diverged, not shown:"] + pairs if notes else [])),
+        # runs that diverged are named under the panel, so no curve hides the note; one
+        # activation a line, so that no note runs into the next panel's
+        diverged = summary.groupby("act")[["n_diverged", "n"]].max().query("n_diverged > 0")
+        notes = [f"{activations.display(a)} {diverged.n_diverged[a]}/{diverged.n[a]}"
+                 for a in activations.ordered(diverged.index)]
+        ax.set_xlabel("\n".join(["epoch"] + (["diverged, not shown:"] + notes if notes else [])),
                       linespacing=1.3)
     axes[0, 0].set_ylabel("dead units")
     style.fraction_axis(axes[0, 0])

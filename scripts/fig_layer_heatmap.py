@@ -27,7 +27,7 @@ def main(argv=None):
     layers = results.stress_rows(res.layers, res.study, results.grid_budget(res.runs))
     cell = layers[(layers.knob == knob) & (layers.level == level) & (layers.status == "ok")]
 
-    fig, axes = plt.subplots(1, len(ACTS) + 1, figsize=(style.DOUBLE, 2.6), layout="constrained",
+    fig, axes = plt.subplots(1, len(ACTS) + 1, figsize=(style.width("layer_heatmap"), 2.6), layout="constrained",
                              gridspec_kw={"width_ratios": [1] * len(ACTS) + [0.05]})
     for ax, act in zip(axes, ACTS):
         runs = results.require(cell[cell.act == act], f"finished {activations.display(act)} runs at {knob}={level:g}",
@@ -35,7 +35,7 @@ def main(argv=None):
         grid = runs.pivot_table(index="layer", columns="epoch", values="dead_ratio", aggfunc="mean")
         grid.index = grid.index + 1
         sns.heatmap(grid, ax=ax, vmin=0, vmax=1, cmap="viridis", cbar_ax=axes[-1],
-                    annot=max(grid.shape) <= ANNOTATE_UP_TO, fmt=".0%", annot_kws={"fontsize": 7},
+                    annot=max(grid.shape) <= ANNOTATE_UP_TO, fmt=".0%", annot_kws={"fontsize": style.MIN_FONT},
                     cbar_kws={"format": PercentFormatter(1.0, decimals=0), "label": "dead units"})
         ax.set_title(f"{activations.display(act)} (mean of {runs.run_id.nunique()} seeds)", color=style.colour(act))
         ax.set_xlabel("epoch")

@@ -1,17 +1,19 @@
 """Power by sample size (scripts/power.py): for N seeds per cell, each claim rule's share of
 "supported" in its declared-effect world (solid) and of its verdict of the committed means,
 the observed world (dashed: the share of whichever verdict the rule gives there most often),
-under per-cell noise; the top axis is the study's cost at N in core-hours.
+under per-cell noise; under each N, the study's cost at N in core-hours.
 
     python scripts/fig_power.py --results results/cpu --out figures
 """
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.lines import Line2D
 
 from rectifiers.analysis import claims, results
 from rectifiers.render import cli, style
 
 COLOURS = plt.cm.tab10.colors  # one per claim: claims are not activations, so not style's colours
+MARKERS = ("o", "s", "^", "D", "v", "P")  # and a marker each, for grayscale
 
 
 def main(argv=None):
@@ -22,13 +24,15 @@ def main(argv=None):
         raise results.ResultsError(f"{path} is missing: run `make power` (scripts/power.py) first")
     p = pd.read_csv(path)
     style.setup()
-    fig, axes = plt.subplots(1, 2, figsize=(style.DOUBLE, 2.4), sharey=True, layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(style.width("power"), 2.6), sharey=True, layout="constrained")
+    handles = []
     for claim, g in p.groupby("claim"):
         eff, obs = g[g.world == "effect"], g[g.world == "observed"]
-        axes[0].plot(eff.seeds, 100 * eff.supported, marker="o", ms=3, color=COLOURS[claim - 1], label=f"claim {claim}")
+        kw = dict(marker=MARKERS[(claim - 1) % len(MARKERS)], ms=3, color=COLOURS[claim - 1])
+        axes[0].plot(eff.seeds, 100 * eff.supported, **kw)
         top = obs[list(claims.VERDICTS)].mean().idxmax()  # the observed world's usual verdict
-        axes[1].plot(obs.seeds, 100 * obs[top], marker="o", ms=3, ls="--", color=COLOURS[claim - 1],
-                     label=f"claim {claim}: {top}")
+        axes[1].plot(obs.seeds, 100 * obs[top], ls="--", **kw)
+        handles.append(Line2D([], [], **kw, label=f"claim {claim} (usual verdict: {top})"))
     axes[0].set_title("declared effect: P(supported)")
     axes[1].set_title("committed means: P(usual verdict)")
     axes[0].set_ylabel("share of simulated studies (%)")
@@ -38,7 +42,7 @@ def main(argv=None):
         ax.set_xticks(cost.index, [f"{n}\n{h:.0f} h" for n, h in cost.items()])
         ax.set_xlabel("seeds per cell (study's core-hours)")
         ax.set_ylim(-3, 103)
-        ax.legend(fontsize=7, frameon=False, loc="center right", bbox_to_anchor=(1, 0.6))
+    style.legend_on_top(fig, handles, ncol=3)  # above the panels: no line runs under it
     style.save(fig, args.out, "power", __file__, [*res.files, path])
     return fig
 

@@ -36,7 +36,7 @@ def panel(ax, cell, title: str) -> list[str]:
     if len(diverged):
         ax.text(0.03, 0.97, "diverged, not shown:\n" + "\n".join(
             f"{activations.display(a)} {d.n_diverged}/{d.n}" for a, d in diverged.iterrows()),
-            transform=ax.transAxes, va="top", fontsize=7, color="0.3")
+            transform=ax.transAxes, va="top", fontsize=style.MIN_FONT, color="0.3")
     return names
 
 
@@ -56,7 +56,7 @@ def main(argv=None):
     n = trained_runs.train_size.max() if len(trained_runs) else None  # NaN (an empty train_size): every image
     trained_images = f"{int(n):,} " if n == n and n else ""
 
-    fig, axes = plt.subplots(1, 2, figsize=(style.DOUBLE * 0.8, 2.6), sharey=True, layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(style.width("resnet"), 2.6), sharey=True, layout="constrained")
     names = panel(axes[0], grid, f"stress grid's budget: {grid_images:,} images")
     names += panel(axes[1], trained, f"trained: all {trained_images}images")
     axes[0].set_ylabel(f"test accuracy, ResNet-{depth:g}")

@@ -25,7 +25,7 @@ def main(argv=None):
     acts = style.acts(runs)
     totals = runs.groupby("act")[["ever_dead", "revived"]].sum().loc[acts]
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(style.DOUBLE, 2.6), layout="constrained",
+    fig, (left, right) = plt.subplots(1, 2, figsize=(style.width("revival"), 2.6), layout="constrained",
                                       gridspec_kw={"width_ratios": [1, 1.3]})
     for act in acts:
         r = runs[runs.act == act]
@@ -34,7 +34,7 @@ def main(argv=None):
     lim = max(0.05, (runs.ever_dead / runs.units).max()) * 1.08
     left.axline((0, 0), slope=1, color="0.5", lw=0.6, ls="--")
     left.text(0.55 * lim, 0.55 * lim, "all revived", rotation=45, rotation_mode="anchor", ha="center",
-              va="bottom", fontsize=7, color="0.4")
+              va="bottom", fontsize=style.MIN_FONT, color="0.4")
     left.set(xlabel="units ever dead", ylabel="units revived", xlim=(-0.02 * lim, lim), ylim=(-0.02 * lim, lim),
              aspect="equal")
     for axis in (left.xaxis, left.yaxis):
@@ -44,12 +44,13 @@ def main(argv=None):
     x = range(len(acts))
     right.bar(x, ratio.fillna(0), color=[style.colour(a) for a in acts], width=0.7)
     for i, (act, t) in enumerate(totals.iterrows()):
-        text = f"{t.revived:.0f}/{t.ever_dead:.0f}" if t.ever_dead else "none\ndied"
+        text = f"{t.revived:.0f}\nof {t.ever_dead:.0f}" if t.ever_dead else "none\ndied"  # narrower than a bar
         right.annotate(text, (i, ratio.fillna(0)[act]), xytext=(0, 2), textcoords="offset points",
-                       ha="center", va="bottom", fontsize=7)
+                       ha="center", va="bottom", fontsize=style.MIN_FONT)
     right.set_xticks(x, [activations.display(a) for a in acts], rotation=30, ha="right", rotation_mode="anchor")
     right.set_ylabel("revived / ever dead")
-    right.set_ylim(0, max(1.0, ratio.max(skipna=True) if ratio.notna().any() else 1.0) * 1.12)
+    right.set_ylim(0, max(1.0, ratio.max(skipna=True) if ratio.notna().any() else 1.0) * 1.25)
+    right.set_yticks(np.linspace(0, 1, 6))  # a share: no tick above 100%, the room there is for the counts
     right.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     style.legend_on_top(fig, style.act_handles(acts))
     style.save(fig, args.out, "revival", __file__, res.files)

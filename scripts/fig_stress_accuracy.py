@@ -21,7 +21,7 @@ def main(argv=None):
     rows = results.require(results.stress_rows(res.runs, res.study, results.grid_budget(res.runs)).query("knob in @knobs"),
                      "plain-CNN runs", res)
 
-    fig, axes = plt.subplots(1, len(knobs), figsize=(style.DOUBLE, 2.5), sharey=True, layout="constrained")
+    fig, axes = plt.subplots(1, len(knobs), figsize=(style.width("stress_accuracy"), 2.5), sharey=True, layout="constrained")
     diverged = [style.stress_panel(ax, rows, "acc", res.study, knob) for ax, knob in zip(axes, knobs)]
     axes[0].set_ylabel("final test accuracy")
     axes[0].yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
@@ -29,7 +29,7 @@ def main(argv=None):
     for ax in axes:
         ax.axhline(chance, color="0.5", lw=0.6, ls=":")
     axes[0].annotate("chance", (0.02, chance), xycoords=("axes fraction", "data"), ha="left", va="bottom",
-                     fontsize=7, color="0.4")
+                     fontsize=style.MIN_FONT, color="0.4")
     style.stress_legend(fig, rows, any(diverged), "chance")
     style.save(fig, args.out, "stress_accuracy", __file__, res.files)
     return fig

@@ -22,7 +22,7 @@ def main(argv=None):
     rows = results.require(results.stress_rows(res.runs, res.study, results.grid_budget(res.runs)).query("knob in @knobs"),
                      "plain-CNN runs", res)
 
-    fig, axes = plt.subplots(len(VALUES), len(knobs), figsize=(style.DOUBLE, 4.4), sharex="col", sharey=True,
+    fig, axes = plt.subplots(len(VALUES), len(knobs), figsize=(style.width("stress_dead"), 4.4), sharex="col", sharey=True,
                              layout="constrained")
     diverged = False
     for row, (value, label) in zip(axes, VALUES.items()):

@@ -27,6 +27,9 @@ from rectifiers.files import CONF, ROOT
 from rectifiers.render.latex import count, num
 from rectifiers.render.claim_numbers import (ORDINAL, calibration_numbers, claim2_cell_noise_numbers,
                                              claim3_numbers, claim5_numbers, finished_only_numbers, power_numbers, reach_numbers)
+from rectifiers.render.estimate_numbers import estimate_numbers
+from rectifiers.render.mechanism_numbers import mechanism_numbers
+from rectifiers.render.tuned_numbers import tuned_numbers
 from rectifiers.render.numbers import VERSIONS, cell_numbers, dead_numbers, reproduction_numbers, scale_numbers
 
 
@@ -57,7 +60,7 @@ def extension_numbers(res, results_dir: Path, verdicts: list) -> dict[str, str]:
          "FiveSeeds": count(claims.FIVE_SEEDS), "SensitivityAlpha": num(ext["sensitivity_alpha"]), "StabilityResamples": "n/a"}
     if (results_dir / "stability.csv").is_file():
         m["StabilityResamples"] = count(pd.read_csv(results_dir / "stability.csv").resamples.max())
-    m["VerdictChanges"] = latex.tex_escape(verdict_changes(
+    m["VerdictChanges"] = latex.prose(verdict_changes(
         five, verdicts, RULES.alpha, (claims.FIVE_SEEDS, ext["seeds"])))
     for v5, vp in zip(five, pocock):
         m[f"Claim{ORDINAL[v5.number]}FiveSeedVerdict"] = v5.verdict
@@ -165,8 +168,8 @@ def claim_numbers(verdicts: list) -> dict[str, str]:
     for v in verdicts:
         n = ORDINAL[v.number]
         m[f"Claim{n}Verdict"] = v.verdict
-        m[f"Claim{n}Result"] = latex.tex_escape(v.result)
-        m[f"Claim{n}Rule"] = latex.tex_escape(v.rule)
+        m[f"Claim{n}Result"] = latex.prose(v.result)
+        m[f"Claim{n}Rule"] = latex.prose(v.rule)
         m[f"Claim{n}FamilySize"] = count(v.family_size)
         if v.number == 2:
             m["RevivalRelu"], m["RevivalLeaky"] = latex.pct(v.numbers.get("revival_relu")), \
@@ -197,7 +200,9 @@ def numbers(results_dir: Path) -> dict[str, str]:
                  claim2_cell_noise_numbers(res, results_dir), claim5_numbers(res, results_dir),
                  extension_numbers(res, results_dir, verdicts), power_numbers(results_dir), finished_only_numbers(res),
                  scale_numbers(res), slope_numbers(res.runs), knob_numbers(res.study), cell_numbers(res),
-                 dead_numbers(res, RULES), reproduction_numbers(res, results_dir.name, ROOT), claim_numbers(verdicts)):
+                 dead_numbers(res, RULES), reproduction_numbers(res, results_dir.name, ROOT), claim_numbers(verdicts),
+                 estimate_numbers(res), tuned_numbers(results.load_tuned(results_dir), res.tidy()),
+                 mechanism_numbers(res)):
         m.update(part)
     return m
 

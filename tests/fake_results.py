@@ -51,6 +51,26 @@ def copy_results(results_dir: Path, dest: Path) -> Path:
     return dest
 
 
+def fake_tuned(rng) -> pd.DataFrame:
+    """tuned.csv: the grid (3 selection seeds) and, at every rate, the comparison seeds; the
+    validation accuracy peaks at 0.02, and ReLU at depth 20 diverges at 0.1."""
+    rows = []
+    for depth in (8, 20):
+        for act, (name, slope) in ACTS.items():
+            for lr in (0.005, 0.01, 0.02, 0.05, 0.1):
+                for seed in (0, 1, 2, *range(10, 20)):
+                    diverged = act == "relu" and depth == 20 and lr == 0.1
+                    val = 0.4 - 0.3 * abs(np.log10(lr / 0.02)) + 0.02 * rng.standard_normal() + 0.02 * (act != "relu")
+                    rows.append({"run_id": f"plain{depth}-{name}-t{lr:g}-s{seed}", "model": "plain", "depth": depth,
+                                 "act": act, "activation": name, "negative_slope": slope, "lr": lr, "seed": seed,
+                                 "status": "diverged" if diverged else "ok",
+                                 "final_val_acc": None if diverged else val,
+                                 "final_test_acc": None if diverged else val - 0.01,
+                                 "dead_ratio_final": None if diverged else 0.01, "dead_ratio_peak": None if diverged else 0.02,
+                                 "val_size": 5000})
+    return pd.DataFrame(rows)
+
+
 def write_fake_results(out: Path, seeds: int = 3, epochs: int = 5, profile: str = "fake") -> Path:
     rng = np.random.default_rng(0)
     out.mkdir(parents=True, exist_ok=True)
@@ -147,6 +167,11 @@ def write_fake_results(out: Path, seeds: int = 3, epochs: int = 5, profile: str 
     pd.DataFrame(runs).to_csv(out / "runs.csv", index=False)
     pd.DataFrame(ep_rows).to_csv(out / "epochs.csv", index=False)
     pd.DataFrame(layer_rows).to_csv(out / "layers.csv", index=False)
+    fake_tuned(rng).to_csv(out / "tuned.csv", index=False)
+    pd.DataFrame([{"depth": depth, "init_bias": 0.0, "act": act, "seed": seed, "layer": layer,
+                   "second_moment": 1.0 - 0.02 * layer * (act == "relu"), "log_spread": 0.5, "cosine": 0.05 * layer,
+                   "sparsity": 0.5, "dead_ratio": 0.0, "images": 64} for depth in (8, 20) for act in ACTS for seed in range(2)
+                  for layer in range(depth - 1)]).to_csv(out / "signal_scale.csv", index=False)
     scales = {"plain_long": {**study_knob("depth", "plain", [8, 20]), "train_size": 10000, "epochs": 10},
               "resnet_trained": {**study_knob("depth", "resnet", [20]), "train_size": None, "epochs": 8}}
     study = {"profile": profile, "knobs": KNOBS, "scales": scales, "seeds": list(range(seeds)), "cells": len(runs),

@@ -1,8 +1,10 @@
 """The figure scripts (scripts/fig_*.py) on the synthetic results of tests/fake_results.py:
 each writes a one-page PDF and a PNG, byte-identical in a fresh process, carrying the
-script, the git commit and the sha256 of its inputs; activations keep their one colour;
-no text is below 7 pt; missing or incomplete results stop a script with a clear message
-and no figure."""
+script, the git commit and the sha256 of its inputs, drawn at the width the paper prints it
+at; activations keep their one colour, marker and line style, told apart without colour;
+no text is below 7 pt (tests/test_legibility.py: at print size, in the PDFs), no text runs
+into another and no legend covers a panel; missing or incomplete results stop a script with
+a clear message and no figure."""
 from __future__ import annotations
 
 import colorsys
@@ -30,7 +32,7 @@ from rectifiers.analysis.rules import RULES
 from rectifiers.render import style
 
 FIGURES = ("activations", "stress_accuracy", "stress_dead", "dynamics", "layer_heatmap", "revival",
-           "prelu_slopes", "resnet", "budget", "power")
+           "prelu_slopes", "resnet", "budget", "power", "practitioner", "tuning", "mechanism")
 SCRIPTS = {name: ROOT / "scripts" / f"fig_{name}.py" for name in FIGURES}
 NAME_TO_ACT = {a.display: a.label for a in activations.ACTIVATIONS}
 
@@ -67,7 +69,8 @@ def test_writes_one_page_pdf_and_png(drawn, name):
     out, figs = drawn
     assert PdfReader(out / f"{name}.pdf").get_num_pages() == 1
     width, height = Image.open(out / f"{name}.png").size
-    assert width == round(figs[name].get_figwidth() * style.DPI)
+    assert abs(width - figs[name].get_figwidth() * style.DPI) < 1  # whole pixels
+    assert figs[name].get_figwidth() == pytest.approx(style.width(name))  # as printed
     assert figs[name].get_figwidth() <= style.DOUBLE
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(f"{name}.")) == [f"{name}.pdf", f"{name}.png"]
 
@@ -106,7 +109,7 @@ def test_provenance_in_metadata(drawn, fake, name):
         assert f"scripts/fig_{name}.py" in text and commit in text and study_sha in text
     assert f"scripts/fig_{name}.py" in meta["/Creator"] and commit in meta["/Creator"]
     assert "/CreationDate" not in meta and "Software" not in png
-    csvs = [f for f in ("runs.csv", "epochs.csv", "layers.csv", "power.csv") if f in meta["/Keywords"]]
+    csvs = [f for f in ("runs.csv", "epochs.csv", "layers.csv", "power.csv", "tuned.csv") if f in meta["/Keywords"]]
     assert csvs, "no results table recorded"
     for f in csvs:
         assert hashlib.sha256((fake / f).read_bytes()).hexdigest() in meta["/Keywords"]
@@ -172,7 +175,118 @@ def test_no_text_below_7pt(drawn, name):
     _, figs = drawn
     texts = [t for t in figs[name].findobj(Text) if t.get_text().strip() and t.get_visible()]
     assert texts
-    assert min(t.get_fontsize() for t in texts) >= 7
+    assert min(t.get_fontsize() for t in texts) >= style.MIN_FONT == 7
+
+
+def dashes(ls):
+    """A line style as its dash pattern (offset, on-off sequence) at line width 1."""
+    return Line2D([], [], ls=ls, lw=1)._unscaled_dash_pattern
+
+
+def test_activations_are_told_apart_without_colour():
+    """Every activation has its own colour, and its own marker and dash pattern, so that the
+    figures survive grayscale print, where some Okabe-Ito colours look alike (sky blue and
+    orange: luminance 0.62 and 0.64)."""
+    table = activations.ACTIVATIONS
+    for column in (lambda a: to_rgba(a.colour), lambda a: a.marker, lambda a: dashes(a.linestyle)):
+        values = [column(a) for a in table]
+        assert len(set(values)) == len(values)
+    assert dashes(style.linestyle(activations.REFERENCE)) == dashes("-")  # the reference is the solid line
+
+
+@pytest.mark.parametrize("name", [f for f in FIGURES if f not in ("prelu_slopes", "power")])
+def test_activation_lines_carry_the_tables_marker_and_line_style(drawn, name):
+    """A line that stands for an activation (a mean line, a legend entry) has the table's
+    marker, if it has one, and its dash pattern, if it is drawn as a line."""
+    lines = [a for a in drawn[1][name].findobj(Line2D) if a.get_label() in NAME_TO_ACT]
+    for line in lines:
+        act = NAME_TO_ACT[line.get_label()]
+        if line.get_marker() not in ("None", "", None):
+            assert line.get_marker() == style.marker(act), (name, act)
+        if line.get_linestyle() not in ("None", ""):
+            assert line._unscaled_dash_pattern == dashes(style.linestyle(act)), (name, act)
+    assert lines or name in ("revival", "layer_heatmap")  # points, bars, cells: no line has a label
+
+
+@pytest.fixture(scope="module")
+def committed(tmp_path_factory):
+    """Every figure drawn from the committed results (results/cpu), where the overlaps that
+    synthetic results do not provoke (many diverged runs in one panel) would show."""
+    res = ROOT / "results" / "cpu"
+    if not (res / "study.json").is_file():
+        pytest.skip("no committed results in results/cpu")
+    out = tmp_path_factory.mktemp("committed")
+    figs = {}
+    for name in FIGURES:
+        try:
+            figs[name] = load_script(name).main(["--results", str(res), "--out", str(out)])
+        except results.ResultsError as e:  # a study not yet run in full
+            figs[name] = e
+    yield figs
+    plt.close("all")
+
+
+def drawn_texts(fig, monkeypatch) -> list:
+    """(text, its extent on the canvas) of every text the figure draws: none that is empty,
+    hidden or, as a tick label outside the view, not drawn at all."""
+    seen, draw = [], Text.draw
+
+    def recording(self, renderer):
+        draw(self, renderer)
+        if self.get_visible() and self.get_text().strip():
+            seen.append((self, self.get_window_extent(renderer)))
+
+    monkeypatch.setattr(Text, "draw", recording)
+    fig.canvas.draw()
+    monkeypatch.undo()
+    return seen
+
+
+def overlaps(fig, monkeypatch) -> list[tuple[str, str]]:
+    """Pairs of texts whose extents overlap by more than a pixel each way, except two texts
+    turned by the same angle (slanted tick labels), whose upright boxes overlap while the
+    texts do not."""
+    texts, found = drawn_texts(fig, monkeypatch), []
+    for i, (a, box_a) in enumerate(texts):
+        for b, box_b in texts[i + 1:]:
+            if a.get_rotation() == b.get_rotation() != 0:
+                continue
+            dx = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
+            dy = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
+            if dx > 1 and dy > 1:
+                found.append((a.get_text(), b.get_text()))
+    return found
+
+
+def covered_panels(fig) -> list[str]:
+    """Legends drawn over a panel (any axes, insets and colour bars included)."""
+    renderer = fig.canvas.get_renderer()
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend())]
+    return [" / ".join(t.get_text() for t in legend.get_texts()) for legend in legends
+            if any(legend.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer)) for ax in fig.axes)]
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_no_text_runs_into_another_and_no_legend_covers_a_panel(drawn, committed, name, monkeypatch):
+    """In the figures from the synthetic and from the committed results, no two texts
+    overlap (Figure 6's notes of diverged runs ran into the next panel's) and every legend
+    stands outside the panels (Figure 10's covered its lines)."""
+    for fig in (drawn[1][name], committed[name]):
+        if isinstance(fig, Exception):
+            continue
+        assert not overlaps(fig, monkeypatch), (name, overlaps(fig, monkeypatch))
+        assert not covered_panels(fig), (name, covered_panels(fig))
+
+
+def test_the_overlap_checks_can_fail(monkeypatch):
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.text(0.1, 0.8, "one label")
+    ax.text(0.15, 0.8, "another")
+    ax.plot([0, 1], [0, 1], label="a line")
+    ax.legend(loc="lower right")
+    assert overlaps(fig, monkeypatch) == [("one label", "another")]
+    assert covered_panels(fig) == ["a line"]
+    plt.close(fig)
 
 
 def test_the_deadliest_level_is_where_relu_dies(fake):

@@ -58,7 +58,7 @@ def test_aggregate_rebuilds_the_committed_tables_from_the_records(tmp_path):
     (tmp_path / "cpu" / "runs").symlink_to(RECORDS[0].parents[1])
     subprocess.run([sys.executable, "scripts/aggregate.py", "--profile", "cpu", "--out", str(tmp_path)], cwd=ROOT,
                    check=True, capture_output=True, text=True)
-    for name in ("runs.csv", "calibration.csv", "study.json"):
+    for name in ("runs.csv", "calibration.csv", "tuned.csv", "study.json"):
         assert (tmp_path / "cpu" / name).read_bytes() == (ROOT / "results" / "cpu" / name).read_bytes(), name
 
 

@@ -73,3 +73,52 @@ def test_the_comparison_takes_the_fresh_seeds_at_the_chosen_rate():
     chosen = pd.DataFrame({"depth": [8, 8], "act": ["relu", "prelu"], "lr": [0.02, 0.02]})
     c = tuning.comparison_runs(t, chosen, RULES3)
     assert sorted(zip(c.act, c.seed, c.acc)) == [("prelu", 10, 0.35), ("relu", 10, 0.55), ("relu", 11, 0.10)]
+
+
+def test_the_tuned_comparison_pairs_each_activation_with_relu_by_seed():
+    # relu at 0.02: seeds 10, 11, 12 -> 0.50, 0.40, 0.10 (seed 12 diverged: chance);
+    # prelu at 0.05: 0.60, 0.40, 0.30 -> differences +0.10, 0.00, +0.20: mean 0.10,
+    # P(improvement) = (1 + 1/2 + 1) / 3 = 5/6; trained 3 of 3 (relu: 2 of 3)
+    t = pd.DataFrame([run(0.02, 10, 0.5), run(0.02, 11, 0.4), run(0.02, 12, None, "diverged"),
+                      run(0.05, 10, 0.6, act="prelu"), run(0.05, 11, 0.4, act="prelu"),
+                      run(0.05, 12, 0.3, act="prelu")])
+    chosen = pd.DataFrame({"depth": [8, 8], "act": ["relu", "prelu"], "lr": [0.02, 0.05]})
+    rules = dataclasses.replace(RULES3, tuning={**RULES3.tuning, "comparison_seeds": [10, 11, 12]})
+    c = tuning.compare(tuning.comparison_runs(t, chosen, rules), rules).set_index("act")
+    assert c.gain["prelu"] == pytest.approx(0.10) and c.poi["prelu"] == pytest.approx(5 / 6)
+    assert c.gain_low["prelu"] <= 0.10 <= c.gain_high["prelu"] and c.lr["prelu"] == 0.05
+    assert (c.n_trained["relu"], c.n_trained["prelu"]) == (2, 3) and c.gain["relu"] == 0
+    assert c.share_low["relu"] == pytest.approx(0.0943, abs=1e-4)  # Clopper-Pearson 2/3: [0.0943, 0.9916]
+
+
+def test_the_summary_counts_the_grid_and_is_empty_before_any_run():
+    empty = tuning.summarise(pd.DataFrame(columns=["depth", "act", "lr", "seed", "status", "final_val_acc"]), RULES3)
+    assert empty.grid_runs == 0 and empty.grid_planned == 2 * 5 * 3 * 2 and not empty.selected
+    assert empty.chosen.empty and empty.comparison.empty
+    t = pd.DataFrame([run(0.01, 0, 0.4), run(0.02, 0, 0.5), run(0.02, 1, 0.6), run(0.05, 0, None, "diverged")])
+    s = tuning.summarise(t, RULES3)
+    assert s.grid_runs == 4 and s.chosen.lr.tolist() == [0.02] and s.chosen.at_edge.tolist() == [False]
+    assert s.comparison.empty  # no comparison seed yet
+
+
+@pytest.mark.parametrize("fixed, tuned, word", [
+    ((0.02, 0.08), (0.01, 0.05), "survives"), ((0.02, 0.08), (-0.01, 0.03), "vanishes"),
+    ((0.02, 0.08), (-0.05, -0.01), "reverses"), ((-0.03, -0.01), (-0.02, 0.01), "vanishes"),
+    ((-0.03, 0.01), (0.01, 0.02), "appears"), ((-0.03, 0.01), (-0.01, 0.01), "none either way"),
+    ((-0.03, -0.01), (-0.05, -0.02), "remains a loss")])
+def test_what_tuning_did_to_a_difference_is_read_from_the_two_intervals(fixed, tuned, word):
+    assert tuning.fate(fixed, tuned) == word
+
+
+def test_the_papers_tuned_numbers_come_from_the_fake_study(tmp_path):
+    from fake_results import write_fake_results
+    from rectifiers.analysis import results
+    from rectifiers.render.tuned_numbers import tuned_numbers
+    fake = write_fake_results(tmp_path / "fake")
+    m = tuned_numbers(results.load_tuned(fake), results.load(fake).tidy())
+    assert m["TunedGridRuns"] == m["TunedGridPlanned"] == "150" and m["TunedComparisonRuns"] == "100"
+    assert m["TunedRateEightRelu"] == "0.02"  # the fake's validation accuracy peaks there
+    assert m["TunedFateEightPrelu"] in {"survives", "vanishes", "appears", "none either way", "reverses",
+                                        "remains a loss", "turns into a gain", "a loss appears"}
+    assert m["TunedSentence"].startswith("With each activation's learning rate tuned") and "depth 20" in m["TunedSentence"]
+    assert all(name.isalpha() for name in m)

@@ -2,8 +2,8 @@
 
 ACTIVATIONS holds, per label (the `act` column of results/<profile>/*.csv, e.g.
 leaky_relu_0.1), everything the code says about that activation: the config it is trained
-from, the display name, colour and marker of its lines, and, by its place in the table, its
-order in every table and legend. CONSTRUCTORS builds the torch module of each config `name`.
+from, the display name, colour, marker and line style of its lines, and, by its place in
+the table, its order in every table and legend. CONSTRUCTORS builds the torch module of each config `name`.
 Models call `make_activation(cfg, channels)` and never look at the name.
 
 Adding an activation is one entry in ACTIVATIONS plus, for a new kind of module, its
@@ -58,6 +58,7 @@ class Activation:
     display: str     # in tables, legends and prose
     colour: str
     marker: str
+    linestyle: object = "-"  # of its mean line: a matplotlib name or (offset, (on, off, ...))
     params: dict = field(default_factory=dict)  # the config values that tell it from others of its name
 
     @property
@@ -68,14 +69,21 @@ class Activation:
 
 # In the order of every table and legend. Colours: Okabe & Ito (2008), safe for all common
 # colour-vision deficiencies; ReLU, the reference, is black; yellow is left out (too faint).
+# Some of them are alike in grayscale (sky blue and orange), so each activation also has a
+# marker and a dash pattern of its own (tests/test_figures.py holds them distinct).
 ACTIVATIONS = (
-    Activation("relu", "relu", "relu", "ReLU", "#000000", "o"),
-    Activation("leaky_relu_0.01", "leaky_relu", "leaky_relu", "Leaky 0.01", "#0072B2", "s", {"negative_slope": 0.01}),
-    Activation("leaky_relu_0.1", "leaky_relu_0.1", "leaky_relu", "Leaky 0.1", "#56B4E9", "^", {"negative_slope": 0.1}),
-    Activation("leaky_relu_0.2", "leaky_relu_0.2", "leaky_relu", "Leaky 0.2", "#009E73", "v", {"negative_slope": 0.2}),
-    Activation("leaky_relu_0.3", "leaky_relu_0.3", "leaky_relu", "Leaky 0.3", "#E69F00", "D", {"negative_slope": 0.3}),
-    Activation("prelu", "prelu", "prelu", "PReLU", "#D55E00", "P", {"mode": "channel"}),
-    Activation("prelu_shared", "prelu_shared", "prelu", "PReLU (shared)", "#CC79A7", "h", {"mode": "shared"}),
+    Activation("relu", "relu", "relu", "ReLU", "#000000", "o", "-"),
+    Activation("leaky_relu_0.01", "leaky_relu", "leaky_relu", "Leaky 0.01", "#0072B2", "s", "--",
+               {"negative_slope": 0.01}),
+    Activation("leaky_relu_0.1", "leaky_relu_0.1", "leaky_relu", "Leaky 0.1", "#56B4E9", "^", ":",
+               {"negative_slope": 0.1}),
+    Activation("leaky_relu_0.2", "leaky_relu_0.2", "leaky_relu", "Leaky 0.2", "#009E73", "v",
+               (0, (5, 1.5, 1, 1.5, 1, 1.5)), {"negative_slope": 0.2}),
+    Activation("leaky_relu_0.3", "leaky_relu_0.3", "leaky_relu", "Leaky 0.3", "#E69F00", "D", "-.",
+               {"negative_slope": 0.3}),
+    Activation("prelu", "prelu", "prelu", "PReLU", "#D55E00", "P", (0, (7, 1.5)), {"mode": "channel"}),
+    Activation("prelu_shared", "prelu_shared", "prelu", "PReLU (shared)", "#CC79A7", "h", (0, (7, 1.5, 1, 1.5)),
+               {"mode": "shared"}),
 )
 REFERENCE = "relu"  # what every other activation is compared with
 

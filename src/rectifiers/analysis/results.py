@@ -91,6 +91,17 @@ def load(results_dir: Path, *tables: str) -> Results:
     return res
 
 
+def load_tuned(results_dir: Path) -> pd.DataFrame:
+    """tuned.csv (the tuned study's runs, scored on validation images; scripts/aggregate.py),
+    no rows until the study has any; ResultsError if the file is missing."""
+    path = Path(results_dir) / "tuned.csv"
+    if not path.is_file():
+        raise ResultsError(f"{path} is missing: run `make results` (scripts/aggregate.py --profile <profile>)")
+    df = pd.read_csv(path)
+    return df if len(df) else pd.DataFrame(columns=["run_id", "depth", "act", "lr", "seed", "status",
+                                                    "final_val_acc", "final_test_acc"])
+
+
 def require(df: pd.DataFrame, what: str, res: Results) -> pd.DataFrame:
     """`df` if it has rows; otherwise the output cannot be made: say what is missing."""
     if df.empty:

@@ -6,10 +6,15 @@ accuracy after k trials (Dodge et al. 2019). Why it is built this way: docs/desi
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from .rules import RULES, Rules
+from ..activations import REFERENCE
+from . import estimates
+from .rules import RULES, Rules, cell_key
+from .tidy import outcomes
 
 KEYS = ["depth", "act"]  # a tuning problem: one network and one activation
 
@@ -81,8 +86,83 @@ def budget_curves(tuned: pd.DataFrame, rules: Rules = RULES) -> pd.DataFrame:
 def comparison_runs(tuned: pd.DataFrame, chosen: pd.DataFrame, rules: Rules = RULES) -> pd.DataFrame:
     """The runs of the comparison seeds at each activation's chosen rate, with their test
     accuracy as every other comparison of the study scores it (tidy.outcomes: diverged = chance)."""
-    from .tidy import outcomes
     rate = chosen.set_index(KEYS).lr
     t = tuned[tuned.seed.isin(rules.tuning["comparison_seeds"])]
     at = [rate.get((d, a)) for d, a in zip(t.depth, t.act)]
     return outcomes(t[np.isclose(t.lr, pd.Series(at, index=t.index, dtype=float))], rules)
+
+
+def compare(runs: pd.DataFrame, rules: Rules = RULES) -> pd.DataFrame:
+    """Per depth and activation, comparison_runs()' table summarised as the rest of the study
+    is (analysis/estimates.py): the share of runs that trained (exact interval) and their mean
+    accuracy, and against ReLU at ReLU's chosen rate, paired by seed, the probability of
+    improvement and the mean difference, each with a percentile bootstrap interval over seeds
+    (95%, unadjusted)."""
+    rows = []
+    for depth, d in runs.groupby("depth"):
+        relu = d[d.act == REFERENCE].set_index("seed").acc
+        for act, g in d.groupby("act", sort=False):
+            trained = ~(g.collapsed.astype(bool) | g.diverged.astype(bool))
+            k, n = int(trained.sum()), len(g)
+            pair = g.set_index("seed").acc.reindex(relu.index).dropna()
+            diff = (pair - relu.reindex(pair.index)).to_numpy()
+            poi, gain = estimates.bootstrap_mean(estimates.improvement(diff)), estimates.bootstrap_mean(diff)
+            low, high = estimates.clopper_pearson(k, n)
+            rows.append(dict(depth=depth, act=act, lr=float(g.lr.iloc[0]), n=n, n_trained=k,
+                             share=k / n, share_low=low, share_high=high,
+                             acc_trained=float(g.acc[trained].mean()) if k else np.nan, mean=float(g.acc.mean()),
+                             n_pairs=len(diff), poi=poi[0], poi_low=poi[1], poi_high=poi[2],
+                             gain=gain[0], gain_low=gain[1], gain_high=gain[2]))
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class Tuned:
+    """What the tuned study found so far: every part is empty until its runs exist."""
+    scores: pd.DataFrame      # per depth, activation and rate: mean validation score, runs
+    chosen: pd.DataFrame      # per depth and activation: the chosen rate, its score, at_edge
+    curves: pd.DataFrame      # budget_curves()
+    comparison: pd.DataFrame  # compare(), at the chosen rates on the comparison seeds
+    grid_runs: int            # selection runs done, of
+    grid_planned: int         # depths x activations x rates x selection seeds
+
+    @property
+    def selected(self) -> bool:
+        return self.grid_runs >= self.grid_planned
+
+
+def summarise(tuned: pd.DataFrame, rules: Rules = RULES) -> Tuned:
+    t = rules.tuning
+    acts = [rules.relu, *rules.leaky, rules.prelu]
+    planned = len(t["depths"]) * len(acts) * len(t["rates"]) * len(t["selection_seeds"])
+    grid = selection_runs(tuned, rules)
+    done = int((grid.lr.isin(t["rates"]) & grid.score.notna()).sum())
+    if tuned.empty:
+        empty = pd.DataFrame()
+        return Tuned(empty, empty, empty, empty, 0, planned)
+    s = scores(tuned, rules)
+    chosen = choose(s)
+    chosen["at_edge"] = edge(chosen, s)
+    runs = comparison_runs(tuned, chosen, rules)
+    return Tuned(s, chosen, budget_curves(tuned, rules), compare(runs, rules) if len(runs) else pd.DataFrame(),
+                 done, planned)
+
+
+def fate(fixed: tuple, tuned: tuple) -> str:
+    """What tuning did to a difference from ReLU, read from its 95% intervals (low, high) at the
+    fixed rate and after tuning: a difference is there when its interval excludes 0."""
+    sign = [1 if low > 0 else -1 if high < 0 else 0 for low, high in (fixed, tuned)]
+    return {(1, 1): "survives", (1, 0): "vanishes", (1, -1): "reverses",
+            (-1, -1): "remains a loss", (-1, 0): "vanishes", (-1, 1): "turns into a gain",
+            (0, 1): "appears", (0, -1): "a loss appears", (0, 0): "none either way"}[tuple(sign)]
+
+
+def fixed_rate(t: pd.DataFrame, rules: Rules = RULES) -> pd.DataFrame:
+    """The fixed-rate study's paired differences from ReLU (estimates.versus_relu) in the stress
+    grid's cells at the tuned depths and budget, every activation at the baseline rate: the
+    baseline (depth 8) and the depth-20 cell. Indexed by depth and activation."""
+    base = rules.design["stress"]["baseline"]["depth"]
+    cells = {"baseline" if d == base else cell_key("depth", d): d for d in rules.tuning["depths"]}
+    vs = estimates.versus_relu(t)
+    vs = vs[(vs.scale == "stress") & vs.cell.isin(cells)].assign(depth=lambda v: v.cell.map(cells))
+    return vs.set_index(KEYS)

@@ -72,12 +72,12 @@ def finished_only_numbers(res) -> dict[str, str]:
     runs = sum(int(((here.cell == c) & (here.act == a)).sum()) for a, c in pairs)
     clause = ""  # the abstract's clause: a contradiction that the diverged runs make, and the reading without them
     if v.verdict == claims.CONTRADICTED and v2.verdict != claims.CONTRADICTED and div:
-        where = latex.tex_escape(", ".join(sorted({c for _, c in pairs})))
+        where = latex.prose(", ".join(sorted({c for _, c in pairs})))
         clause = (f" Claim~2's contradiction comes from runs that diverged (at {where}), each scored as "
                   f"every unit dead ({count(div)} of the {count(runs)} runs where Leaky ReLU ends with more dead units "
                   f"than ReLU); with diverged runs left out it is {v2.verdict}.")
-    return {"ClaimTwoDivergedClause": clause, "ClaimTwoFinishedVerdict": v2.verdict, "ClaimTwoFinishedResult": latex.tex_escape(v2.result),
-            "ClaimTwoMoreDead": latex.tex_escape(", ".join(f"{activations.display(a)} at {c}" for a, c in pairs) or "none"),
+    return {"ClaimTwoDivergedClause": clause, "ClaimTwoFinishedVerdict": v2.verdict, "ClaimTwoFinishedResult": latex.prose(v2.result),
+            "ClaimTwoMoreDead": latex.prose(", ".join(f"{activations.display(a)} at {c}" for a, c in pairs) or "none"),
             "ClaimTwoMoreDeadDiverged": f"{count(div)} of {count(runs)}"}
 
 
@@ -143,9 +143,9 @@ def claim3_numbers(res, results_dir: Path, verdict: claims.Verdict) -> dict[str,
             f"{activations.display(a)} {count(g.loc[(cell, a), 'sum'])} of {count(g.loc[(cell, a), 'count'])}"
             for a in acts))
     tested = [p for p in pairs if p.only_act + p.only_other]
-    m = {"ClaimThreeCollapseCounts": latex.tex_escape("; ".join(by_depth)),
+    m = {"ClaimThreeCollapseCounts": latex.prose("; ".join(by_depth)),
          "ClaimThreeCollapseVerdict": sensitivity.collapse_verdict(pairs),
-         "ClaimThreeCollapseTests": latex.tex_escape("; ".join(
+         "ClaimThreeCollapseTests": latex.prose("; ".join(
              f"{activations.display(p.other)} at depth {p.depth:g}: {p.only_act} against {p.only_other}, "
              f"p = {latex.p_value(p.p)} (Holm {latex.p_value(p.p_adj)})" for p in tested) or "no seed where only one "
              "of two activations collapsed"),
@@ -207,7 +207,7 @@ def claim2_cell_noise_numbers(res, results_dir: Path) -> dict[str, str]:
     cal = pd.read_csv(results_dir / "claims_calibration.csv")
     false_world = cal[(cal.claim == 2) & (cal.noise == "cell") & (cal.role == "false")]
     m.update(ClaimTwoCellFalseSupported=latex.pct(false_world.supported.max()),
-             ClaimTwoDriver=latex.tex_escape(f"{activations.display(act)} against ReLU at {cell}"),
+             ClaimTwoDriver=latex.prose(f"{activations.display(act)} against ReLU at {cell}"),
              ClaimTwoDriverShare=latex.pct(top.share, 0), ClaimTwoDriverExact=latex.pct(top.exact, 0),
              ClaimTwoDriverSeeds=count(len(diffs)), ClaimTwoDriverNear=latex.pct(np.abs(near - np.median(diffs)).max(), 0),
              ClaimTwoDriverOutlier=f"${latex.pct_signed(diffs[far], 0)}$",

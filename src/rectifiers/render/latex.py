@@ -2,7 +2,11 @@
 macro names. Pure string functions; nothing here reads files."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
+
+from .. import activations, knobs
 
 TEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -16,6 +20,21 @@ def _missing(x) -> bool:
 def tex_escape(text) -> str:
     """Plain text -> LaTeX text: every special character escaped."""
     return "".join(TEX_SPECIALS.get(c, c) for c in str(text))
+
+
+CELL = re.compile(r"\b([a-z_]+)=(-?\d+(?:\.\d+)?)")
+ACT = re.compile(r"\b(leaky_relu_\d+(?:\.\d+)?|prelu|relu)\b")
+
+
+def prose(text) -> str:
+    """A generated sentence that names cells and activations by their labels ('batch_size=4',
+    'leaky_relu_0.1 @ lr=0.1', 'rho = -0.09') as LaTeX prose: 'batch size 4', 'Leaky 0.1 at
+    learning rate 0.1', '$\\rho$ = $-$0.09' (escaped, minus signs typographic)."""
+    text = CELL.sub(lambda m: f"{knobs.KNOBS[m[1]].name} {m[2]}" if m[1] in knobs.KNOBS else m[0], str(text))
+    text = re.sub(r"\b[a-z]+_[a-z_]+\b", lambda m: knobs.KNOBS[m[0]].name if m[0] in knobs.KNOBS else m[0], text)
+    text = ACT.sub(lambda m: activations.display(m[1]) if m[1] in activations.by_label() else m[0], text)
+    text = tex_escape(text.replace(" @ ", " at ")).replace("rho", r"$\rho$")
+    return re.sub(r"(?<![\w.])-(?=\d)", "$-$", text)
 
 
 def pct(x, digits: int = 1) -> str:
@@ -42,6 +61,18 @@ def signed_interval_tex(mean, low, high, digits: int = 1) -> str:
     if not (_missing(low) or _missing(high)):
         text += f" [${pct_signed(low, digits)}$, ${pct_signed(high, digits)}$]"
     return text
+
+
+def share_text(k, n, low, high) -> str:
+    """'7/10 [35, 93]': k of n, with the interval of the share in percent."""
+    return f"{int(k)}/{int(n)} [{pct(low, 0)}, {pct(high, 0)}]"
+
+
+def probability_text(p, low, high) -> str:
+    """'0.85 [0.60, 1.00]'; the point alone where there is no interval; NaN -> 'n/a'."""
+    if _missing(p):
+        return "n/a"
+    return f"{p:.2f}" + ("" if _missing(low) or _missing(high) else f" [{low:.2f}, {high:.2f}]")
 
 
 def p_value(p) -> str:

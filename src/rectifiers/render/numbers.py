@@ -74,7 +74,7 @@ def dead_numbers(res: results.Results, rules: Rules) -> dict[str, str]:
     lethal = [c for c in cells if c["kind"] != "reference" and (c["key"], "relu") in peak.index
               and peak.loc[(c["key"], "relu"), "mean"] >= rules.dead_threshold]
     m = {"NumLethalCells": count(len(lethal)), "NumPlainCells": count(sum(c["kind"] != "reference" for c in cells)),
-         "LethalCells": latex.tex_escape(", ".join(c["label"] for c in lethal)) or "none"}
+         "LethalCells": latex.prose(", ".join(c["label"] for c in lethal)) or "none"}
     layers = res.layers
     grid_layers = layers[np.isclose(layers.budget, results.grid_budget(res.runs))]
     if grid_layers.slope_mean.notna().any():

@@ -1,8 +1,8 @@
 """The look of every figure, and only that.
 
-- a seaborn theme for a one-column paper: 3.4 in single panels, 7 in page-wide
-  figures, no font below 7 pt;
-- each activation's colour, marker and display name, from the one activation table
+- a seaborn theme for a one-column paper: each figure drawn at the width it is printed at
+  (PRINTED), so that its font sizes are those on paper, none below MIN_FONT;
+- each activation's colour, marker, line style and display name, from the one activation table
   (rectifiers.activations), and each knob's name, from the knob table (rectifiers.knobs),
   with tick labels of its levels;
 - how a summary over seeds is drawn: the mean, and every seed as a point beside it;
@@ -30,15 +30,33 @@ from rectifiers.files import ROOT  # noqa: E402
 from rectifiers.files import write_atomic  # noqa: E402
 from rectifiers.render import latex  # noqa: E402
 
-SINGLE, DOUBLE = 3.4, 7.0  # figure widths in inches: one column, the whole page
+# --- print size: one place for how wide each figure is printed and its smallest font -----
+# The paper's text width, \linewidth (paper/main.tex: A4, 210 mm, margin=2.6cm), in inches, and
+# the width each figure is printed at there (its \includegraphics[width=...\linewidth]).
+# A figure is drawn at that width, so a font size here is its size on paper; the smallest is
+# MIN_FONT. tests/test_legibility.py reads the geometry, the widths and every font of every
+# figure from the paper and its PDFs.
+TEXTWIDTH = (210 - 2 * 26) / 25.4
+MIN_FONT = 7  # points, printed
+PRINTED = {"activations": 0.75, "stress_accuracy": 1.0, "stress_dead": 1.0, "resnet": 0.85, "budget": 1.0,
+           "dynamics": 1.0, "layer_heatmap": 0.72, "revival": 0.75, "prelu_slopes": 0.5, "power": 1.0,
+           "practitioner": 1.0, "tuning": 1.0, "mechanism": 1.0}
+SINGLE, DOUBLE = TEXTWIDTH / 2, TEXTWIDTH  # in inches: half the page, the whole page
 DPI = 200
+
+
+def width(name: str) -> float:
+    """The width in inches that figure `name` is printed (and so drawn) at."""
+    return PRINTED[name] * TEXTWIDTH
+
 
 DIVERGED_MARKER = "x"
 SEED_SIZE = 7        # points (area) of one seed's marker
 
 RC = {
-    "font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "xtick.labelsize": 7, "ytick.labelsize": 7,
-    "legend.fontsize": 7, "legend.title_fontsize": 7, "figure.titlesize": 8,
+    "font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "xtick.labelsize": MIN_FONT,
+    "ytick.labelsize": MIN_FONT, "legend.fontsize": MIN_FONT, "legend.title_fontsize": MIN_FONT,
+    "figure.titlesize": 8,
     "lines.linewidth": 1.2, "lines.markersize": 4, "axes.linewidth": 0.6, "grid.linewidth": 0.4,
     "xtick.major.width": 0.6, "ytick.major.width": 0.6, "legend.frameon": False,
     "axes.spines.top": False, "axes.spines.right": False,
@@ -62,6 +80,10 @@ def colour(act: str) -> str:
 
 def marker(act: str) -> str:
     return activations.by_label()[act].marker
+
+
+def linestyle(act: str):
+    return activations.by_label()[act].linestyle
 
 
 def knob_label(study: dict, knob: str) -> str:
@@ -90,7 +112,7 @@ def acts(df: pd.DataFrame) -> list[str]:
 
 def mean_line(ax, x, summary: pd.DataFrame, act: str, **kw):
     """The mean over seeds (column `mean` of results.over_seeds) as a line with markers."""
-    (line,) = ax.plot(x, summary["mean"], color=colour(act), marker=marker(act),
+    (line,) = ax.plot(x, summary["mean"], color=colour(act), marker=marker(act), ls=linestyle(act),
                       label=activations.display(act), **kw)
     return line
 
@@ -143,7 +165,8 @@ def fraction_axis(ax, min_top: float = 0.05) -> None:
 
 def act_handles(names) -> list:
     from matplotlib.lines import Line2D
-    return [Line2D([], [], color=colour(a), marker=marker(a), label=activations.display(a)) for a in names]
+    return [Line2D([], [], color=colour(a), marker=marker(a), ls=linestyle(a), label=activations.display(a))
+            for a in names]
 
 
 def stress_legend(fig, rows: pd.DataFrame, diverged: bool, counted_as: str) -> None:
@@ -163,7 +186,7 @@ def legend_on_top(fig, handles, ncol: int | None = None) -> None:
     """One legend above all panels, read row by row (matplotlib fills columns first)."""
     ncol = min(ncol or len(handles), len(handles))
     by_row = [h for c in range(ncol) for h in handles[c::ncol]]
-    fig.legend(handles=by_row, loc="outside upper center", ncol=ncol, handlelength=1.6, columnspacing=1.0)
+    fig.legend(handles=by_row, loc="outside upper center", ncol=ncol, handlelength=2.4, columnspacing=1.0)
 
 
 # --- writing ---------------------------------------------------------------------------

@@ -1,0 +1,85 @@
+"""Estimation first, for the appendix: every scale, cell and activation. How often it trained
+(neither collapsed nor diverged: k/n with the exact Clopper-Pearson 95% interval, in
+percent), the mean test accuracy of the runs that trained, the median and the interquartile
+mean (IQM) of all runs (a diverged run at chance); and against ReLU, paired by seed in the
+same cell: the probability of improvement P(act > ReLU) (a tie counts 1/2) and the mean
+difference in points, each with a 95% percentile bootstrap interval over seeds. Every
+interval is unadjusted for the many comparisons (rectifiers.analysis.estimates).
+
+    python scripts/table_estimates.py --results results/cpu --out paper/generated/table_estimates.tex
+"""
+from __future__ import annotations
+
+import sys
+
+from rectifiers import activations
+from rectifiers.analysis import estimates, results
+from rectifiers.render import cli, latex
+
+TABCOLSEP = "\\setlength{\\tabcolsep}{4pt}\n"  # local to the table environment that inputs the file
+SCALE_TITLES = {"stress": "Stress grid", "long": "Long plain runs", "trained": "Trained ResNet"}
+CAPTION = (r"% Suggested caption: Estimates per scale, cell and activation (\texttt{scripts/table\_estimates.py}). "
+           r"Trained: runs that neither collapsed nor diverged, k/n [exact Clopper--Pearson 95\% interval, \%]; "
+           r"accuracy of the runs that trained; median and interquartile mean (IQM) of all runs, a diverged run at "
+           r"chance; against ReLU, paired by seed: P(improvement) (a tie counts 1/2) and the mean difference in "
+           r"points, each [95\% percentile bootstrap interval over seeds, RESAMPLES resamples]. Intervals are "
+           r"unadjusted for multiple comparisons." + "\n")
+
+
+def trained_text(r) -> str:
+    """'7/10 [35, 93]': runs that trained, with the exact interval of the share in percent."""
+    return f"{int(r.n_trained)}/{int(r.n)} [{latex.pct(r.share_low, 0)}, {latex.pct(r.share_high, 0)}]"
+
+
+def poi_text(v) -> str:
+    """'0.85 [0.60, 1.00]'; the point alone where there is no interval."""
+    if v.poi != v.poi:
+        return "n/a"
+    return f"{v.poi:.2f}" + (f" [{v.poi_low:.2f}, {v.poi_high:.2f}]" if v.poi_low == v.poi_low else "")
+
+
+def label_tex(g: dict) -> str:
+    """A regime's label; a knob's level with a typographic minus ('bias $-$0.5'), 'ResNet-20' as it is."""
+    text = latex.tex_escape(g["label"])
+    return latex.minus(text) if "=" in g["cell"] else text
+
+
+def row(label: str, act: str, r, v) -> str:
+    """One activation's line; ReLU, the reference, has no comparison."""
+    versus = ["---", "---"] if v is None else [poi_text(v), latex.signed_interval_tex(v.gain, v.gain_low, v.gain_high)]
+    cells = [label, activations.display(act), trained_text(r), latex.pct(r.acc_trained), latex.pct(r["median"]),
+             latex.pct(r.iqm), *versus]
+    return " & ".join(cells) + r" \\"
+
+
+def table(res: results.Results) -> str:
+    t = res.tidy()
+    per = estimates.per_activation(t).set_index(["scale", "cell", "act"]).sort_index()
+    vs = estimates.versus_relu(t).set_index(["scale", "cell", "act"])
+    lines, scale = [], None
+    for g in estimates.regimes(t, res.study):
+        if g["scale"] != scale:
+            scale = g["scale"]
+            title = rf"\multicolumn{{8}}{{@{{}}l}}{{\emph{{{SCALE_TITLES[scale]}}}}} \\"
+            lines += ([r"\addlinespace"] if lines else []) + [title]
+        elif lines:
+            lines.append(r"\addlinespace[2pt]")
+        here = per.loc[(g["scale"], g["cell"])]
+        for j, act in enumerate(activations.ordered(here.index)):
+            key = (g["scale"], g["cell"], act)
+            lines.append(row(label_tex(g) if j == 0 else "", act, here.loc[act],
+                             vs.loc[key] if key in vs.index else None))
+    header = "\n".join([r"& & & \multicolumn{3}{c}{Accuracy (\%)} & \multicolumn{2}{c}{Against ReLU, same seed} \\",
+                        r"\cmidrule(lr){4-6}\cmidrule(lr){7-8}",
+                        r"Regime & Activation & Trained [CI, \%] & Trained runs & Median & IQM & "
+                        r"P(improvement) [CI] & $\Delta$, points [CI] \\"])
+    caption = CAPTION.replace("RESAMPLES", latex.count(estimates.RESAMPLES))
+    return caption + TABCOLSEP + latex.tabular("@{}llrrrrll@{}", header, lines)
+
+
+def main(argv=None) -> int:
+    return cli.generated_main("table_estimates", lambda d: table(results.load(d)), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""The estimates the abstract and the "What to use" conclusion quote, as LaTeX macros: per
+activation in the regimes the text discusses (the long plain runs at each depth, the trained
+ResNet, the stress grid's largest learning rate), how many runs trained and diverged, and the
+gain over ReLU and the probability of improvement with their intervals; over the stress grid,
+each activation's IQM, probability of improvement, gain and share trained with stratified
+bootstrap intervals (rectifiers.analysis.estimates; every interval 95% and unadjusted).
+
+Names are letters only: the regime, the activation, the quantity, and Low or High for an
+interval's bounds: LongEightPreluGain, LongEightPreluGainLow, LongTwentyReluTrained ('4/10'),
+StressLrPointOneLeakyPointThreeDiverged, TrainedLeakyPointOneGain, StressPreluPoi.
+Gains are in accuracy points, shares trained and IQMs in percent, probabilities as 0.85."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rectifiers import activations
+from rectifiers.analysis import estimates, results
+from rectifiers.analysis.rules import RULES, cell_key
+from rectifiers.render import latex
+from rectifiers.render.latex import count, num
+
+ONES = ("Zero One Two Three Four Five Six Seven Eight Nine Ten Eleven Twelve Thirteen Fourteen Fifteen Sixteen "
+        "Seventeen Eighteen Nineteen").split()
+TENS = dict(zip(range(2, 10), "Twenty Thirty Forty Fifty Sixty Seventy Eighty Ninety".split()))
+
+
+def spelled(x) -> str:
+    """A number in words for a macro name: 8 -> 'Eight', 20 -> 'Twenty', 0.1 -> 'PointOne',
+    0.01 -> 'PointZeroOne', -0.5 -> 'MinusPointFive'."""
+    text = f"{float(x):g}"
+    whole, _, frac = text.lstrip("-").partition(".")
+    n = int(whole)
+    if n == 0 and frac:
+        head = ""
+    elif n < 20:
+        head = ONES[n]
+    elif n < 100:
+        head = TENS[n // 10] + (ONES[n % 10] if n % 10 else "")
+    else:
+        head = "".join(ONES[int(c)] for c in whole)
+    tail = "Point" + "".join(ONES[int(c)] for c in frac) if frac else ""
+    return ("Minus" if text.startswith("-") else "") + head + tail
+
+
+def act_name(act: str) -> str:
+    """'leaky_relu_0.3' -> 'LeakyPointThree', 'prelu' -> 'Prelu', 'relu' -> 'Relu'."""
+    entry = activations.by_label()[act]
+    slope = entry.params.get("negative_slope")
+    return "Leaky" + spelled(slope) if slope is not None else latex.macro_name(act)
+
+
+def regime_name(scale: str, cell: str) -> str:
+    """('long', 'depth=8') -> 'LongEight'; ('stress', 'lr=0.1') -> 'StressLrPointOne';
+    ('trained', 'resnet20') -> 'Trained' (the study trains one network to the end)."""
+    if scale == "trained":
+        return "Trained"
+    knob, level = cell.split("=")
+    return latex.macro_name(scale) + ("" if scale == "long" else latex.macro_name(knob)) + spelled(level)
+
+
+def key_regimes(t: pd.DataFrame) -> list[tuple[str, str]]:
+    """The regimes the text quotes: every long plain cell, the trained ResNet, and the stress
+    grid's largest learning rate (conf/claims.yaml's design)."""
+    here = list(dict.fromkeys(zip(t.scale, t.cell)))
+    long_ = sorted((r for r in here if r[0] == "long"), key=lambda r: float(r[1].split("=")[1]))
+    return long_ + [r for r in here if r[0] == "trained"] + [("stress", cell_key("lr", max(RULES.knobs["lr"])))]
+
+
+def share(k, n) -> str:
+    return "n/a" if n != n or not n else f"{int(k)}/{int(n)}"
+
+
+def bounds(name: str, point, low, high, fmt) -> dict[str, str]:
+    """name, nameLow, nameHigh, each formatted by fmt ('n/a' where missing)."""
+    return {name + s: ("n/a" if x != x else fmt(x)) for s, x in (("", point), ("Low", low), ("High", high))}
+
+
+def regime_numbers(per: pd.DataFrame, vs: pd.DataFrame, scale: str, cell: str, acts: list[str]) -> dict[str, str]:
+    """Per activation: Trained ('k/n'), TrainedLow/High (its exact interval, percent),
+    Diverged ('k/n'); for all but ReLU: Gain (points), Poi, each with Low and High."""
+    m, prefix = {}, regime_name(scale, cell)
+    for act in acts:
+        name = prefix + act_name(act)
+        r = per.loc[(scale, cell, act)] if (scale, cell, act) in per.index else pd.Series(dtype=float)
+        m[name + "Trained"] = share(r.get("n_trained", np.nan), r.get("n", np.nan))
+        for suffix, k in (("TrainedLow", "share_low"), ("TrainedHigh", "share_high")):
+            m[name + suffix] = latex.pct(r.get(k, np.nan), 0)
+        m[name + "Diverged"] = share(r.get("n_diverged", np.nan), r.get("n", np.nan))
+        if act == activations.REFERENCE:
+            continue
+        v = vs.loc[(scale, cell, act)] if (scale, cell, act) in vs.index else pd.Series(dtype=float)
+        m.update(bounds(name + "Gain", *(100 * v.get(k, np.nan) for k in ("gain", "gain_low", "gain_high")),
+                        lambda x: num(x, ".1f")))
+        m.update(bounds(name + "Poi", *(v.get(k, np.nan) for k in ("poi", "poi_low", "poi_high")),
+                        lambda x: f"{x:.2f}"))
+    return m
+
+
+def grid_numbers(t: pd.DataFrame, acts: list[str]) -> dict[str, str]:
+    """Over the stress grid's cells, per activation: Iqm (percent), TrainedShare (percent of
+    runs above the collapse threshold) and, for all but ReLU, Poi and Gain (points), each with
+    its stratified bootstrap interval; and the activation with the highest IQM."""
+    agg = estimates.aggregates(t, "stress").set_index("act")
+    prof = estimates.profiles(t, [RULES.collapse_accuracy], "stress").set_index("act")
+    m = {}
+    for act in acts:
+        name = "Stress" + act_name(act)
+        a = agg.loc[act] if act in agg.index else pd.Series(dtype=float)
+        p = prof.loc[act] if act in prof.index else pd.Series(dtype=float)
+        m.update(bounds(name + "Iqm", *(a.get(k, np.nan) for k in ("iqm", "iqm_low", "iqm_high")), latex.pct))
+        m.update(bounds(name + "TrainedShare", *(p.get(k, np.nan) for k in ("share", "low", "high")),
+                        lambda x: latex.pct(x, 0)))
+        if act != activations.REFERENCE:
+            m.update(bounds(name + "Poi", *(a.get(k, np.nan) for k in ("poi", "poi_low", "poi_high")),
+                            lambda x: f"{x:.2f}"))
+            m.update(bounds(name + "Gain", *(100 * a.get(k, np.nan) for k in ("gain", "gain_low", "gain_high")),
+                            lambda x: num(x, ".1f")))
+    best = agg.iqm.dropna()
+    m["StressBestIqmAct"] = activations.display(best.idxmax()) if len(best) else "n/a"
+    return m
+
+
+def estimate_numbers(res: results.Results) -> dict[str, str]:
+    """Every macro of this module (the module's docstring), from the results' tidy table."""
+    t = res.tidy()
+    acts = activations.ordered(t.act[t.scale.isin(estimates.SCALES)].unique())
+    per = estimates.per_activation(t).set_index(["scale", "cell", "act"]).sort_index()
+    vs = estimates.versus_relu(t).set_index(["scale", "cell", "act"]).sort_index()
+    m = {"EstimateResamples": count(estimates.RESAMPLES), "EstimateLevel": f"{100 * estimates.LEVEL:g}",
+         **{f"Act{act_name(a)}": activations.display(a) for a in acts}}  # the prose names them: ActLeakyPointThree
+    for scale, cell in key_regimes(t):
+        m.update(regime_numbers(per, vs, scale, cell, acts))
+    m.update(grid_numbers(t, acts))
+    return m

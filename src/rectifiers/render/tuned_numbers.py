@@ -1,0 +1,74 @@
+"""What numbers.tex says of the tuned study (analysis/tuning.py): how far it has run, each
+activation's chosen rate, its difference from ReLU after tuning beside the fixed-rate one, what
+tuning did to it in one word (tuning.fate), and the sentence the abstract and the conclusion use."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import activations
+from ..analysis import tuning
+from ..analysis.rules import RULES
+from .estimate_numbers import act_name, spelled
+from .latex import count, num, signed_interval_tex
+
+
+ACTS = [RULES.relu, *RULES.leaky, RULES.prelu]
+
+
+def gain_text(r) -> str:
+    return signed_interval_tex(r.gain, r.gain_low, r.gain_high) + " points"
+
+
+def problem_numbers(found: tuning.Tuned, fixed: pd.DataFrame) -> tuple[dict, list]:
+    """Per depth and activation (every macro defined, 'n/a' until its runs exist): the chosen
+    rate, and once compared the tuned and fixed-rate differences from ReLU and their fate;
+    with the fates, for the sentence. Names: TunedRateEightPrelu, TunedGainTwentyLeakyPointThree."""
+    names = {(d, a): spelled(d) + act_name(a) for d in RULES.tuning["depths"] for a in ACTS}
+    m = {f"{kind}{n}": "n/a" for n in names.values() for kind in ("TunedRate", "TunedGain", "FixedGain", "TunedFate")}
+    fates = []
+    compared = found.comparison.set_index(tuning.KEYS) if len(found.comparison) else pd.DataFrame()
+    for pick in found.chosen.itertuples():
+        name = names[(pick.depth, pick.act)]
+        m[f"TunedRate{name}"] = num(pick.lr)
+        key = (pick.depth, pick.act)
+        if pick.act == activations.REFERENCE or key not in compared.index or key not in fixed.index:
+            continue
+        t, f = compared.loc[key], fixed.loc[key]
+        word = tuning.fate((f.gain_low, f.gain_high), (t.gain_low, t.gain_high))
+        m.update({f"TunedGain{name}": gain_text(t), f"FixedGain{name}": gain_text(f), f"TunedFate{name}": word})
+        fates.append((pick.depth, pick.act, word, t, f))
+    return m, fates
+
+
+def sentence(fates: list, found: tuning.Tuned) -> str:
+    """The plain-words answer: per depth, what tuning did to each activation's difference."""
+    if not fates:
+        done = int(found.comparison.n.sum()) if len(found.comparison) else 0
+        return (f"The tuned comparison has not finished ({found.grid_runs} of {found.grid_planned} selection runs, "
+                f"{done} comparison runs so far).")
+    parts = []
+    for depth in sorted({d for d, *_ in fates}):
+        said = [f"{activations.display(a)} {w} ({gain_text(t)} after tuning, {gain_text(f)} at the fixed rate)"
+                for d, a, w, t, f in fates if d == depth]
+        parts.append(f"at depth {depth}, the difference of " + "; of ".join(said))
+    return ("With each activation's learning rate tuned on held-out images, " + "; ".join(parts) + ".")
+
+
+def tuned_numbers(tuned: pd.DataFrame, t: pd.DataFrame) -> dict[str, str]:
+    """numbers.tex's macros of the tuned study, from tuned.csv and the fixed-rate study's tidy table."""
+    found = tuning.summarise(tuned)
+    depths = RULES.tuning["depths"]
+    m = {"TunedGridRuns": count(found.grid_runs), "TunedGridPlanned": count(found.grid_planned),
+         "TunedComparisonRuns": count(found.comparison.n.sum() if len(found.comparison) else 0),
+         "TunedComparisonPlanned": count(len(depths) * len(ACTS) * len(RULES.tuning["comparison_seeds"])),
+         "TunedValidation": count(RULES.tuning["validation"]),
+         "TunedSelectionSeeds": count(len(RULES.tuning["selection_seeds"])),
+         "TunedComparisonSeeds": count(len(RULES.tuning["comparison_seeds"])),
+         "TunedDepths": " and ".join(num(d) for d in depths),
+         "TunedRates": ", ".join(num(r) for r in RULES.tuning["rates"])}
+    numbers, fates = problem_numbers(found, tuning.fixed_rate(t) if len(found.comparison) else pd.DataFrame())
+    under_way = (f"We also tune each activation's learning rate on held-out images and compare on fresh seeds; that "
+                 f"study is under way ({m['TunedGridRuns']} of {m['TunedGridPlanned']} selection and "
+                 f"{m['TunedComparisonRuns']} of {m['TunedComparisonPlanned']} comparison runs).")
+    return {**m, **numbers, "TunedSentence": sentence(fates, found),
+            "TunedAbstract": sentence(fates, found) if fates else under_way}
