@@ -16,7 +16,7 @@ from rectifiers.render import latex
 from rectifiers.render.latex import count, num
 
 SIGNAL = "signal_scale.csv"
-DIGITS = "Zero One Two Three Four Five Six Seven Eight Nine".split()
+DIGITS = ("Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine")
 ORDER_MACROS = {"death first": "MechDeathFirst", "same epoch": "MechDeathSameEpoch",
                 "collapse first": "MechCollapseFirst", "collapse without death": "MechCollapseWithoutDeath",
                 "death without collapse": "MechDeathWithoutCollapse", "neither": "MechNeitherDeathNorCollapse"}
@@ -57,7 +57,7 @@ def order_numbers(tl: pd.DataFrame) -> dict[str, str]:
     return m
 
 
-def test_numbers(tl: pd.DataFrame, name: str, value: str, alpha: float) -> dict[str, str]:
+def rank_numbers(tl: pd.DataFrame, name: str, value: str, alpha: float) -> dict[str, str]:
     """Of the groups with two or more finished runs on each side, in how many the exact
     Mann-Whitney test tells collapsed from trained runs by `value`, and its smallest p."""
     cmp = mech.compare(tl, value).dropna(subset=["p"])
@@ -75,7 +75,7 @@ def grad_numbers(tl: pd.DataFrame, layers: pd.DataFrame) -> dict[str, str]:
         r = ok.run_id.map(mech.grad_ratios(grads))
         m[f"MechGradRatio{when}Collapsed"] = ratio(r[ok.collapsed].median())
         m[f"MechGradRatio{when}Trained"] = ratio(r[~ok.collapsed].median())
-        m.update(test_numbers(ok.assign(g=r), f"Grad{when}", "g", RULES.alpha))
+        m.update(rank_numbers(ok.assign(g=r), f"Grad{when}", "g", RULES.alpha))
     end = mech.grad_by_layer(layers, ok.run_id, None)
     frozen = end.groupby("run_id").grad_norm.max() == 0
     m["MechFrozenRuns"] = count(frozen.reindex(ok.loc[ok.collapsed, "run_id"], fill_value=False).sum())
@@ -113,8 +113,8 @@ def signal_numbers(sig: pd.DataFrame | None, tl: pd.DataFrame) -> dict[str, str]
             m[f"MechSignalCosine{a}{where}"] = num(r.cosine, ".2f") if r is not None else "n/a"
             m[f"MechSignalSpread{a}{where}"] = num(r.log_spread, ".2f") if r is not None else "n/a"
     link = mech.init_link(sig, tl) if sig is not None else tl.iloc[:0].assign(cos_last=[], log_rel=[])
-    m.update(test_numbers(link, "InitCosine", "cos_last", RULES.alpha))
-    m.update(test_numbers(link, "InitScale", "log_rel", RULES.alpha))
+    m.update(rank_numbers(link, "InitCosine", "cos_last", RULES.alpha))
+    m.update(rank_numbers(link, "InitScale", "log_rel", RULES.alpha))
     m["MechSignalSeeds"] = count(sig.seed.nunique()) if sig is not None else "n/a"
     m["MechSignalImages"] = count(sig.images.iloc[0]) if sig is not None and len(sig) else "n/a"
     return m
@@ -135,8 +135,8 @@ def mechanism_numbers(res) -> dict[str, str]:
     m = {"MechSplitGroups": count(len(groups)), "MechDeadLevelPct": f"{100 * mech.DEAD_LEVEL:g}",
          "MechLowDeadPct": f"{100 * mech.LOW_DEAD:g}", "MechLearnedPct": f"{100 * mech.LEARNED:g}"}
     m.update(order_numbers(tl))
-    m.update(test_numbers(tl, "InitDead", "dead_init", RULES.alpha))
-    m.update(test_numbers(tl, "EpochOneDead", "dead_epoch1", RULES.alpha))
+    m.update(rank_numbers(tl, "InitDead", "dead_init", RULES.alpha))
+    m.update(rank_numbers(tl, "EpochOneDead", "dead_epoch1", RULES.alpha))
     m.update(grad_numbers(tl, res.layers))
     m.update(slope_numbers(t, res.layers))
     path = res.dir / SIGNAL
