@@ -93,7 +93,7 @@ def main(argv=None):
     if profile is not None:
         profile = profile[(profile.depth == deep) & (profile.init_bias == 0)]
 
-    fig, axes = plt.subplots(2, 3, figsize=(style.TEXTWIDTH, 4.9), layout="constrained")
+    fig, axes = plt.subplots(2, 3, figsize=(style.width("mechanism"), 4.1), layout="constrained")
     if tl is None:
         for ax in (axes[0, 0], axes[0, 1], axes[0, 2], axes[1, 0]):
             ax.text(0.5, 0.5, "no deep long runs that\nsplit into collapsed\nand trained", ha="center", va="center",

@@ -114,7 +114,7 @@ def main(argv=None):
     vs = estimates.versus_relu(t).set_index(["scale", "cell", "act"]).sort_index()
     acts = activations.ordered(per.index.get_level_values("act").unique())
     ys, titles = layout(regimes, t)
-    fig, ax = plt.subplots(figsize=(WIDTH, 0.24 * (ys[-1] + 0.5) + 1.3), layout="constrained")
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.2 * (ys[-1] + 0.5) + 1.2), layout="constrained")
     draw_rows(ax, regimes, ys, acts, per, vs)
     decorate(ax, regimes, ys, titles, acts)
     bar = fig.colorbar(ScalarMappable(Normalize(-LIMIT, LIMIT), CMAP), ax=ax, orientation="horizontal",

@@ -16,7 +16,7 @@ from rectifiers import activations
 from rectifiers.analysis import results, tuning
 from rectifiers.render import cli, latex
 
-HEADER = (r"Depth & Activation & Rate & Val.\ acc. & Trained & Test acc. & $\Delta$ vs ReLU, tuned & "
+HEADER = (r"Depth & Act. & Rate & Val. & Trained & Test & $\Delta$ vs ReLU, tuned & "
           r"P($>$ReLU), tuned & $\Delta$ vs ReLU, at 0.02 \\")
 
 
