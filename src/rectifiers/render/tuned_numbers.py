@@ -71,4 +71,20 @@ def tuned_numbers(tuned: pd.DataFrame, t: pd.DataFrame) -> dict[str, str]:
                  f"study is under way ({m['TunedGridRuns']} of {m['TunedGridPlanned']} selection and "
                  f"{m['TunedComparisonRuns']} of {m['TunedComparisonPlanned']} comparison runs).")
     return {**m, **numbers, "TunedSentence": sentence(fates, found),
-            "TunedAbstract": sentence(fates, found) if fates else under_way}
+            "TunedAbstract": short_sentence(fates, m) if fates else under_way}
+
+
+def short_sentence(fates: list, m: dict) -> str:
+    """The abstract's version: per fate, the activations and depths it holds for, with the tuned
+    difference; and how far the comparison has run if it has not finished."""
+    by_fate: dict[str, list] = {}
+    for depth, act, word, t, _ in fates:
+        by_fate.setdefault(word, []).append(f"{activations.display(act)} at depth {depth} "
+                                            f"({signed_interval_tex(t.gain, t.gain_low, t.gain_high)} points)")
+    order = ["survives", "vanishes", "reverses", "appears", "turns into a gain", "remains a loss", "a loss appears",
+             "none either way"]
+    said = "; ".join(f"{word} for " + ", ".join(by_fate[word]) for word in order if word in by_fate)
+    left = ("" if m["TunedComparisonRuns"] == m["TunedComparisonPlanned"] else
+            f" ({m['TunedComparisonRuns']} of {m['TunedComparisonPlanned']} comparison runs so far)")
+    return (f"With each activation's learning rate tuned on held-out images and compared on fresh seeds, the "
+            f"difference from ReLU {said}{left}.")
