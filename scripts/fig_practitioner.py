@@ -108,13 +108,17 @@ def main(argv=None):
     style.setup()
     t = res.tidy()
     regimes = estimates.regimes(t, res.study)
-    if not regimes:
-        raise results.ResultsError(f"no run of any scale in {res.dir}/: train the study (`make train`)")
+    if not regimes:  # a profile whose runs fall in none of the claims' scales (smoke): say so, draw nothing
+        fig, ax = plt.subplots(figsize=(WIDTH, 1.0), layout="constrained")
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no run of any scale of conf/claims.yaml's design", ha="center", va="center")
+        style.save(fig, args.out, "practitioner", __file__, res.files)
+        return fig
     per = estimates.per_activation(t).set_index(["scale", "cell", "act"]).sort_index()
     vs = estimates.versus_relu(t).set_index(["scale", "cell", "act"]).sort_index()
     acts = activations.ordered(per.index.get_level_values("act").unique())
     ys, titles = layout(regimes, t)
-    fig, ax = plt.subplots(figsize=(WIDTH, 0.2 * (ys[-1] + 0.5) + 1.2), layout="constrained")
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.22 * (ys[-1] + 0.5) + 1.25), layout="constrained")
     draw_rows(ax, regimes, ys, acts, per, vs)
     decorate(ax, regimes, ys, titles, acts)
     bar = fig.colorbar(ScalarMappable(Normalize(-LIMIT, LIMIT), CMAP), ax=ax, orientation="horizontal",

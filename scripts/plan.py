@@ -188,7 +188,8 @@ def main(argv=None) -> int:
         if seeds == 0:
             print(f"  {name:16s} not trained (--sample-trained 0)")
             continue
-        cfgs = [cfg for _, _, cfg in study_runs(args.profile, [name], [f"profile.seeds={seeds}"] if seeds else [])]
+        sampled = [f"profile.tuned.selection_seeds={seeds}" if name in TUNED else f"profile.seeds={seeds}"]
+        cfgs = [cfg for _, _, cfg in study_runs(args.profile, [name], sampled if seeds else [])]
         keys = [cell_of(identity(cfg, fingerprint="")) for cfg in cfgs]
         plan_line(name, cfgs, keys, done, seen, cost, measured, totals, args.jobs)
     cfgs, keys = tuned_comparison(args.profile)

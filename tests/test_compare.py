@@ -183,5 +183,5 @@ def test_plan_counts_a_sample(capsys):
     runs = {m[1]: int(m[2]) for m in re.finditer(r"^\s+(\w+)\s+(\d+)\s+\d+\s+\d+", out, re.M)}
     # one seed of each of 5 activations: lr's 3 levels, 2 more levels of each other knob
     assert runs == {"calibration": 12, "lr": 15, "batch_size": 10, "depth": 10, "init_bias": 10, "resnet": 5,
-                    "plain_long": 10}
+                    "plain_long": 10, "tuned": 50}  # the tuned grid: 5 rates x 2 depths x 5 activations, one seed
     assert "resnet_trained   not trained" in out and "no run of it is done" not in out

@@ -18,7 +18,7 @@ from rectifiers.spec.config import identity, run_id
 from rectifiers.spec.data import CLASSES
 from rectifiers.spec.records import RECORD_FILES
 from rectifiers.spec.study import study_runs
-from rectifiers.studies import CALIBRATION, SCALE_STUDIES, STUDIES
+from rectifiers.studies import CALIBRATION, SCALE_STUDIES, STUDIES, TUNED
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = sorted((ROOT / "results" / "cpu" / "runs").glob("*/summary.json"))
@@ -44,11 +44,15 @@ def test_every_record_is_complete_and_its_config_gives_its_id():
 @pytest.mark.skipif(not RECORDS, reason="no committed records")
 def test_composing_the_studies_gives_the_committed_ids():
     """A changed default in conf/ would silently retrain the whole study under new ids."""
+    from rectifiers.analysis.rules import RULES
     fingerprint = next(iter(summaries().values()))["data_fingerprint"]
     data = ["data.source=folder", "data.root=/nowhere"]  # the path does not enter the id
     ids = {run_id(cfg, fingerprint) for _, _, cfg in
-           study_runs("cpu", (*CALIBRATION, *STUDIES, *SCALE_STUDIES), data)}
-    assert set(summaries()) <= ids
+           study_runs("cpu", (*CALIBRATION, *STUDIES, *SCALE_STUDIES, *TUNED), data)}
+    grid = {rid for rid, s in summaries().items()  # the tuned study's edge steps and comparison come after its grid
+            if "val_size" not in s["config"]["data"] or s["seed"] < 10 and s["config"]["optim"]["lr"] in
+            RULES.tuning["rates"]}
+    assert grid <= ids
 
 
 @pytest.mark.slow

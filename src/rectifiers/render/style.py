@@ -184,6 +184,8 @@ def stress_legend(fig, rows: pd.DataFrame, diverged: bool, counted_as: str) -> N
 
 def legend_on_top(fig, handles, ncol: int | None = None) -> None:
     """One legend above all panels, read row by row (matplotlib fills columns first)."""
+    if not handles:  # nothing drawn yet (a small study): no legend
+        return
     ncol = min(ncol or len(handles), len(handles))
     by_row = [h for c in range(ncol) for h in handles[c::ncol]]
     fig.legend(handles=by_row, loc="outside upper center", ncol=ncol, handlelength=2.4, columnspacing=1.0)
