@@ -21,7 +21,6 @@ from rectifiers.analysis.rules import RULES
 from rectifiers.render import cli, latex
 
 TAUS = (RULES.collapse_accuracy, 0.3, 0.4)  # the performance profile's thresholds
-SCALE_TITLES = {"stress": "Stress grid", "long": "Long plain runs", "trained": "Trained ResNet"}
 CAPTION = (r"% Suggested caption: Aggregates over the cells of each scale (\texttt{scripts/table\_aggregates.py}): "
            r"IQM of test accuracy, P(improvement) over ReLU and mean difference from ReLU (paired by seed, "
            r"cells weighted equally), and the share of runs above each accuracy threshold (above COLLAPSE\%: trained), "
@@ -40,7 +39,7 @@ def with_interval(x, low, high, fmt) -> str:
 def scale_lines(t, scale: str) -> list[str]:
     agg = estimates.aggregates(t, scale).set_index("act")
     prof = estimates.profiles(t, TAUS, scale).set_index(["act", "tau"])
-    lines = [rf"\multicolumn{{{4 + len(TAUS)}}}{{@{{}}l}}{{\emph{{{SCALE_TITLES[scale]}}}: "
+    lines = [rf"\multicolumn{{{4 + len(TAUS)}}}{{@{{}}l}}{{\emph{{{estimates.SCALE_TITLES[scale]}}}: "
              rf"{int(agg.n_cells.max())} cell{'s' if agg.n_cells.max() > 1 else ''}, "
              rf"{int(agg.n_runs.max())} runs per activation}} \\"]
     for act in activations.ordered(agg.index):

@@ -17,25 +17,12 @@ from rectifiers.analysis import estimates, results
 from rectifiers.render import cli, latex
 
 TABCOLSEP = "\\setlength{\\tabcolsep}{4pt}\n"  # local to the table environment that inputs the file
-SCALE_TITLES = {"stress": "Stress grid", "long": "Long plain runs", "trained": "Trained ResNet"}
 CAPTION = (r"% Suggested caption: Estimates per scale, cell and activation (\texttt{scripts/table\_estimates.py}). "
            r"Trained: runs that neither collapsed nor diverged, k/n [exact Clopper--Pearson 95\% interval, \%]; "
            r"accuracy of the runs that trained; median and interquartile mean (IQM) of all runs, a diverged run at "
            r"chance; against ReLU, paired by seed: P(improvement) (a tie counts 1/2) and the mean difference in "
            r"points, each [95\% percentile bootstrap interval over seeds, RESAMPLES resamples]. Intervals are "
            r"unadjusted for multiple comparisons." + "\n")
-
-
-def trained_text(r) -> str:
-    """'7/10 [35, 93]': runs that trained, with the exact interval of the share in percent."""
-    return f"{int(r.n_trained)}/{int(r.n)} [{latex.pct(r.share_low, 0)}, {latex.pct(r.share_high, 0)}]"
-
-
-def poi_text(v) -> str:
-    """'0.85 [0.60, 1.00]'; the point alone where there is no interval."""
-    if v.poi != v.poi:
-        return "n/a"
-    return f"{v.poi:.2f}" + (f" [{v.poi_low:.2f}, {v.poi_high:.2f}]" if v.poi_low == v.poi_low else "")
 
 
 def label_tex(g: dict) -> str:
@@ -46,8 +33,8 @@ def label_tex(g: dict) -> str:
 
 def row(label: str, act: str, r, v) -> str:
     """One activation's line; ReLU, the reference, has no comparison."""
-    versus = ["---", "---"] if v is None else [poi_text(v), latex.signed_interval_tex(v.gain, v.gain_low, v.gain_high)]
-    cells = [label, activations.display(act), trained_text(r), latex.pct(r.acc_trained), latex.pct(r["median"]),
+    versus = ["---", "---"] if v is None else [latex.probability_text(v.poi, v.poi_low, v.poi_high), latex.signed_interval_tex(v.gain, v.gain_low, v.gain_high)]
+    cells = [label, activations.display(act), latex.share_text(r.n_trained, r.n, r.share_low, r.share_high), latex.pct(r.acc_trained), latex.pct(r["median"]),
              latex.pct(r.iqm), *versus]
     return " & ".join(cells) + r" \\"
 
@@ -60,7 +47,7 @@ def table(res: results.Results) -> str:
     for g in estimates.regimes(t, res.study):
         if g["scale"] != scale:
             scale = g["scale"]
-            title = rf"\multicolumn{{8}}{{@{{}}l}}{{\emph{{{SCALE_TITLES[scale]}}}}} \\"
+            title = rf"\multicolumn{{8}}{{@{{}}l}}{{\emph{{{estimates.SCALE_TITLES[scale]}}}}} \\"
             lines += ([r"\addlinespace"] if lines else []) + [title]
         elif lines:
             lines.append(r"\addlinespace[2pt]")

@@ -32,6 +32,7 @@ RESAMPLES = 10_000   # bootstrap resamples of every interval
 SEED = 0             # the generator seed of every bootstrap
 LEVEL = 0.95         # of every interval, unadjusted
 SCALES = ("stress", "long", "trained")  # in table order
+SCALE_TITLES = {"stress": "Stress grid", "long": "Long plain runs", "trained": "Trained ResNet"}  # their headings
 
 
 # --- the statistics, on arrays ---------------------------------------------------------
