@@ -191,18 +191,6 @@ def claim_numbers(verdicts: list) -> dict[str, str]:
     return m
 
 
-def or_none(make, res, prefixes: str) -> dict[str, str]:
-    """make(res), or, where no run falls in the claims' scales or splits into collapsed and trained
-    runs (the smoke profile), 'n/a' for every macro with those prefixes that the paper uses."""
-    try:
-        return make(res)
-    except (KeyError, AttributeError):
-        import re
-        pattern = rf"\\\\((?:{prefixes})[A-Za-z]*)"
-        used = {n for f in (ROOT / "paper").rglob("*.tex") for n in re.findall(pattern, f.read_text())}
-        return dict.fromkeys(sorted(used), "n/a")
-
-
 def numbers(results_dir: Path) -> dict[str, str]:
     """Every macro, in the order numbers.tex lists them."""
     res = results.load(results_dir, "epochs", "layers")
@@ -213,8 +201,8 @@ def numbers(results_dir: Path) -> dict[str, str]:
                  extension_numbers(res, results_dir, verdicts), power_numbers(results_dir), finished_only_numbers(res),
                  scale_numbers(res), slope_numbers(res.runs), knob_numbers(res.study), cell_numbers(res),
                  dead_numbers(res, RULES), reproduction_numbers(res, results_dir.name, ROOT), claim_numbers(verdicts),
-                 or_none(estimate_numbers, res, "Stress|Long|Trained|Act|Estimate"), tuned_numbers(results.load_tuned(results_dir), res.tidy()),
-                 or_none(mechanism_numbers, res, "Mech")):
+                 estimate_numbers(res), tuned_numbers(results.load_tuned(results_dir), res.tidy()),
+                 mechanism_numbers(res)):
         m.update(part)
     return m
 

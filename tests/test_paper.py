@@ -132,8 +132,25 @@ def test_main_table_has_every_cell_and_activation(fake, generated):
 
 # --- (b) every macro of the paper is generated; no number is typed ---------------------
 
-def test_every_macro_the_paper_uses_is_defined(generated):
-    numbers = defined((generated / "numbers.tex").read_text())
+@pytest.fixture(scope="module")
+def off_design(fake, tmp_path_factory) -> Path:
+    """The fake study with every run off the claims' design (another training size), as in the
+    smoke profile: no run falls in a scale, no group splits into collapsed and trained runs."""
+    out = copy_results(fake, tmp_path_factory.mktemp("results") / "off")
+    runs = pd.read_csv(out / "runs.csv")
+    runs.assign(train_size=120).to_csv(out / "runs.csv", index=False)
+    assert results.load(out).tidy().scale.isna().all()
+    return out
+
+
+@pytest.mark.parametrize("study", ["fake", "off_design"])
+def test_every_macro_the_paper_uses_is_defined(study, request, tmp_path):
+    if study == "fake":
+        numbers_tex = request.getfixturevalue("generated") / "numbers.tex"
+    else:
+        numbers_tex = tmp_path / "numbers.tex"
+        assert run("make_numbers", request.getfixturevalue(study), numbers_tex) == 0
+    numbers = defined(numbers_tex.read_text())
     sources = paper_sources()
     local = defined(sources["main.tex"])
     missing = {}

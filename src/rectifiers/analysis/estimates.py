@@ -197,7 +197,8 @@ def aggregates(t: pd.DataFrame, scale: str = "stress", reps: int = RESAMPLES, se
                 point = stratified_bootstrap(_cells(r, scale, act, True), mean_of_cells(per_run), reps, seed)
             row.update(zip((name, f"{name}_low", f"{name}_high"), map(float, point)))
         rows.append(row)
-    return pd.DataFrame(rows)
+    cols = ["act", "n_cells", "n_runs"] + [f"{m}{b}" for m in ("iqm", "poi", "gain") for b in ("", "_low", "_high")]
+    return pd.DataFrame(rows, columns=cols)  # the columns also where no run falls in the scale
 
 
 def profiles(t: pd.DataFrame, taus, scale: str = "stress", reps: int = RESAMPLES, seed: int = SEED) -> pd.DataFrame:

@@ -65,6 +65,11 @@ def _at(values: pd.Series, epoch: float) -> float:
     return float(values.get(epoch, np.nan)) if not np.isnan(epoch) else np.nan
 
 
+TIMELINE = ["scale", "cell", "act", "depth", "init_bias", "seed", "run_id", "status", "collapsed", "diverged",
+            "collapse_epoch", "dead_epoch", "order", "dead_init", "dead_epoch1", "dead_before", "dead_at_collapse",
+            "dead_end"]
+
+
 def timelines(t: pd.DataFrame, epochs: pd.DataFrame, groups: pd.DataFrame, rules: Rules = RULES,
               level: float = DEAD_LEVEL) -> pd.DataFrame:
     """One row per run of `groups`: its group, depth, init_bias, seed, status, collapsed,
@@ -87,7 +92,7 @@ def timelines(t: pd.DataFrame, epochs: pd.DataFrame, groups: pd.DataFrame, rules
                      "order": order(ce, de, bool(r.diverged)), "dead_init": _at(dead, 0), "dead_epoch1": _at(dead, 1),
                      "dead_before": _at(dead, ce - 1), "dead_at_collapse": _at(dead, ce),
                      "dead_end": float(dead.iloc[-1]) if r.status == "ok" and len(dead) else np.nan})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=TIMELINE)  # the columns also where no group splits
 
 
 def rank_test(a, b) -> float:

@@ -60,11 +60,13 @@ def regime_name(scale: str, cell: str) -> str:
 
 
 def key_regimes(t: pd.DataFrame) -> list[tuple[str, str]]:
-    """The regimes the text quotes: every long plain cell, the trained ResNet, and the stress
-    grid's largest learning rate (conf/claims.yaml's design)."""
-    here = list(dict.fromkeys(zip(t.scale, t.cell)))
-    long_ = sorted((r for r in here if r[0] == "long"), key=lambda r: float(r[1].split("=")[1]))
-    return long_ + [r for r in here if r[0] == "trained"] + [("stress", cell_key("lr", max(RULES.knobs["lr"])))]
+    """The regimes the text quotes, from the design (conf/claims.yaml), so that every macro exists
+    whether or not its runs do: each long plain depth, the trained ResNet and the stress grid's
+    largest learning rate."""
+    trained = t.cell[t.scale == "trained"]
+    return ([("long", cell_key("depth", d)) for d in RULES.design["long"]["depths"]]
+            + [("trained", trained.iloc[0] if len(trained) else "resnet")]
+            + [("stress", cell_key("lr", max(RULES.knobs["lr"])))])
 
 
 def share(k, n) -> str:
@@ -124,7 +126,7 @@ def grid_numbers(t: pd.DataFrame, acts: list[str]) -> dict[str, str]:
 def estimate_numbers(res: results.Results) -> dict[str, str]:
     """Every macro of this module (the module's docstring), from the results' tidy table."""
     t = res.tidy()
-    acts = activations.ordered(t.act[t.scale.isin(estimates.SCALES)].unique())
+    acts = activations.ordered([RULES.relu, *RULES.leaky, RULES.prelu])  # the design's, trained or not
     per = estimates.per_activation(t).set_index(["scale", "cell", "act"]).sort_index()
     vs = estimates.versus_relu(t).set_index(["scale", "cell", "act"]).sort_index()
     m = {"EstimateResamples": count(estimates.RESAMPLES), "EstimateLevel": f"{100 * estimates.LEVEL:g}",

@@ -91,9 +91,9 @@ def slope_numbers(t: pd.DataFrame, layers: pd.DataFrame) -> dict[str, str]:
     m = {"MechPreluSlopeMean": num(s["mean"], ".2f"), "MechPreluSlopeMin": num(s["min"], ".2f"),
          "MechPreluSlopeMax": num(s["max"], ".2f")}
     scaled = t[t.scale.isin(["stress", "long"])]
-    for act, g in scaled.groupby("act"):
-        m[f"MechDiverged{act_word(act)}"] = count(g.diverged.sum())
-    m["MechRunsPerActivation"] = count(scaled.groupby("act").size().max())
+    for act in sorted([RULES.relu, *RULES.leaky, RULES.prelu]):  # the design's, trained or not
+        m[f"MechDiverged{act_word(act)}"] = count(scaled.diverged[scaled.act == act].sum())
+    m["MechRunsPerActivation"] = count(scaled.groupby("act").size().max()) if len(scaled) else "n/a"
     return m
 
 
