@@ -131,3 +131,18 @@ def test_over_seeds_cuts_a_fractions_interval_to_0_1_by_hand():
     a, b = over_seeds(df, "dead", ["cell"]).itertuples()
     assert (a.mean, a.low, a.high, a.n) == (pytest.approx(0.075), 0.0, pytest.approx(0.31368, abs=1e-4), 4)
     assert b.mean == 0.5 and math.isnan(b.low) and math.isnan(b.high)
+
+
+def test_holm_and_tost_agree_with_statsmodels():
+    # kept by hand because the calibration calls them about a million times (statsmodels'
+    # input handling would dominate) and for the NaN rule above; statsmodels is the reference
+    from statsmodels.stats.multitest import multipletests
+    from statsmodels.stats.weightstats import ttost_paired
+    rng = np.random.default_rng(0)
+    for m in (1, 2, 5, 9):
+        p = rng.uniform(0, 0.2, m)
+        assert stats.holm(p) == pytest.approx(multipletests(p, method="holm")[1], abs=1e-12)
+    for n, shift, margin in ((3, 0.0, 0.02), (10, 0.01, 0.02), (10, -0.03, 0.01), (5, 0.0, 0.5)):
+        a = rng.normal(0.5, 0.02, n)
+        b = a - shift - rng.normal(0, 0.01, n)
+        assert stats.tost(a - b, margin) == pytest.approx(ttost_paired(a, b, -margin, margin)[0], abs=1e-12)
