@@ -66,6 +66,11 @@ def tuned_numbers(tuned: pd.DataFrame, t: pd.DataFrame) -> dict[str, str]:
          "TunedComparisonSeeds": count(len(RULES.tuning["comparison_seeds"])),
          "TunedDepths": " and ".join(num(d) for d in depths),
          "TunedRates": ", ".join(num(r) for r in RULES.tuning["rates"])}
+    done = (m["TunedGridRuns"], m["TunedComparisonRuns"]) == (m["TunedGridPlanned"], m["TunedComparisonPlanned"])
+    m["TunedProgress"] = (f"The study is complete: all {m['TunedGridPlanned']} selection runs and all "
+                          f"{m['TunedComparisonPlanned']} comparison runs." if done else
+                          f"So far the study has {m['TunedGridRuns']} of its {m['TunedGridPlanned']} selection runs "
+                          f"and {m['TunedComparisonRuns']} of its {m['TunedComparisonPlanned']} comparison runs.")
     numbers, fates = problem_numbers(found, tuning.fixed_rate(t) if len(found.comparison) else pd.DataFrame())
     under_way = (f"We also tune each activation's learning rate on held-out images and compare on fresh seeds; that "
                  f"study is under way ({m['TunedGridRuns']} of {m['TunedGridPlanned']} selection and "
