@@ -149,20 +149,35 @@ def summarise(tuned: pd.DataFrame, rules: Rules = RULES) -> Tuned:
 
 
 def fate(fixed: tuple, tuned: tuple) -> str:
-    """What tuning did to a difference from ReLU, read from its 95% intervals (low, high) at the
-    fixed rate and after tuning: a difference is there when its interval excludes 0."""
+    """What tuning did to a difference from ReLU, as a verb phrase ("the difference ... survives"),
+    read from its 95% intervals (low, high) at the fixed rate and after tuning: a difference is
+    there when its interval excludes 0."""
     sign = [1 if low > 0 else -1 if high < 0 else 0 for low, high in (fixed, tuned)]
     return {(1, 1): "survives", (1, 0): "vanishes", (1, -1): "reverses",
             (-1, -1): "remains a loss", (-1, 0): "vanishes", (-1, 1): "turns into a gain",
-            (0, 1): "appears", (0, -1): "a loss appears", (0, 0): "none either way"}[tuple(sign)]
+            (0, 1): "appears", (0, -1): "appears as a loss", (0, 0): "is absent either way"}[tuple(sign)]
+
+
+def fixed_cells(rules: Rules = RULES) -> dict[str, int]:
+    """The stress grid's cells at the tuned depths and budget, every activation at the baseline
+    rate: the baseline (depth 8) and the depth-20 cell, each with its depth."""
+    base = rules.design["stress"]["baseline"]["depth"]
+    return {"baseline" if d == base else cell_key("depth", d): d for d in rules.tuning["depths"]}
 
 
 def fixed_rate(t: pd.DataFrame, rules: Rules = RULES) -> pd.DataFrame:
-    """The fixed-rate study's paired differences from ReLU (estimates.versus_relu) in the stress
-    grid's cells at the tuned depths and budget, every activation at the baseline rate: the
-    baseline (depth 8) and the depth-20 cell. Indexed by depth and activation."""
-    base = rules.design["stress"]["baseline"]["depth"]
-    cells = {"baseline" if d == base else cell_key("depth", d): d for d in rules.tuning["depths"]}
+    """The fixed-rate study's paired differences from ReLU (estimates.versus_relu) in the
+    fixed_cells(), indexed by depth and activation."""
+    cells = fixed_cells(rules)
     vs = estimates.versus_relu(t)
     vs = vs[(vs.scale == "stress") & vs.cell.isin(cells)].assign(depth=lambda v: v.cell.map(cells))
     return vs.set_index(KEYS)
+
+
+def fixed_trained(t: pd.DataFrame, rules: Rules = RULES) -> pd.DataFrame:
+    """The fixed-rate study's runs that trained (n_trained of n; estimates.per_activation) in the
+    fixed_cells(), ReLU included, indexed by depth and activation."""
+    cells = fixed_cells(rules)
+    per = estimates.per_activation(t)
+    per = per[(per.scale == "stress") & per.cell.isin(cells)].assign(depth=lambda v: v.cell.map(cells))
+    return per.set_index(KEYS)

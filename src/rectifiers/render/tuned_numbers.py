@@ -19,18 +19,23 @@ def gain_text(r) -> str:
     return signed_interval_tex(r.gain, r.gain_low, r.gain_high) + " points"
 
 
-def problem_numbers(found: tuning.Tuned, fixed: pd.DataFrame) -> tuple[dict, list]:
+def problem_numbers(found: tuning.Tuned, fixed: pd.DataFrame, trained: pd.DataFrame) -> tuple[dict, list]:
     """Per depth and activation (every macro defined, 'n/a' until its runs exist): the chosen
-    rate, and once compared the tuned and fixed-rate differences from ReLU and their fate;
-    with the fates, for the sentence. Names: TunedRateEightPrelu, TunedGainTwentyLeakyPointThree."""
+    rate, the runs that trained after tuning and at the fixed rate ('k/n'), and once compared the
+    tuned and fixed-rate differences from ReLU and their fate; with the fates, for the sentence.
+    Names: TunedRateEightPrelu, TunedTrainedTwentyRelu, TunedGainTwentyLeakyPointThree."""
     names = {(d, a): spelled(d) + act_name(a) for d in RULES.tuning["depths"] for a in ACTS}
-    m = {f"{kind}{n}": "n/a" for n in names.values() for kind in ("TunedRate", "TunedGain", "FixedGain", "TunedFate")}
+    kinds = ("TunedRate", "TunedTrained", "FixedTrained", "TunedGain", "FixedGain", "TunedFate")
+    m = {f"{kind}{n}": "n/a" for n in names.values() for kind in kinds}
     fates = []
     compared = found.comparison.set_index(tuning.KEYS) if len(found.comparison) else pd.DataFrame()
     for pick in found.chosen.itertuples():
         name = names[(pick.depth, pick.act)]
         m[f"TunedRate{name}"] = num(pick.lr)
         key = (pick.depth, pick.act)
+        for kind, table in (("TunedTrained", compared), ("FixedTrained", trained)):
+            if key in table.index:
+                m[f"{kind}{name}"] = f"{int(table.loc[key, 'n_trained'])}/{int(table.loc[key, 'n'])}"
         if pick.act == activations.REFERENCE or key not in compared.index or key not in fixed.index:
             continue
         t, f = compared.loc[key], fixed.loc[key]
@@ -71,7 +76,9 @@ def tuned_numbers(tuned: pd.DataFrame, t: pd.DataFrame) -> dict[str, str]:
                           f"{m['TunedComparisonPlanned']} comparison runs." if done else
                           f"So far the study has {m['TunedGridRuns']} of its {m['TunedGridPlanned']} selection runs "
                           f"and {m['TunedComparisonRuns']} of its {m['TunedComparisonPlanned']} comparison runs.")
-    numbers, fates = problem_numbers(found, tuning.fixed_rate(t) if len(found.comparison) else pd.DataFrame())
+    compared = len(found.comparison) > 0
+    numbers, fates = problem_numbers(found, tuning.fixed_rate(t) if compared else pd.DataFrame(),
+                                     tuning.fixed_trained(t) if compared else pd.DataFrame())
     under_way = (f"We also tune each activation's learning rate on held-out images and compare on fresh seeds; that "
                  f"study is under way ({m['TunedGridRuns']} of {m['TunedGridPlanned']} selection and "
                  f"{m['TunedComparisonRuns']} of {m['TunedComparisonPlanned']} comparison runs).")
@@ -86,8 +93,8 @@ def short_sentence(fates: list, m: dict) -> str:
     for depth, act, word, t, _ in fates:
         by_fate.setdefault(word, []).append(f"{activations.display(act)} at depth {depth} "
                                             f"({signed_interval_tex(t.gain, t.gain_low, t.gain_high)} points)")
-    order = ["survives", "vanishes", "reverses", "appears", "turns into a gain", "remains a loss", "a loss appears",
-             "none either way"]
+    order = ["survives", "vanishes", "reverses", "appears", "turns into a gain", "remains a loss", "appears as a loss",
+             "is absent either way"]
     said = "; ".join(f"{word} for " + ", ".join(by_fate[word]) for word in order if word in by_fate)
     left = ("" if m["TunedComparisonRuns"] == m["TunedComparisonPlanned"] else
             f" ({m['TunedComparisonRuns']} of {m['TunedComparisonPlanned']} comparison runs so far)")
