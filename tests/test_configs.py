@@ -8,7 +8,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import CONF
-from rectifiers.spec.config import check_config, check_overrides, identity, run_id
+from rectifiers.spec.config import ConfigError, check_config, check_overrides, identity, run_id
 
 GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir())
 OPTIONS = [(g, p.stem) for g in GROUPS for p in sorted((CONF / g).glob("*.yaml"))]
@@ -129,3 +129,17 @@ def test_run_id_ignores_runtime_and_runs_dir(compose):
     d = compose(["profile=smoke", "activation=leaky_relu"])
     assert len({run_id(a), run_id(c), run_id(d)}) == 3
     assert run_id(c).endswith("-s1") and "-leaky_relu-" in run_id(d)
+
+
+def test_keep_weights_is_a_runtime_setting_outside_the_run_id(compose):
+    """runtime.keep_weights (default false) keeps a run's final weights; like every runtime key it
+    changes no result, so every existing run id stays valid."""
+    a, b = compose(["profile=smoke"]), compose(["profile=smoke", "runtime.keep_weights=true"])
+    assert a.runtime.keep_weights is False and b.runtime.keep_weights is True
+    check_config(b)
+    assert identity(a) == identity(b) and run_id(a) == run_id(b)
+    with pytest.raises(ConfigError, match=r"^runtime\.keep_weights=yes is invalid: expected true or false$"):
+        check_overrides(["runtime.keep_weights=yes"])
+    old = OmegaConf.to_container(a)
+    del old["runtime"]["keep_weights"]
+    check_config(OmegaConf.create(old))  # a record's config.yaml from before the key still passes

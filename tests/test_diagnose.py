@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import torch
 from omegaconf import OmegaConf
 from torch import nn
 
+from conftest import read_jsonl
 from fake_results import copy_results, write_fake_results
 from rectifiers import diagnose, files
 from rectifiers.analysis import results
@@ -146,7 +148,7 @@ def test_the_study_models_agree_with_the_training_monitor(compose, overrides):
     torch.manual_seed(0)
     model = models.build_model(cfg.model, cfg.activation).to(memory_format=torch.channels_last)
     _, monitored = Monitor(model, probe, tau=0.1, chunk=32).measure(0, NOCAST)
-    rows = diagnose.measure(model, probe, tau=0.1, chunk=32)
+    rows = diagnose.measure(model, probe, tau=0.1, chunk=32, batchnorm="keep")  # as the monitor measures
     keys = ("name", "units", "dead", "dead_ratio", "sparsity", "dormant_ratio")
     assert [{k: r[k] for k in keys} for r in rows] == [{k: r[k] for k in keys} for r in monitored]
     if "model.init.bias=-1.0" in overrides:
@@ -156,6 +158,8 @@ def test_the_study_models_agree_with_the_training_monitor(compose, overrides):
 # --- the command line ---------------------------------------------------------------------
 
 USER_MODULE = '''
+from collections import OrderedDict
+
 import torch
 from torch import nn
 
@@ -171,6 +175,27 @@ def half_dead():
 
 def mlp():
     return nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 16), nn.ReLU(), nn.Linear(16, 10))
+
+
+def dead_conv():
+    torch.manual_seed(0)
+    conv = nn.Conv2d(3, 8, 3, padding=1)
+    with torch.no_grad():
+        conv.bias.fill_(-100.0)
+    return conv
+
+
+def all_dead():
+    return nn.Sequential(dead_conv(), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+
+
+def one_dead_site():
+    """stem_relu entirely dead (8 units), head_relu alive (4 units, bias +1 after a dead input)."""
+    mix = nn.Conv2d(8, 4, 1)
+    with torch.no_grad():
+        mix.bias.fill_(1.0)
+    return nn.Sequential(OrderedDict(stem=dead_conv(), stem_relu=nn.ReLU(), mix=mix, head_relu=nn.LeakyReLU(0.1),
+                                     pool=nn.AdaptiveAvgPool2d(1), flat=nn.Flatten(), fc=nn.Linear(4, 10)))
 
 
 def no_rectifier():
@@ -204,8 +229,8 @@ def test_json_and_figure_are_written(user_module, fake_results, tmp_path, capsys
     assert rc == 0
     record = json.loads(out_json.read_text())
     assert set(record) >= {"model", "probe", "layers", "dead_ratio", "advice"}
-    assert record["model"] == f"{user_module}:half_dead" and record["probe"] == 32
-    assert [set(r) for r in record["layers"]] == [{"name", "kind", "units", "dead_ratio", "dormant_ratio",
+    assert record["model"] == f"{user_module}:half_dead" and record["probe"]["count"] == 32
+    assert [set(r) for r in record["layers"]] == [{"name", "kind", "units", "dead", "dead_ratio", "dormant_ratio",
                                                    "sparsity"}] * 2
     first, second = record["layers"]
     assert (first["name"], first["kind"], first["units"], first["dead_ratio"]) == ("1", "relu", 8, 0.50)
@@ -241,6 +266,8 @@ def test_random_weights_are_seeded(user_module, tmp_path):
     (["--model", "{m}:mlp", "--data", "imagenet"], "is not synthetic, folder:ROOT or cifar10:ROOT"),
     (["--model", "{m}:mlp", "--probe", "0"], "--probe 0"),
     (["--run", "no/such/run"], "has no config.yaml"),
+    (["--model", "{m}:mlp", "--fail-above", "1.5"], "'1.5' is not a fraction of units between 0 and 1"),
+    (["--model", "{m}:mlp", "--fail-above", "half"], "'half' is not a fraction of units between 0 and 1"),
 ])
 def test_bad_input_is_one_line_and_exit_status_2(user_module, tmp_path, capsys, args, problem):
     import diag_user_models as m
@@ -271,6 +298,128 @@ def test_the_bar_command_on_resnet18(tmp_path):
     assert len(record["layers"]) == 17 and record["layers"][2]["name"] == "layer1.0.relu#1"
 
 
+# --- issue 35: BatchNorm, --fail-above, CSV, the probe in full, advice, stderr, the figure -----
+
+def test_an_untrained_resnet18_is_measured_with_the_probes_batchnorm_statistics(tmp_path, capsys):
+    """Its BatchNorm layers were never updated: in eval mode they normalise with mean 0 and
+    variance 1, and a quarter of layer4 looked dead. With the probe's statistics (in a copy)
+    nothing is dead, the report says so, and the user's model is untouched."""
+    import torchvision  # a pinned dependency
+    torch.manual_seed(0)
+    model, x = torchvision.models.resnet18(weights=None), images(16, 32)
+    assert len(diagnose.never_updated(model)) == 20
+    kept = diagnose.measure(model, x, batchnorm="keep")
+    assert diagnose.network_dead_ratio(kept) > 0.02  # what the old, eval-mode-only measurement gave
+    assert diagnose.network_dead_ratio(diagnose.measure(model, x)) < 0.005
+    assert diagnose.never_updated(model) and not model.bn1.running_mean.any()  # the model itself is unchanged
+    with torch.no_grad():  # statistics that came with weights (old checkpoints track no batch) are kept
+        model.bn1.running_mean.fill_(0.5)
+    assert "bn1" not in diagnose.never_updated(model)
+    rc = diagnose.main(["--model", "torchvision.models:resnet18", "--input-shape", "3,32,32", "--probe", "16",
+                        "--json", str(tmp_path / "r.json"), "--results", str(tmp_path / "none")])
+    record, err = json.loads((tmp_path / "r.json").read_text()), capsys.readouterr().err
+    assert rc == 0 and record["dead_ratio"] < 0.005
+    assert record["probe"]["batchnorm"] == "20 of 20 layers never updated: statistics recomputed on the probe"
+    assert len(err.strip().splitlines()) == 1 and err.startswith("diagnose: warning: 20 BatchNorm layers")
+
+
+def test_fail_above_exits_1_when_the_network_or_a_call_site_is_too_dead(user_module, tmp_path, capsys):
+    common = ["--probe", "8", "--results", str(tmp_path / "none"), "--json", str(tmp_path / "r.json")]
+    assert diagnose.main(["--model", f"{user_module}:all_dead", *common]) == 0
+    capsys.readouterr()
+    assert diagnose.main(["--model", f"{user_module}:all_dead", "--fail-above", "0.5", *common]) == 1
+    err = capsys.readouterr().err
+    assert err == "diagnose: dead ratio above --fail-above 0.5: the network (100.0%), 1 (100.0%)\n"
+    assert json.loads((tmp_path / "r.json").read_text())["dead_ratio"] == 1.0  # the outputs are still written
+    # half_dead: 5 of 12 units dead (41.7%), but its first call site is 50% dead
+    assert diagnose.main(["--model", f"{user_module}:half_dead", "--fail-above", "0.45", *common]) == 1
+    assert capsys.readouterr().err.endswith("above --fail-above 0.45: 1 (50.0%)\n")
+    assert diagnose.main(["--model", f"{user_module}:half_dead", "--fail-above", "0.5", *common]) == 0
+
+
+def test_csv_rows_and_the_probe_in_full(user_module, tmp_path):
+    out = tmp_path / "out"
+    assert diagnose.main(["--model", f"{user_module}:half_dead", "--probe", "32", "--csv", str(out / "r.csv"),
+                          "--json", str(out / "r.json"), "--results", str(tmp_path / "none")]) == 0
+    record, table = json.loads((out / "r.json").read_text()), pd.read_csv(out / "r.csv")
+    assert list(table.columns) == ["index", "name", "kind", "units", "dead", "dead_ratio", "dormant_ratio",
+                                   "sparsity"]
+    assert table[["index", "name", "kind", "units", "dead", "dead_ratio"]].values.tolist() == [
+        [0, 1, "relu", 8, 4, 0.5], [1, 3, "leaky_relu", 4, 1, 0.25]]
+    assert table.sparsity.tolist() == pytest.approx([r["sparsity"] for r in record["layers"]])
+    assert record["probe"] == {"source": "synthetic", "data": "synthetic stand-in for CIFAR-10 (made in memory)",
+                               "count": 32, "input_shape": [3, 32, 32], "seed": 0, "tau": 0.1,
+                               "dead": "pre-activation <= 0 for every probe image and position",
+                               "batchnorm": "none"}
+
+
+def test_the_advice_names_this_models_dead_call_site_first(user_module, fake_results, tmp_path):
+    assert diagnose.main(["--model", f"{user_module}:one_dead_site", "--probe", "8", "--json",
+                          str(tmp_path / "r.json"), "--results", str(fake_results)]) == 0
+    text = json.loads((tmp_path / "r.json").read_text())["advice"]
+    assert text.startswith("66.7% of the units are dead on this probe; entirely dead: stem_relu (1 of 2 call "
+                           "sites). That is at least the 30%")
+    assert "head_relu" not in text
+    rows = [{"name": n, "kind": "relu", "dead": d, "units": 10} for n, d in (("a", 1), ("b", 3), ("c", 0), ("d", 3))]
+    assert report.worst_sites(rows, n=2) == "; the most at b (30.0%) and d (30.0%)"
+
+
+def test_no_study_warning_reaches_stderr(user_module, fake_results, tmp_path, capsys, caplog):
+    """A study with cells not yet run warns its own scripts; a diagnosis says it in the advice."""
+    results_dir = copy_results(fake_results, tmp_path / "results")
+    study = json.loads((results_dir / "study.json").read_text())
+    (results_dir / "study.json").write_text(json.dumps({**study, "missing": [{"cell": "lr=0.1"}] * 3}))
+    with caplog.at_level(logging.WARNING, logger="rectifiers"):
+        assert diagnose.main(["--model", f"{user_module}:half_dead", "--probe", "8", "--results",
+                              str(results_dir)]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and not caplog.records
+    assert f"3 of its {study['cells']} cells have no finished run yet" in " ".join(out.split())
+
+
+def covers(a, b, px: float = 2) -> bool:
+    """Two extents overlap by more than px pixels each way."""
+    return min(a.x1, b.x1) - max(a.x0, b.x0) > px and min(a.y1, b.y1) - max(a.y0, b.y0) > px
+
+
+@pytest.mark.parametrize("names", [["1", "3"], ["backbone.encoder.stages.3.blocks.11.mlp.activation#1", "head"]])
+def test_the_figure_keeps_legend_and_labels_off_the_bars_and_inside(tmp_path, monkeypatch, names):
+    """A 100%-dead first call site: the legend once covered its bar and showed grey swatches
+    that no bar has, the lethal line's label sat on the bars, and a long call-site name ran off
+    a small model's figure."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
+    from matplotlib.text import Text
+    figs, close = [], plt.close
+    monkeypatch.setattr(plt, "close", figs.append)  # keep the figure to look at it
+    rows = [{"name": names[0], "kind": "relu", "units": 8, "dead": 8, "dead_ratio": 1.0, "dormant_ratio": 1.0,
+             "sparsity": 1.0},
+            {"name": names[1], "kind": "leaky_relu", "units": 4, "dead": 0, "dead_ratio": 0.0, "dormant_ratio": 0.25,
+             "sparsity": 0.4}]
+    report.figure(rows, "diag_user_models:half_dead", tmp_path / "f.png", 0.3)
+    (fig,), (ax,) = figs, figs[0].axes
+    texts, draw = [], Text.draw
+
+    def recording(self, renderer):  # the texts drawn, where they are drawn
+        draw(self, renderer)
+        if self.get_visible() and self.get_text().strip():
+            texts.append((self.get_text(), self.get_window_extent(renderer)))
+    monkeypatch.setattr(Text, "draw", recording)
+    fig.canvas.draw()
+    renderer, page = fig.canvas.get_renderer(), fig.bbox
+    panel = ax.get_window_extent(renderer)
+    assert not [t for t, b in texts if covers(b, panel)]  # no legend, no label on the bars
+    assert not [t for t, b in texts if b.x0 < page.x0 - 1 or b.y0 < page.y0 - 1 or b.x1 > page.x1 + 1
+                or b.y1 > page.y1 + 1]  # none cut off
+    legends = [*fig.legends, *([ax.get_legend()] if ax.get_legend() else [])]
+    assert legends and not any(covers(leg.get_window_extent(renderer), panel) for leg in legends)
+    bars = {tuple(round(c, 3) for c in to_rgba(p.get_facecolor())) for p in ax.patches}
+    swatches = {tuple(round(c, 3) for c in to_rgba(h.get_facecolor())) for leg in legends
+                for h in leg.legend_handles if hasattr(h, "get_facecolor")}
+    assert swatches == bars  # a swatch for each bar style, none that no bar has
+    close(fig)
+
+
 # --- one of this project's runs ----------------------------------------------------------
 
 @pytest.fixture
@@ -298,8 +447,8 @@ def test_a_finished_run_is_measured_at_its_initialisation(run_folder, tmp_path):
     expected = monitor_at(cfg, models.build_model(cfg.model, cfg.activation).to(memory_format=torch.channels_last))
     keys = ("name", "units", "dead_ratio", "sparsity", "dormant_ratio")
     assert [{k: r[k] for k in keys} for r in record["layers"]] == [{k: r[k] for k in keys} for r in expected]
-    assert record["probe"] == cfg.monitor.probe_size and 0 < record["dead_ratio"] < 1
-    assert "initial weights (seed 3" in record["weights"]
+    assert record["probe"]["count"] == cfg.monitor.probe_size and 0 < record["dead_ratio"] < 1
+    assert "initial weights (seed 3" in record["weights"] and "runtime.keep_weights=true" in record["weights"]
     assert "is missing" in record["advice"]  # no results there: said, not failed
 
 
@@ -326,6 +475,27 @@ def test_a_run_checkpoint_is_loaded(run_folder, tmp_path):
     expected = monitor_at(cfg, model.to(memory_format=torch.channels_last))
     assert [r["dead_ratio"] for r in record["layers"]] == [r["dead_ratio"] for r in expected]
     assert record["layers"][0]["dead_ratio"] == 0.0 and "checkpoint.pt" in record["weights"]
+
+
+def test_kept_final_weights_are_what_diagnose_run_measures(tiny_cfg, tmp_path):
+    """runtime.keep_weights: the final weights stay in the run folder as weights.pt, never in the
+    record, and --run measures them (as the run's monitor did after its last epoch) and says so."""
+    from rectifiers.spec import records
+    from rectifiers.spec.config import run_dir
+    from rectifiers.training.train import train
+    cfg = tiny_cfg("runtime.keep_weights=true", f"runtime.record_dir={tmp_path / 'records'}", "model.init.bias=-0.5")
+    out = run_dir(cfg)
+    assert train(cfg)["status"] == "ok"
+    assert (out / "weights.pt").is_file() and not (out / "checkpoint.pt").exists()
+    assert sorted(p.name for p in (tmp_path / "records" / out.name).iterdir()) == sorted(records.RECORD_FILES)
+    assert diagnose.main(["--run", str(out), "--json", str(tmp_path / "r.json"), "--results", str(tmp_path)]) == 0
+    record = json.loads((tmp_path / "r.json").read_text())
+    assert record["weights"] == f"the run's final weights ({out / 'weights.pt'})"
+    layers = read_jsonl(out / "layers.jsonl")
+    first, last = ([r for r in layers if r["epoch"] == e] for e in (0, cfg.optim.epochs))
+    assert [r["dead"] for r in record["layers"]] == [r["dead"] for r in last]
+    assert [r["sparsity"] for r in record["layers"]] == pytest.approx([r["sparsity"] for r in last])
+    assert [r["sparsity"] for r in record["layers"]] != pytest.approx([r["sparsity"] for r in first])  # trained
 
 
 # --- the advice ----------------------------------------------------------------------------
@@ -380,7 +550,7 @@ def test_a_diverged_run_in_a_lethal_cell_counts_as_in_the_paper(fake_results, tm
     leaky3 = next(a for a in cell["acts"] if a["name"] == "Leaky 0.3")
     assert leaky3["acc"] == pytest.approx(0.1) and (leaky3["diverged"], leaky3["runs"]) == (3, 3)
     assert cell["acts"][0]["diverged"] == 1  # ReLU's
-    text = report.advice(0.5, [{"kind": "relu", "dead": 1, "units": 2}], report.study_findings(copy))
+    text = report.advice(0.5, [{"name": "conv1", "kind": "relu", "dead": 1, "units": 2}], report.study_findings(copy))
     line = next(x for x in text.splitlines() if x.startswith("- lr 0.1:"))
     assert "Leaky 0.3 in 3 of 3 runs" in line and "ReLU in 1 of 3 runs" in line
     assert "Switch to" not in text and "no cure where it diverged" in text
@@ -414,7 +584,7 @@ def test_a_lethal_cell_in_words_names_the_best_the_diverged_and_what_worked():
 
 def test_advice_quotes_the_findings(fake_results):
     f = report.study_findings(fake_results)
-    relu_rows = [{"kind": "relu", "dead": 1, "units": 2}]
+    relu_rows = [{"name": "conv1", "kind": "relu", "dead": 1, "units": 2}]
     none = report.advice(0.0, [{"kind": "relu", "dead": 0, "units": 2}], f)
     some = report.advice(0.05, relu_rows, f)
     many = report.advice(0.5, relu_rows, f)
@@ -423,7 +593,7 @@ def test_advice_quotes_the_findings(fake_results):
     for text in (some, many):  # one line per lethal cell, as lethal_cell_text writes it
         assert text.splitlines()[1:] == ["- " + report.lethal_cell_text(c) for c in f["lethal"]]
     assert "Switch to" not in many and "PReLU in 1 of 3 runs" in many
-    leaky = report.advice(0.5, [{"kind": "leaky_relu", "dead": 1, "units": 2}], f)
+    leaky = report.advice(0.5, [{"name": "conv1", "kind": "leaky_relu", "dead": 1, "units": 2}], f)
     assert "can come back" in leaky and "Look at what killed them" in leaky
     # the numbers come from the findings, not from the text
     other = {**f, "deadliest": {**f["deadliest"], "relu_peak_dead": 0.4321}}
@@ -466,5 +636,5 @@ def test_the_advice_agrees_with_the_paper_number_for_number():
 def test_advice_without_results_says_so(tmp_path):
     findings, reason = report.findings_or_reason(tmp_path / "absent")
     assert findings is None
-    text = report.advice(0.25, [{"kind": "relu", "dead": 1, "units": 4}], findings, reason)
+    text = report.advice(0.25, [{"name": "conv1", "kind": "relu", "dead": 1, "units": 4}], findings, reason)
     assert text.startswith("25.0% of the units are dead") and "absent" in text and "make results" in text

@@ -48,12 +48,13 @@ class Results:
         return tidy.tidy(self.runs, self.epochs)
 
 
-def load(results_dir: Path, *tables: str) -> Results:
+def load(results_dir: Path, *tables: str, quiet: bool = False) -> Results:
     """study.json and the named tables ("runs", "epochs", "layers") of results_dir. runs.csv
     gains the outcome columns of rectifiers.analysis.tidy.outcomes; every table gains `budget`
     (training images x epochs of its run), so that the stress grid can be told apart from
     longer runs of the same cell. A missing or empty file, or an activation without a name,
-    raises ResultsError with the fix."""
+    raises ResultsError with the fix. Cells without a finished run are a warning, unless quiet
+    (diagnose, which says so in its advice)."""
     results_dir = Path(results_dir)
     need = list(dict.fromkeys(["runs", *tables]))  # the runs define every run's budget
     paths = [results_dir / "study.json"] + [results_dir / FILES[t] for t in need]
@@ -67,7 +68,7 @@ def load(results_dir: Path, *tables: str) -> Results:
     check(paths[0])
     res = Results(dir=results_dir, study=json.loads(paths[0].read_text()), files=paths)
     missing = len(res.study.get("missing", []))
-    if missing:
+    if missing and not quiet:
         log.warning("%d of %s cells of the study have no finished run (listed in %s); what is shown uses "
                     "the runs there are", missing, res.study.get("cells", "?"), paths[0])
     budget = None

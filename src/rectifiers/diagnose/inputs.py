@@ -155,11 +155,13 @@ def load_probe(data_cfg, probe: int) -> tuple[torch.Tensor, str]:
 
 
 def load_run(run: Path, args) -> tuple[nn.Module, str, dict, dict]:
-    """One of this project's runs: its model (from config.yaml) with the run's checkpoint,
-    --checkpoint, or else the run's own initialisation (a finished run deletes its
-    checkpoint); its data and monitor configs."""
+    """One of this project's runs: its model (from config.yaml) with --checkpoint, the final
+    weights the run kept (weights.pt, runtime.keep_weights), the checkpoint of a run in
+    progress, or else the run's own initialisation (a finished run deletes its checkpoint);
+    its data and monitor configs."""
     from omegaconf import OmegaConf
 
+    from ..spec.records import WEIGHTS
     from ..training import models
     config = run / "config.yaml"
     if not config.is_file():
@@ -167,12 +169,17 @@ def load_run(run: Path, args) -> tuple[nn.Module, str, dict, dict]:
     cfg = OmegaConf.load(config)
     torch.manual_seed(cfg.seed)  # as train.py does just before building: the run's initial weights
     model = models.build_model(cfg.model, cfg.activation).to(memory_format=torch.channels_last)
-    ckpt = args.checkpoint or (run / "checkpoint.pt" if (run / "checkpoint.pt").is_file() else None)
-    if ckpt:
-        load_weights(model, Path(ckpt), f"run {run.name}")
-        weights = f"weights from {ckpt}"
+    final, ckpt = run / WEIGHTS, run / "checkpoint.pt"
+    if args.checkpoint:
+        path, weights = args.checkpoint, f"weights from {args.checkpoint}"
+    elif final.is_file():
+        path, weights = final, f"the run's final weights ({final})"
+    elif ckpt.is_file():
+        path, weights = ckpt, f"weights from {ckpt} (the last epoch of a run in progress or failed)"
     else:
-        weights = (f"the run's initial weights (seed {cfg.seed}; no checkpoint.pt: a finished run deletes it, "
-                   "pass --checkpoint for trained weights)")
+        path, weights = None, (f"the run's initial weights (seed {cfg.seed}; it kept no {WEIGHTS}: train it with "
+                               "runtime.keep_weights=true, or pass --checkpoint, for trained weights)")
+    if path:
+        load_weights(model, Path(path), f"run {run.name}")
     return model, weights, *(OmegaConf.to_container(c, resolve=True) for c in (cfg.data, cfg.monitor))
 

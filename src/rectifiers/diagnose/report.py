@@ -26,7 +26,8 @@ def study_findings(results_dir: Path = RESULTS) -> dict:
     results are missing or empty."""
     from ..analysis import claims, results  # pandas, scipy and the claim rules only when advice is asked for
     from ..analysis.rules import RULES
-    res = results.load(Path(results_dir))  # runs.csv with the outcome columns acc and dead_peak
+    # quiet: cells without a finished run are no warning on stderr here; the advice says how many
+    res = results.load(Path(results_dir), quiet=True)  # runs.csv with the outcome columns acc and dead_peak
     df, cells = results.cell_frame(res.runs, res.study), results.cells(res.study)
     acc, peak, init = (results.over_seeds(df, v, ["cell", "act"]).set_index(["cell", "act"])
                        for v in ("acc", "dead_peak", "dead_ratio_init"))
@@ -42,6 +43,7 @@ def study_findings(results_dir: Path = RESULTS) -> dict:
     revival_relu, revival_leaky = claims._revival(t[t.scale == "stress"], RULES)  # claim 2's, as the paper
     return {
         "results": str(results_dir), "dead_threshold": threshold, "plain_cells": len(plain),
+        "missing": len(res.study.get("missing", [])), "cells": res.study.get("cells", "?"),
         "lethal": [_lethal_cell(c, acc, peak, _milder(c, cells, res.study, acc)) for c in lethal],
         "relu_acc_not_lethal": float(np.mean(spared)) if spared else np.nan,
         "deadliest": {"label": deadliest["label"], "relu_init_dead": _relu_mean(init, deadliest),
@@ -142,13 +144,30 @@ def _lethal_lines(cells: list[dict]) -> str:
     return "".join(f"\n- {lethal_cell_text(c)}" for c in cells)
 
 
+def worst_sites(rows: list[dict], n: int = 3) -> str:
+    """This model's worst call sites by name: every entirely dead one (the first 8 named), else
+    the n with the largest dead share; "" when no unit is dead."""
+    dead = [r for r in rows if r["dead"]]
+    whole = [r["name"] for r in dead if r["dead"] == r["units"]]
+    if whole:
+        named = whole[:8] + ([f"{len(whole) - 8} more"] if len(whole) > 8 else [])
+        return f"; entirely dead: {_listing(named)} ({len(whole)} of {len(rows)} call sites)"
+    if not dead:
+        return ""
+    worst = sorted(dead, key=lambda r: -r["dead"] / r["units"])[:n]  # stable: forward order among equals
+    return "; the most at " + _listing([f"{r['name']} ({pct(r['dead'] / r['units'])}%)" for r in worst])
+
+
 def advice(dead_ratio: float, rows: list[dict], findings: dict | None, missing: str = "") -> str:
-    """A few sentences for a measured model, and one line per lethal cell of the study, every
-    number taken from `findings` (study_findings); `missing` says why there are no findings."""
-    here = f"{pct(dead_ratio)}% of the units are dead on this probe"
+    """A few sentences for a measured model, its worst call sites first, and one line per lethal
+    cell of the study, every number taken from `findings` (study_findings); `missing` says why
+    there are no findings."""
+    here = f"{pct(dead_ratio)}% of the units are dead on this probe{worst_sites(rows)}"
     if findings is None:
         return f"{here}. No comparison with the study: {missing}"
     f = findings
+    incomplete = (f" The study's figures come from the runs there are: {f['missing']} of its {f['cells']} cells "
+                  "have no finished run yet." if f.get("missing") else "")
     thr, worst, cells = f["dead_threshold"], f["deadliest"], f["lethal"]
     killed = (f"training kills units: at {worst['label']} ReLU started with {pct(worst['relu_init_dead'])}% dead "
               f"and peaked at {pct(worst['relu_peak_dead'])}%")
@@ -159,23 +178,23 @@ def advice(dead_ratio: float, rows: list[dict], findings: dict | None, missing: 
             text += (f"In the study's {ref['label']} ReLU peaked at {pct(ref['relu_peak_dead'])}% dead units and "
                      f"the other activations' mean accuracy differed from ReLU's by at most "
                      f"{pct(ref['max_abs_acc_diff'])} points: dead units give no reason to switch. ")
-        return text + f"But {killed}, so measure the trained model too."
+        return text + f"But {killed}, so measure the trained model too." + incomplete
     stuck = sum(r["dead"] for r in rows if r["kind"] in STUCK)
     leaky_note = "" if stuck else (
         f" They sit in rectifiers that pass gradient below zero, so they can come back: in the study, Leaky ReLU "
         f"revived {pct(f['revival_leaky'])}% of its ever-dead units, ReLU {pct(f['revival_relu'])}%.")
     if dead_ratio < thr:
-        text = f"{here}, below the {pct_g(thr)}% at which the study calls a setting lethal. But {killed}"
+        text = f"{here}. That is below the {pct_g(thr)}% at which the study calls a setting lethal. But {killed}"
         if cells:
             text += (f", and where {pct_g(thr)}% or more died ReLU averaged "
                      f"{pct(sum(c['relu_acc'] for c in cells) / len(cells))}% test accuracy, against "
                      f"{pct(f['relu_acc_not_lethal'])}% in its other plain-network cells")
-        text += "." + leaky_note + " Measure again during training."
+        text += "." + leaky_note + " Measure again during training." + incomplete
         return text + (_what_worked(f"If the dead share climbs towards {pct_g(thr)}%, do", cells) if cells else "")
-    text = f"{here}: at least the {pct_g(thr)}% at which the study calls a setting lethal." + leaky_note
+    text = f"{here}. That is at least the {pct_g(thr)}% at which the study calls a setting lethal." + leaky_note
     if not stuck:
         text += " Look at what killed them: the learning rate, the batch size, the initialisation."
-    return text + (_what_worked("Do", cells) if cells else " The study has no lethal cell to compare with.")
+    return text + incomplete + (_what_worked("Do", cells) if cells else " The study has no lethal cell to compare with.")
 
 
 def _what_worked(lead: str, cells: list[dict]) -> str:
@@ -209,10 +228,23 @@ KIND_COLOURS = {"relu": "relu", "relu6": "relu", "leaky_relu": "leaky_relu_0.1",
                 "prelu": "prelu"}  # kind -> the study's activation whose colour it takes; "other" is grey
 
 
+LABEL_CHARS = 40  # a longer call-site name is cut in its middle: the bars keep their room
+
+
+def _label(name: str) -> str:
+    return name if len(name) <= LABEL_CHARS else f"{name[:LABEL_CHARS // 2 - 1]}…{name[-(LABEL_CHARS // 2):]}"
+
+
 def figure(rows: list[dict], title: str, path: Path, threshold: float | None) -> None:
     """Dead (solid) and tau-dormant (light) share of units per call site, in forward order,
-    coloured by kind in the paper's style, with the study's lethal level."""
+    coloured by kind in the paper's style, with the study's lethal level. Nothing covers a bar:
+    the legend stands above the axes and has a swatch for each bar style drawn (kind x dead or
+    dormant) and the lethal line; the figure grows with its longest call-site name, so that no
+    label is cut off."""
+    import textwrap
+
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     from matplotlib.ticker import PercentFormatter
 
@@ -222,27 +254,43 @@ def figure(rows: list[dict], title: str, path: Path, threshold: float | None) ->
         return style.colour(KIND_COLOURS[kind]) if kind in KIND_COLOURS else "0.6"
 
     style.setup()
-    n = len(rows)
-    fig, ax = plt.subplots(figsize=(min(7.0, max(3.4, 0.16 * n + 1.2)), 2.6), layout="constrained")
+    n, step = len(rows), max(1, len(rows) // 40)  # at most about 40 readable labels
+    labels = [_label(r["name"]) for r in rows][::step]
+    width = min(7.0, max(3.4, 0.16 * n + 1.2))
+    label_height = max(map(len, labels)) * 0.6 * style.MIN_FONT / 72  # inches: an upright label's length
+    fig, ax = plt.subplots(figsize=(width, 2.9 + label_height), layout="constrained")
     x = range(n)
     colours = [colour(r["kind"]) for r in rows]
     ax.bar([i - 0.2 for i in x], [r["dead_ratio"] for r in rows], width=0.4, color=colours)
     ax.bar([i + 0.2 for i in x], [r["dormant_ratio"] for r in rows], width=0.4, color=colours, alpha=0.35)
     if threshold is not None:
         ax.axhline(threshold, color="0.4", lw=0.6, ls="--")
-        ax.text(-0.5, threshold, "lethal in the study", ha="left", va="bottom", fontsize=6, color="0.4")
-    step = max(1, n // 40)  # at most about 40 readable labels
-    ax.set_xticks(list(x)[::step], [r["name"] for r in rows][::step], rotation=90, fontsize=6)
+    ax.set_xticks(list(x)[::step], labels, rotation=90)
     ax.set_xlim(-0.6, n - 0.4)
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_ylabel("share of units")
-    ax.set_title(title)
-    kinds = list(dict.fromkeys(r["kind"] for r in rows))
-    handles = [Patch(color="0.3", label="dead"), Patch(color="0.3", alpha=0.35, label="τ-dormant")]
-    handles += [Patch(color=colour(k), label=k) for k in kinds]
-    ax.legend(handles=handles, loc="upper left", ncol=len(handles), handlelength=1.0, columnspacing=0.8)
+    ax.set_title(textwrap.fill(title, int(width * 72 / (0.6 * 8))))  # 8 pt characters per line of the width
+    handles = [h for k in dict.fromkeys(r["kind"] for r in rows)
+               for h in (Patch(color=colour(k), label=f"{k}: dead"),
+                         Patch(color=colour(k), alpha=0.35, label=f"{k}: τ-dormant"))]
+    if threshold is not None:
+        handles.append(Line2D([], [], color="0.4", lw=0.6, ls="--", label=f"lethal in the study ({pct_g(threshold)}%)"))
+    style.legend_on_top(fig, handles, ncol=2)  # one row per kind: its dead and its dormant bars
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, metadata={"Software": None} if path.suffix.lower() == ".png" else None)
     plt.close(fig)
+
+
+CSV_COLUMNS = ("index", "name", "kind", "units", "dead", "dead_ratio", "dormant_ratio", "sparsity")
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    """One row per call site, in forward order, with the table's columns (ratios unrounded)."""
+    import csv
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as out:
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(CSV_COLUMNS)
+        w.writerows([i, *(r[k] for k in CSV_COLUMNS[1:])] for i, r in enumerate(rows))
 

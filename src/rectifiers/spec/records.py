@@ -4,7 +4,8 @@ aggregate.py and plan.py read records without it.
 
 runs/<profile>/<run-id>/ holds config.yaml, metrics.jsonl (one line per epoch, epoch 0 is
 initialisation), layers.jsonl (one line per layer per measurement), checkpoint.pt while the
-run is in progress, and summary.json, written last. `make train` copies all but the checkpoint
+run is in progress, summary.json, written last, and with runtime.keep_weights the final
+weights of a run that ended ok (weights.pt). `make train` copies the four text files alone
 to results/<profile>/runs/<run-id>/.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..files import ROOT, set_aside, write_atomic
 
 FINISHED = ("ok", "diverged")  # a run with either status is done; "failed" resumes from its checkpoint
 RECORD_FILES = ("config.yaml", "metrics.jsonl", "layers.jsonl", "summary.json")  # what results/ keeps
+WEIGHTS = "weights.pt"  # the final state dict, kept in the run folder on request (runtime.keep_weights), never in results/
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:

@@ -139,6 +139,7 @@ class Runtime:
     compile: bool
     progress: bool
     record_dir: Optional[str]
+    keep_weights: bool = False  # a default: the configs of records made before it pass the check
 
 
 @dataclass

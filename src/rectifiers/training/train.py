@@ -182,8 +182,7 @@ def set_up(cfg: DictConfig, ident: dict, out: Path, kept: Path | None) -> Run:
     device = select_device(cfg.runtime)
     ds = tensors.load(cfg.data, cfg.monitor.probe_size, device)  # bad data fails here, nothing written
     if cfg.optim.batch_size > len(ds.train.y):
-        raise ConfigError(f"optim.batch_size={cfg.optim.batch_size} exceeds the {len(ds.train.y)} "
-                          "training images: lower it")
+        raise ConfigError(f"optim.batch_size={cfg.optim.batch_size} exceeds the {len(ds.train.y)} training images: lower it")
     torch.manual_seed(cfg.seed)
     net = models.build_model(cfg.model, cfg.activation).to(device, memory_format=torch.channels_last)
     model = torch.compile(net) if cfg.runtime.compile else net
@@ -274,10 +273,9 @@ def write_rows(run: Run) -> None:  # metrics.jsonl and layers.jsonl, whole each 
 
 
 def finish(run: Run) -> dict:
-    """The summary, after a last evaluation on the full test set (and any validation images) if
-    the run ended ok; a finished run then drops its checkpoint and copies its record."""
-    p, ds = run.progress, run.ds
-    final = {}
+    """The summary, after a last evaluation on the full test set (and any validation images) if the
+    run ended ok (and runtime.keep_weights: weights.pt); a finished run drops its checkpoint, copies its record."""
+    p, ds, final = run.progress, run.ds, {}
     for name, split in (("test", ds.test), ("val", ds.val)) if p.status == "ok" else ():
         if split is not None:
             final[f"final_{name}_acc"], final[f"final_{name}_loss"] = evaluate(run.model, split.x, split.y, ds, run.autocast)
@@ -289,6 +287,8 @@ def finish(run: Run) -> dict:
                                  torch.__version__),
                "data_fingerprint": ds.fingerprint, "data_description": ds.description}
     write_rows(run)
+    if p.status == "ok" and run.cfg.runtime.keep_weights:  # asked for; before the summary, which marks a run done
+        write_atomic(run.out / records.WEIGHTS, write=lambda tmp: torch.save(run.net.state_dict(), tmp))
     write_atomic(run.out / "summary.json", json.dumps(summary, indent=1) + "\n")
     if run.writer:
         run.writer.close()
