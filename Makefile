@@ -50,14 +50,14 @@ export SOURCE_DATE_EPOCH := 1700000000
 export FORCE_SOURCE_DATE := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: stability power reproduce chain env tex train results calibrate figures tables paper compare test smoke bench plan clean
+.PHONY: stability power reproduce chain env tex train results calibrate figures tables paper readme compare test smoke bench plan clean
 
 reproduce: env  ## where the chain builds (the committed tree, or reproductions/<name>/), then the chain
 	@repro=$$($(PY) scripts/compare.py locate --profile $(PROFILE) $(if $(FRESH),--fresh) $(SAMPLING) \
 	  $(if $(REPRO),--name $(REPRO)) $(DATA)) || exit 1; \
 	$(MAKE) --no-print-directory -o $(VENV)/.installed chain REPRO=$$repro  # env is made: not again
 
-chain: train results calibrate figures tables paper $(if $(REPRO),compare)
+chain: train results calibrate figures tables paper $(if $(REPRO),compare,readme)
 .NOTPARALLEL: chain  # in order, also under -j: a failed training stops the chain before aggregation
 
 env: $(VENV)/.installed
@@ -165,6 +165,9 @@ $(PAPER_SRC:%=$(TREE)%): $(TREE)%: %  ## a reproduction's paper: the committed t
 	@mkdir -p $(@D)
 	cp $< $@
 endif
+
+readme: paper/generated/numbers.tex  ## the README's findings, from the committed paper's numbers (a reproduction leaves it alone)
+	$(PY) scripts/readme_findings.py --numbers $< --readme README.md
 
 compare: env  ## a reproduction's report.md and compare.pdf (the last step of make reproduce)
 	@test -n "$(REPRO)" || { echo "make compare: name the reproduction, REPRO=<folder of reproductions/>:" \
