@@ -213,7 +213,8 @@ def test_absurd_learning_rate_is_recorded_as_diverged(tiny_cfg, monkeypatch, cap
 def run_script(tmp_path, *overrides):
     cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), f"runs_dir={tmp_path / 'runs'}", *overrides]
     return subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                          env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "HOME": str(tmp_path)})
+                          env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "HOME": str(tmp_path),
+                               "PYTHONPATH": str(ROOT / "src")})
 
 
 @pytest.mark.slow  # a fresh interpreter imports torch: a few seconds
@@ -229,7 +230,9 @@ def test_script_runs(tmp_path):
     assert "epoch 1/1" in p.stdout  # runtime.progress defaults to true
     assert p.stdout.splitlines()[-1] == (f"{summary['run_id']} ok · final test {100 * summary['final_test_acc']:.1f}% "
                                          f"· {summary_path.parent}/")
-    assert not list(tmp_path.glob("outputs")) and not list(tmp_path.rglob(".hydra"))
+    # Hydra's output folder is the run's: .hydra/ and train.log are there, and nowhere else
+    assert [p.parent for p in tmp_path.rglob(".hydra")] == [summary_path.parent]
+    assert (summary_path.parent / "train.log").exists() and not list(tmp_path.glob("outputs"))
 
 
 @pytest.mark.slow  # a fresh interpreter imports torch: a few seconds
