@@ -175,6 +175,15 @@ def test_tensorboard_logger_writes_each_epochs_metrics(tiny_cfg, tmp_path):
     assert not (run_dir(plain) / "tensorboard").exists()
 
 
+def test_the_record_keeps_the_thread_count_which_the_run_id_leaves_out(tiny_cfg):
+    """Threads split torch's sums, so they change the rounding, yet they stay out of the run id,
+    which ~900 committed records carry (docs/design.md section 3): each summary says how many."""
+    one, two = tiny_cfg("runtime.threads=1"), tiny_cfg("runtime.threads=2")
+    assert run_id(one) == run_id(two)
+    summary = train(one)
+    assert summary["threads"] == 1 and summary["device"].endswith("1 thread)")
+
+
 def test_finished_run_is_skipped(tiny_cfg, monkeypatch):
     cfg = tiny_cfg()
     first = train(cfg)
