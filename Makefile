@@ -1,5 +1,7 @@
 # Rectifiers under stress. `make reproduce` runs the whole chain: environment, training,
 # aggregation, figures, tables and numbers, PDF. Each step is a rule with real prerequisites.
+# A bare `make` lists the targets (`make help`): a target's `## ` comment is its line there.
+.DEFAULT_GOAL := help
 PROFILE ?= cpu
 ifeq ($(PROFILE),smoke)
 DATA ?=
@@ -50,17 +52,28 @@ export SOURCE_DATE_EPOCH := 1700000000
 export FORCE_SOURCE_DATE := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: stability power reproduce chain env tex train results calibrate figures tables paper readme compare test smoke bench plan clean
+.PHONY: help stability power reproduce chain env tex train results calibrate figures tables paper readme compare test smoke bench plan clean
 
-reproduce: env  ## where the chain builds (the committed tree, or reproductions/<name>/), then the chain
-	@repro=$$($(PY) scripts/compare.py locate --profile $(PROFILE) $(if $(FRESH),--fresh) $(SAMPLING) \
-	  $(if $(REPRO),--name $(REPRO)) $(DATA)) || exit 1; \
+help:  ## these lines; PROFILE=cpu|smoke|full, DATA, FRESH, SAMPLE: README.md
+	@echo "make TARGET (what it costs: on 2 CPU cores):"
+	@awk '/^[a-z][a-z_-]*:.*## /  { t = $$0; sub(/:.*/, "", t); c = $$0; sub(/^[^#]*## /, "", c); printf "  %-10s %s\n", t, c; next } \
+	     /^ +## / { c = $$0; sub(/^ +## /, "", c); printf "  %-10s %s\n", "", c }' $(firstword $(MAKEFILE_LIST))
+
+LOCATE = $(PY) scripts/compare.py locate --profile $(PROFILE) $(if $(FRESH),--fresh) $(SAMPLING) $(if $(REPRO),--name $(REPRO)) $(DATA)
+# make -n runs a recipe line that names $(MAKE), and locating checks (downloads) the data and claims a
+# folder: under -n (n in MAKEFLAGS' first word) this recipe only says what it would run.
+DRY_RUN = $(findstring n,$(firstword -$(MAKEFLAGS)))
+reproduce: env  ## everything: where it builds (the committed tree or reproductions/<name>/), then the chain;
+               ## hours to days of training: make plan says how long, with the same variables
+	@$(if $(DRY_RUN),echo "$(LOCATE)"; echo "$(MAKE) chain REPRO=<the folder it printed>"; exit 0;) \
+	repro=$$($(LOCATE)) || exit 1; \
+	$(HAVE_TEX) || { echo "make reproduce: the chain ends with the PDF. $(NO_TEX)"; exit 1; }; \
 	$(MAKE) --no-print-directory -o $(VENV)/.installed chain REPRO=$$repro  # env is made: not again
 
 chain: train results calibrate figures tables paper $(if $(REPRO),compare,readme)
 .NOTPARALLEL: chain  # in order, also under -j: a failed training stops the chain before aggregation
 
-env: $(VENV)/.installed
+env: $(VENV)/.installed  ## .venv/ with the pinned packages of pyproject.toml (minutes, once)
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -71,14 +84,20 @@ $(VENV)/.installed-test: $(VENV)/.installed  ## the test extra of pyproject.toml
 	$(PY) -m pip install -q -e ".[test]"
 	touch $@
 
-tex:  ## pdflatex and friends; as root on Debian they are installed, otherwise say what to install
-	@command -v latexmk >/dev/null && command -v pdflatex >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -q && apt-get install -y -q --no-install-recommends $(TEX_PACKAGES); \
-	  else echo "LaTeX is missing. Install: sudo apt-get install --no-install-recommends $(TEX_PACKAGES)"; exit 1; fi; }
+# Only `make tex` installs system packages; `make paper` without TeX says what to run and stops.
+TEX_INSTALL := apt-get install -y --no-install-recommends $(TEX_PACKAGES)
+HAVE_TEX := command -v latexmk >/dev/null && command -v pdflatex >/dev/null
+NO_TEX := LaTeX is missing. Install it: make tex (as root), or: sudo $(TEX_INSTALL)
 
-train: env  ## resumable: runs with a record in $(RESULTS)/runs/ are skipped; new records go there.
+tex:  ## installs TeX Live (latexmk, pdflatex, pdftotext) with apt-get as root on Debian; minutes, once
+	@$(HAVE_TEX) && command -v pdftotext >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get update -q && $(TEX_INSTALL); \
+	  else echo "make tex: run as root on Debian or Ubuntu, or: sudo $(TEX_INSTALL)"; exit 1; fi; }
+
+train: env  ## resumable: runs with a record in results/<profile>/runs/ are skipped; new records go there.
            ## Each sweep checks its jobs and the data before it starts any, and fails if a run failed.
+           ## One thread per run (runtime.threads=1): a rerun on the same kind of CPU is bit-identical.
+           ## Most of make reproduce's hours: make plan says how long
 	for s in $(STUDIES); do \
 	  case $$s in resnet_*) k="$(SAMPLE_TRAINED)";; *) k="$(SAMPLE)";; esac; \
 	  if [ "$$k" = 0 ]; then echo "$$s: not trained (SAMPLE_TRAINED=0)"; continue; fi; \
@@ -90,7 +109,8 @@ train: env  ## resumable: runs with a record in $(RESULTS)/runs/ are skipped; ne
 	    $(if $(REPRO),runs_dir=$(TREE)train) $(if $(SAMPLE_TUNED),profile.tuned.selection_seeds=$(SAMPLE_TUNED) \
 	    profile.tuned.comparison_seeds=$(SAMPLE_TUNED)); fi
 
-results: env  ## rewritten only when their content changes; never with fewer runs or other data unless FORCE=1
+results: env  ## results/<profile>/*.csv and study.json from the records alone, rewritten only when their content
+             ## changes; never with fewer runs or other data unless FORCE=1
 	$(PY) scripts/aggregate.py --profile $(PROFILE) --out $(TREE)results $(if $(FORCE),--force) $(DATA) \
 	  $(if $(SAMPLE),profile.seeds=$(SAMPLE))
 
@@ -140,12 +160,12 @@ $(GEN)/table_claims.tex $(GEN)/numbers.tex: $(STABILITY) $(CLAIMS_CAL) $(POWER)
 $(GEN)/numbers.tex: $(CAL_SIDE)
 $(GEN)/numbers.tex: $(POWER)
 
-figures: $(FIG_PDFS)
+figures: $(FIG_PDFS)  ## figures/ from results/, only what is stale (with tables and paper: under a minute)
 
 $(FIG_DIR)/%.pdf $(FIG_DIR)/%.png: scripts/fig_%.py $(STYLE) $(RESULT_FILES)
 	$(PY) scripts/fig_$*.py --results $(RESULTS) --out $(FIG_DIR)
 
-tables: $(TABLES)
+tables: $(TABLES)  ## paper/generated/*.tex from results/, only what is stale
 
 $(GEN)/%.tex: scripts/%.py $(STYLE) $(RESULT_FILES) $(wildcard conf/*/*.yaml)
 	$(PY) scripts/$*.py --results $(RESULTS) --out $@
@@ -155,9 +175,10 @@ $(GEN)/table_claims_calibration.tex $(GEN)/numbers.tex: $(CLAIMS_CAL)
 $(GEN)/numbers.tex: scripts/make_numbers.py $(STYLE) $(RESULT_FILES)
 	$(PY) scripts/make_numbers.py --results $(RESULTS) --out $@
 
-paper: $(PDF)
+paper: $(PDF)  ## paper/main.pdf from the committed records, under a minute; needs TeX (make tex)
 
-$(PDF): $(PAPER_SRC:%=$(TREE)%) $(FIG_PDFS) $(TABLES) | tex
+$(PDF): $(PAPER_SRC:%=$(TREE)%) $(FIG_PDFS) $(TABLES)
+	@$(HAVE_TEX) || { echo "make paper: $(NO_TEX)"; exit 1; }
 	cd $(TREE)paper && latexmk -pdf -interaction=nonstopmode -halt-on-error -quiet main.tex
 
 ifneq ($(REPRO),)
@@ -174,13 +195,13 @@ compare: env  ## a reproduction's report.md and compare.pdf (the last step of ma
 	  $$(ls reproductions 2>/dev/null || echo none yet); exit 1; }
 	$(PY) scripts/compare.py report --reproduction $(TREE:%/=%)
 
-test: env $(VENV)/.installed-test  ## the tests, in $(JOBS) processes (slow ones first)
+test: env $(VENV)/.installed-test  ## the tests, offline on synthetic data, in JOBS processes: under 9 min
 	$(PY) -m pytest -q -n $(JOBS)
 
 smoke:  ## the whole chain on synthetic data, in a few minutes (a reproduction: reproductions/smoke-*/)
 	$(MAKE) reproduce PROFILE=smoke
 
-bench: env
+bench: env  ## training throughput and the monitor's overhead: about 4 min
 	$(PY) scripts/bench.py $(DATA_BENCH)
 
 plan: env  ## what `make reproduce` with the same PROFILE, DATA, FRESH and SAMPLE would train, and how long

@@ -4,10 +4,11 @@
     python scripts/train.py activation=leaky_relu activation.negative_slope=0.2 regime=high_lr seed=3
     python scripts/train.py -m +study=lr profile=cpu hydra/launcher=joblib
 
-A mistyped or impossible setting (seed=abc, optim.lrr=0.1, optim.lr=-1) is refused in one line
-before any data is loaded, and missing data in one line before any run (or job) starts. Every
-run ends with a line saying how it ended; a sweep ends with "N ok, N diverged, N failed" and
-exits non-zero if any run failed.
+A mistyped or impossible setting (seed=abc, optim.lrr=0.1, optim.lr=-1, activation=swish) is
+refused in one line before any data is loaded, and missing data in one line before any run (or
+job) starts (rectifiers.spec.launch). Each run's folder, runs/<profile>/<run-id>/, is Hydra's output
+folder: .hydra/ and train.log are there. Every run ends with a line saying how it ended; a sweep
+ends with "N ok, N diverged, N failed" and exits non-zero if any run failed.
 """
 import logging
 import sys
@@ -16,7 +17,8 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
-from rectifiers.spec.config import ConfigError, check_overrides
+from rectifiers.spec.config import ConfigError
+from rectifiers.spec.launch import run_app
 
 log = logging.getLogger("rectifiers")
 
@@ -40,8 +42,4 @@ def main(cfg):
 
 
 if __name__ == "__main__":
-    try:
-        check_overrides(sys.argv[1:])  # before Hydra, whose own refusals take several lines
-    except ConfigError as e:
-        sys.exit(f"refused: {e}")
-    main()
+    run_app(main, sys.argv[1:])  # the overrides checked before Hydra; its refusals in one line

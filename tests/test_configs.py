@@ -8,7 +8,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import CONF
-from rectifiers.spec.config import ConfigError, check_config, check_overrides, identity, run_id
+from rectifiers.spec.config import ConfigError, check_config, check_overrides, identity, run_id, variants_with
 
 GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir())
 OPTIONS = [(g, p.stem) for g in GROUPS for p in sorted((CONF / g).glob("*.yaml"))]
@@ -103,6 +103,19 @@ def test_the_command_line_check_accepts_every_key_of_conf_with_its_own_value(com
     check_overrides(overrides)
 
 
+def test_a_study_is_added_to_the_config_not_chosen_in_it():
+    """Hydra would say "No match in the defaults list" over two lines; a study also needs -m."""
+    with pytest.raises(ConfigError, match=r"^study=lr: a study is added .*: use \+study=lr with -m"):
+        check_overrides(["study=lr"])
+    check_overrides(["+study=lr", "++grid=stress", "~study"])
+
+
+def test_the_schema_says_which_option_has_a_key():
+    assert variants_with("activation.negative_slope") == ("name", ["leaky_relu"])
+    assert variants_with("data.root") == ("source", ["torchvision", "folder"])
+    assert variants_with("optim.lr") is None
+
+
 def test_unknown_option_lists_available_options(compose):
     with pytest.raises(hydra.errors.MissingConfigException) as e:
         compose(["activation=swish"])
@@ -112,13 +125,16 @@ def test_unknown_option_lists_available_options(compose):
 
 # --- studies: sweeps over the options above ---------------------------------------
 
-def test_the_sweep_callback_is_importable():
-    """conf/train.yaml names CheckStudy once for every multirun (tests/test_study.py runs it)."""
+def test_the_callbacks_are_importable():
+    """conf/train.yaml names CheckStudy for every multirun (tests/test_study.py runs it) and
+    CheckRun for every single run (tests/test_hydra.py)."""
     with hydra.initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = hydra.compose("train", return_hydra_config=True)
-    (cb,) = cfg.hydra.callbacks.values()
-    module, _, attr = cb._target_.rpartition(".")
-    assert hasattr(importlib.import_module(module), attr), cb._target_
+    targets = sorted(cb._target_ for cb in cfg.hydra.callbacks.values())
+    assert targets == ["rectifiers.spec.launch.CheckRun", "rectifiers.spec.study.CheckStudy"]
+    for target in targets:
+        module, _, attr = target.rpartition(".")
+        assert hasattr(importlib.import_module(module), attr), target
 
 
 def test_run_id_ignores_runtime_and_runs_dir(compose):

@@ -175,6 +175,15 @@ def test_tensorboard_logger_writes_each_epochs_metrics(tiny_cfg, tmp_path):
     assert not (run_dir(plain) / "tensorboard").exists()
 
 
+def test_the_record_keeps_the_thread_count_which_the_run_id_leaves_out(tiny_cfg):
+    """Threads split torch's sums, so they change the rounding, yet they stay out of the run id,
+    which ~900 committed records carry (docs/design.md section 3): each summary says how many."""
+    one, two = tiny_cfg("runtime.threads=1"), tiny_cfg("runtime.threads=2")
+    assert run_id(one) == run_id(two)
+    summary = train(one)
+    assert summary["threads"] == 1 and summary["device"].endswith("1 thread)")
+
+
 def test_finished_run_is_skipped(tiny_cfg, monkeypatch):
     cfg = tiny_cfg()
     first = train(cfg)
@@ -213,7 +222,8 @@ def test_absurd_learning_rate_is_recorded_as_diverged(tiny_cfg, monkeypatch, cap
 def run_script(tmp_path, *overrides):
     cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), f"runs_dir={tmp_path / 'runs'}", *overrides]
     return subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                          env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "HOME": str(tmp_path)})
+                          env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "HOME": str(tmp_path),
+                               "PYTHONPATH": str(ROOT / "src")})
 
 
 @pytest.mark.slow  # a fresh interpreter imports torch: a few seconds
@@ -229,7 +239,9 @@ def test_script_runs(tmp_path):
     assert "epoch 1/1" in p.stdout  # runtime.progress defaults to true
     assert p.stdout.splitlines()[-1] == (f"{summary['run_id']} ok · final test {100 * summary['final_test_acc']:.1f}% "
                                          f"· {summary_path.parent}/")
-    assert not list(tmp_path.glob("outputs")) and not list(tmp_path.rglob(".hydra"))
+    # Hydra's output folder is the run's: .hydra/ and train.log are there, and nowhere else
+    assert [p.parent for p in tmp_path.rglob(".hydra")] == [summary_path.parent]
+    assert (summary_path.parent / "train.log").exists() and not list(tmp_path.glob("outputs"))
 
 
 @pytest.mark.slow  # a fresh interpreter imports torch: a few seconds

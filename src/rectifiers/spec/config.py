@@ -105,6 +105,17 @@ def schema_type(key: str) -> tuple:
     return fields[last]
 
 
+def variants_with(key: str) -> tuple[str, list[str]] | None:
+    """For a key of a section whose keys depend on one of its values: that value's key and the
+    values whose section has it (activation.negative_slope -> ("name", ["leaky_relu"])); else None."""
+    section, _, rest = key.partition(".")
+    _, f = _fields(Train).get(section, (None, None))
+    if f is None or "variants" not in f.metadata:
+        return None
+    by, options = f.metadata["variants"]
+    return by, [name for name, option in options.items() if rest.split(".")[0] in _fields(option)]
+
+
 def resolved(cfg) -> dict:
     """The composed config as plain values, without Hydra's own node."""
     return OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), resolve=True)
@@ -113,6 +124,7 @@ def resolved(cfg) -> dict:
 # --- checks ---------------------------------------------------------------------------
 
 GROUPS = ("data", "model", "activation", "optim", "profile", "regime", "study", "grid", "logger")  # conf/ folders
+ADDED = ("study", "grid")  # not in train.yaml's defaults: selected with +study=NAME
 
 
 def check_overrides(args) -> None:
@@ -129,6 +141,9 @@ def check_overrides(args) -> None:
         except HydraException:
             continue  # Hydra reports its own syntax errors
         key = ov.key_or_group
+        if key in ADDED and not (ov.is_add() or ov.is_force_add() or ov.is_delete()):  # Hydra: "No match in..."
+            raise ConfigError(f"{arg}: a {key} is added to the config, not chosen in it: use +{arg}"
+                              + (" with -m (a study is a sweep)" if key == "study" else ""))
         if ov.is_delete() or ov.package or key.startswith("hydra") or "/" in key or key in GROUPS:
             continue
         kind, f = schema_type(key)

@@ -97,10 +97,12 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def machine(device: str, cpu_capability: str, torch_version: str) -> dict:
-    """Where and with what a run was made: between kinds of CPU, results differ like seeds."""
+def machine(device: str, cpu_capability: str, torch_version: str, threads: int) -> dict:
+    """Where and with what a run was made: between kinds of CPU, results differ like seeds, and so
+    between thread counts, which are not part of a run's id (docs/design.md section 3)."""
     return {"device": device, "cpu": cpu_model(),
             "cpu_capability": cpu_capability,  # oneDNN picks its kernels by it
+            "threads": threads,  # torch's intra-op threads: they split the sums, and so their rounding
             "versions": versions(torch_version), "git_commit": git_commit(), "command": " ".join(sys.argv)}
 
 

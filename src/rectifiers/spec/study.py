@@ -26,6 +26,7 @@ from ..files import CONF
 from ..studies import SCALES
 from . import data
 from .config import DATA_IDENTITY, SET_DATA_IDENTITY, ConfigError, check_config, record_dir, run_dir, run_id
+from .launch import one_line
 from .records import load_summary, outcome_line
 
 log = logging.getLogger("rectifiers")
@@ -76,7 +77,8 @@ def sweep_jobs(config) -> list[list[str]]:
     study's hydra.sweeper.params, then the command line (which wins for a key in both)."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     params = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
-    overrides = OverridesParser.create().parse_overrides(params + list(config.hydra.overrides.task))
+    task = OmegaConf.to_container(config.hydra.overrides.task)  # as typed: an override may hold ${...}
+    overrides = OverridesParser.create().parse_overrides(params + task)
     return BasicSweeper.split_arguments(overrides, None)[0]
 
 
@@ -100,7 +102,7 @@ def compose_jobs(config) -> list:
                 cfg.seed = parser.parse_override(o).value()
             check_config(cfg)
         except (HydraException, OmegaConfBaseException) as e:
-            raise ConfigError(f"job {label}: {str(e).splitlines()[0]}") from None
+            raise ConfigError(f"job {label}: {one_line(e)}") from None
         except ConfigError as e:
             raise ConfigError(f"job {label}: {e}") from None
         cfgs.append(cfg)

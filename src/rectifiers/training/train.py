@@ -284,7 +284,7 @@ def finish(run: Run) -> dict:
                "monitor_seconds": run.monitor.seconds if run.monitor else None,  # within wall_time_s
                "train_images": len(ds.train.y),
                **records.machine(describe_device(run.device), torch.backends.cpu.get_cpu_capability(),
-                                 torch.__version__),
+                                 torch.__version__, torch.get_num_threads()),
                "data_fingerprint": ds.fingerprint, "data_description": ds.description}
     write_rows(run)
     if p.status == "ok" and run.cfg.runtime.keep_weights:  # asked for; before the summary, which marks a run done
