@@ -46,7 +46,7 @@ def test_a_bare_make_lists_the_targets_and_starts_nothing(repo, tmp_path):
     assert p.returncode == 0, p.stdout + p.stderr
     listed = {line.split()[0] for line in p.stdout.splitlines()[1:] if line.startswith("  ") and line.split()}
     assert {"help", "reproduce", "train", "paper", "tex", "test", "smoke", "plan"} <= listed
-    assert "under a minute" in p.stdout and "24 core-hours" in p.stdout  # the costs
+    assert "under a minute" in p.stdout and "make plan says how long" in p.stdout  # the costs, or where they are
     assert changed(repo) == ""
 
 
