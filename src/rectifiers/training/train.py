@@ -262,9 +262,9 @@ def report(run: Run, row: dict) -> None:
                 run.writer.add_scalar(key, row[key], row["epoch"])
     if run.cfg.runtime.progress and row["epoch"] > 0:
         left = (run.cfg.optim.epochs - row["epoch"]) * row["seconds"]
-        log.info("[%s] epoch %d/%d  loss %.3f  test %.1f%%  dead %.1f%%  %.0f img/s  ~%.0fs left", run.out.name,
-                 row["epoch"], run.cfg.optim.epochs, row["train_loss"], 100 * row["test_acc"],
-                 100 * row.get("dead_ratio", float("nan")), row["images_per_s"], left)
+        log.info("[%s] epoch %d/%d  loss %.3f  test %.1f%% of %d images  dead %.1f%%  %.0f img/s  ~%.0fs left",
+                 run.out.name, row["epoch"], run.cfg.optim.epochs, row["train_loss"], 100 * row["test_acc"],
+                 len(run.ds.eval_idx), 100 * row.get("dead_ratio", float("nan")), row["images_per_s"], left)
 
 
 def write_rows(run: Run) -> None:  # metrics.jsonl and layers.jsonl, whole each time
