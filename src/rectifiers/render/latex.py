@@ -90,12 +90,6 @@ def macro_name(*parts) -> str:
     return "".join(w[:1].upper() + w[1:] for w in words)
 
 
-def number_word(n: int) -> str:
-    """0..12 as words for prose ('three'); larger numbers as digits."""
-    words = "zero one two three four five six seven eight nine ten eleven twelve".split()
-    return words[n] if 0 <= n < len(words) else str(n)
-
-
 def minus(text, sign: str = "$-$") -> str:
     """Every hyphen of a number or a label of numbers as a typographic minus: '-0.5' ->
     '$-$0.5' in LaTeX text; `sign` '\u2212' for the figures' Unicode text."""
