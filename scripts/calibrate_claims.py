@@ -39,7 +39,7 @@ from rectifiers.analysis.bars import MAX_FALSE_VERDICT, failures, unreachable
 from rectifiers.analysis.rules import RULES, Rules
 from rectifiers.analysis.simulation import NOISE_MODELS, Shape, degenerate, noiseless, simulate
 from rectifiers.analysis.tidy import tidy
-from rectifiers.analysis.worlds import CLAIM_SCALES, World, worlds
+from rectifiers.analysis.worlds import SCALES_BY_CLAIM, World, worlds
 from rectifiers.spec.study import scale_activations
 
 RNG_SEED = 20240611
@@ -55,7 +55,7 @@ def shape_from(runs: pd.DataFrame, epochs: pd.DataFrame | None, rules: Rules = R
 def check_world(shape: Shape, world: World) -> None:
     """A world the simulation can run: every scale its claim reads has cells and activations,
     and every planted mean there is a number."""
-    for scale in CLAIM_SCALES[world.claim]:
+    for scale in SCALES_BY_CLAIM[world.claim]:
         if not shape.cells.get(scale) or not shape.acts.get(scale):
             raise SimulationError(f"claim {world.claim}, {world.world} world: scale {scale} has no cells or "
                                   "activations to simulate")
@@ -72,7 +72,7 @@ def run_world(shape: Shape, world: World, n_sim: int, rng, rules: Rules) -> dict
     counts = dict.fromkeys(claims.VERDICTS, 0)
     covered = intervals = 0
     for _ in range(n_sim):
-        v = f(simulate(shape, world.means, rng, world.slope, CLAIM_SCALES[world.claim]), rules)
+        v = f(simulate(shape, world.means, rng, world.slope, SCALES_BY_CLAIM[world.claim]), rules)
         counts[v.verdict] += 1
         for r, true in zip(v.comparisons, truth):
             if not (np.isnan(r["low"]) or np.isnan(true)):
@@ -128,7 +128,7 @@ def claim3_level(runs: pd.DataFrame, epochs: pd.DataFrame | None, seeds: int, ru
     index, world = next((i, w) for i, w in enumerate(worlds(shape, rules)) if w.claim == 3 and w.world == spec["world"])
     check_world(shape, world)
     rng = np.random.default_rng([seed, index, 3])
-    smallest = [min(r["p_adj"] for r in claims.claim3(simulate(shape, world.means, rng, 0.0, CLAIM_SCALES[3]), rules).comparisons)
+    smallest = [min(r["p_adj"] for r in claims.claim3(simulate(shape, world.means, rng, 0.0, SCALES_BY_CLAIM[3]), rules).comparisons)
                 for _ in range(spec["simulations"])]
     level = simulation.calibrated_level(smallest, spec["false_contradicted"])
     return dict(claim=3, noise=spec["noise"], world=spec["world"], seeds=seeds, simulations=spec["simulations"],
@@ -152,7 +152,7 @@ def drivers(shape: Shape, world: World, verdict: str, n_sim: int, rng, rules: Ru
     f, (key, share) = claims.CLAIM_FUNCS[world.claim], DECIDING[(world.claim, verdict)]
     hits, exact, false = {}, {}, 0
     for _ in range(n_sim):
-        v = f(simulate(shape, world.means, rng, world.slope, CLAIM_SCALES[world.claim]), rules)
+        v = f(simulate(shape, world.means, rng, world.slope, SCALES_BY_CLAIM[world.claim]), rules)
         if v.verdict != verdict:
             continue
         false += 1

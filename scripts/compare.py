@@ -31,7 +31,7 @@ from rectifiers.analysis import claims, results
 from rectifiers.files import CONF
 from rectifiers.files import write_atomic
 from rectifiers.render import reproduction_report
-from rectifiers.studies import SCALES
+from rectifiers.studies import STUDIES_BY_SCALE
 from rectifiers.spec import data
 from rectifiers.spec.config import ConfigError, cell_of, check_config, check_overrides
 
@@ -169,7 +169,7 @@ def read_side(results_dir: Path) -> reproduction_report.Side | None:
         return None
     res = results.load(results_dir, "epochs")
     t = res.tidy()
-    seeds = {s: int(t[t.scale == s].seed.nunique()) for s in SCALES}
+    seeds = {s: int(t[t.scale == s].seed.nunique()) for s in STUDIES_BY_SCALE}
     summaries = []
     for rid in res.runs.run_id:
         p = results_dir / "runs" / rid / "summary.json"

@@ -23,7 +23,7 @@ from rectifiers.analysis import claims
 from rectifiers.analysis.rules import RULES, Rules
 from rectifiers.analysis.simulation import Shape, degenerate
 from rectifiers.analysis.tidy import tidy
-from rectifiers.analysis.worlds import CLAIM_SCALES, World
+from rectifiers.analysis.worlds import SCALES_BY_CLAIM, World
 from rectifiers.analysis.worlds import worlds as calibration_worlds
 
 SEEDS = (5, 10, 15, 20)
@@ -48,7 +48,7 @@ def core_hours(runs: pd.DataFrame, shape: Shape, seeds: int, rules: Rules = RULE
 def worlds(shape: Shape, rules: Rules) -> list[World]:
     effect = [w for w in calibration_worlds(shape, rules) if w.role == "effect"]
     observed = [World(c, "observed", "observed", "the committed means",
-                      {k: v.copy() for k, v in shape.means.items()}) for c in CLAIM_SCALES]
+                      {k: v.copy() for k, v in shape.means.items()}) for c in SCALES_BY_CLAIM]
     return effect + observed
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from ..studies import SCALES
+from ..studies import STUDIES_BY_SCALE
 from . import stats
 from . import claim_text as words
 from .claim_text import CLAIMS, rule_text
@@ -36,7 +36,7 @@ class Verdict:
     number: int
     verdict: str
     result: str                    # one sentence: what the data say (claim_text.py)
-    scales: tuple[str, ...]        # the runs it was decided on: studies.SCALES
+    scales: tuple[str, ...]        # the runs it was decided on: studies.STUDIES_BY_SCALE
     method: str                    # the tests
     family: str                    # what the family is
     family_size: int
@@ -267,7 +267,7 @@ CLAIM_FUNCS = {1: claim1, 2: claim2, 3: claim3, 4: claim4, 5: claim5, 6: claim6}
 def incomplete(v: Verdict, missing: list[dict]) -> Verdict:
     """A verdict whose studies still miss runs is not a finding: it becomes inconclusive (not yet
     run), and its result says how many runs are missing and what the runs so far show."""
-    studies = {s for scale, names in SCALES.items() if scale in v.scales for s in names}
+    studies = {s for scale, names in STUDIES_BY_SCALE.items() if scale in v.scales for s in names}
     gaps = {}
     for m in missing:
         if m["study"] in studies:
