@@ -15,12 +15,10 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
-from rectifiers import activations
+from rectifiers import activations, provenance
 from rectifiers.analysis import claims, results
 from rectifiers.render import cli, latex
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling scripts, however it is imported
-import provenance  # noqa: E402  the commits of the rules and of the extension
 from rectifiers.analysis.claim_text import outcome_text, pts, verdict_changes
 from rectifiers.analysis.rules import RULES, Rules
 from rectifiers.files import CONF, ROOT
@@ -56,7 +54,7 @@ def extension_numbers(res, results_dir: Path, verdicts: list) -> dict[str, str]:
     t, missing = res.tidy(), res.study.get("missing", [])
     five = claims.decide_first_seeds(t, missing, claims.FIVE_SEEDS)  # as the claims table prints them
     pocock = claims.decide(t, dataclasses.replace(RULES, alpha=ext["sensitivity_alpha"]), missing=missing)
-    m = {**provenance.extension_commits(results_dir), "ExtensionSeeds": count(ext["seeds"]),
+    m = {**provenance.extension_commits(results_dir, claims.FIVE_SEEDS), "ExtensionSeeds": count(ext["seeds"]),
          "FiveSeeds": count(claims.FIVE_SEEDS), "SensitivityAlpha": num(ext["sensitivity_alpha"]), "StabilityResamples": "n/a"}
     if (results_dir / "stability.csv").is_file():
         m["StabilityResamples"] = count(pd.read_csv(results_dir / "stability.csv").resamples.max())

@@ -36,7 +36,8 @@ from rectifiers import activations
 from rectifiers.analysis.mechanism import signal_acts, signal_settings
 from rectifiers.analysis.rules import RULES
 from rectifiers.files import CONF, write_atomic
-from rectifiers.spec.records import cpu_model, git_commit
+from rectifiers.provenance import git_commit
+from rectifiers.spec.records import cpu_model
 from rectifiers.training import models, tensors
 from rectifiers.training.monitor import LayerStats
 
