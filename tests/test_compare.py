@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import compare  # noqa: E402
 from rectifiers.analysis import results  # noqa: E402
 from rectifiers.render import latex, reproduction  # noqa: E402
-from rectifiers.render.numbers import cell_numbers, scale_numbers  # noqa: E402
+from rectifiers.render.cell_numbers import cell_numbers, scale_numbers  # noqa: E402
 from rectifiers.spec import data  # noqa: E402
 from rectifiers.spec.config import ConfigError  # noqa: E402
 

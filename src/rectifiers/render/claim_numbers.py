@@ -1,5 +1,5 @@
 """What the claim rules' calibration, power and sensitivity analyses say, as macros of
-numbers.tex (scripts/make_numbers.py): the bars each rule misses, the verdicts it can reach,
+numbers.tex (render/numbers.py): the bars each rule misses, the verdicts it can reach,
 the seeds 80% power would take, claim 3's calibrated level and collapse test beside its verdict,
 why claim 2's rule errs under per-cell noise, and claim 2 without its diverged runs. Reads the
 CSVs of scripts/calibrate_claims.py and scripts/power.py; never simulates."""
