@@ -2,20 +2,15 @@
 values worked out by hand (Student's t with 2 degrees of freedom has the closed form
 F(t) = 1/2 + t / (2 sqrt(2 + t^2)))."""
 import math
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT
-from rectifiers.analysis import claim_text, claims
+from rectifiers.analysis import claim_text, claims, stability
 from rectifiers.analysis.claim_text import CLAIMS, rule_text
 from rectifiers.analysis.rules import RULES
 from rectifiers.analysis.tidy import Values, resample_seeds, tidy
-
-sys.path.insert(0, str(ROOT / "scripts"))
-import stability  # noqa: E402
 
 BASE = RULES.design["stress"]["baseline"]
 ACTS = [RULES.relu] + RULES.leaky + [RULES.prelu]
