@@ -94,7 +94,7 @@ def scale_numbers(res) -> dict[str, str]:
     long_n, trained_n = long_["train_size"] or full, trained["train_size"] or full
     m = {"LongTrainSize": count(long_n), "LongEpochs": count(long_["epochs"]),
          "LongBudgetFactor": f"{long_n * long_['epochs'] / grid_budget:g}",
-         "LongDepths": " and ".join(str(d) for d in long_["levels"]),
+         "LongDepths": latex.series(long_["levels"]),
          "TrainedTrainSize": count(trained_n), "TrainedEpochs": count(trained["epochs"]),
          "TrainedBudgetFactor": f"{trained_n * trained['epochs'] / grid_budget:g}",
          # He et al. (2016), Table 6: ResNet-20, 64k iterations at batch 128 (164 epochs), 91.25%
@@ -108,8 +108,7 @@ def scale_numbers(res) -> dict[str, str]:
     for act in activations.ordered(g[g.scale == "trained"].act.unique()):
         d = stats.t_test(g[(g.scale == "trained") & (g.act == act)].gap.to_numpy(), alpha=RULES.alpha)
         trained_gaps.append(f"{activations.display(act)} {latex.signed_interval_tex(d.mean, d.low, d.high)}")
-    m["TrainedGaps"] = (", ".join(trained_gaps[:-1]) + " and " + trained_gaps[-1] if len(trained_gaps) > 1
-                        else "".join(trained_gaps) or "n/a")
+    m["TrainedGaps"] = latex.series(trained_gaps) or "n/a"
     # Ramachandran et al. (2017), CIFAR-10 table: ResNet-164, median of five runs (their Leaky ReLU slope: 0.01)
     theirs = {"Relu": 93.8, "Leaky": 94.2, "Prelu": 94.1}
     m.update({f"Ramachandran{k}Acc": f"{v:.1f}" for k, v in theirs.items()})

@@ -15,9 +15,7 @@ from ..analysis import bars, claims, sensitivity
 from ..analysis.rules import RULES
 from ..analysis.tidy import Values
 from . import latex
-from .latex import count, num
-
-ORDINAL = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six"}
+from .latex import claims_list, count, num, spelled
 
 
 def calibration_numbers(results_dir: Path) -> dict[str, str]:
@@ -25,12 +23,12 @@ def calibration_numbers(results_dir: Path) -> dict[str, str]:
     bars under each noise model (pooled, per cell), and each rule's power under both."""
     path = results_dir / "claims_calibration.csv"
     models = {"pooled": "Pooled", "cell": "Cell"}
-    m = {"CalibrationSimulations": "n/a", "CalibrationSeeds": "n/a", "CoverageBarPct": f"{100 * bars.MIN_COVERAGE:g}",
-         "FalseVerdictBarPct": f"{100 * bars.MAX_FALSE_VERDICT:g}"}
+    m = {"CalibrationSimulations": "n/a", "CalibrationSeeds": "n/a", "CoverageBarPct": latex.pct(bars.MIN_COVERAGE, None),
+         "FalseVerdictBarPct": latex.pct(bars.MAX_FALSE_VERDICT, None)}
     for model in models.values():
         m.update({f"CalibrationMaxFalseContradicted{model}": "n/a", f"CalibrationMaxFalseSupported{model}": "n/a",
                   f"CalibrationMinCoverage{model}": "n/a"})
-        m.update({f"Claim{ORDINAL[n]}Power{model}": "n/a" for n in ORDINAL})
+        m.update({f"Claim{spelled(n)}Power{model}": "n/a" for n in claims.CLAIM_FUNCS})
         m[f"CalibrationMisses{model}"] = m[f"CalibrationUnreachable{model}"] = "n/a"
     if not path.is_file():
         return m
@@ -47,10 +45,9 @@ def calibration_numbers(results_dir: Path) -> dict[str, str]:
         m[f"CalibrationMaxFalseSupported{model}"] = latex.pct(c[c.role == "false"].supported.max())
         m[f"CalibrationMinCoverage{model}"] = latex.pct(c.coverage.min())
         for r in c[c.role == "effect"].itertuples():
-            m[f"Claim{ORDINAL[r.claim]}Power{model}"] = latex.pct(r.supported, 0)
+            m[f"Claim{spelled(r.claim)}Power{model}"] = latex.pct(r.supported, 0)
         missed = [n for n in sorted(c.claim.unique()) if bars.rule_calibration(cal, n, key).missed]
-        m[f"CalibrationMisses{model}"] = ("none" if not missed else
-                                          ("claim~" if len(missed) == 1 else "claims~") + ", ".join(map(str, missed)))
+        m[f"CalibrationMisses{model}"] = claims_list(missed, ", ") if missed else "none"
         never = bars.unreachable(c)  # e.g. "claim~5 never said ``supported''"
         m[f"CalibrationUnreachable{model}"] = "; ".join(
             f"claim~{n} never said " + " or ".join(f"``{v}''" for v in vs) for n, vs in never.items()) or "none"
@@ -81,17 +78,6 @@ def finished_only_numbers(res) -> dict[str, str]:
             "ClaimTwoMoreDeadDiverged": f"{count(div)} of {count(runs)}"}
 
 
-POWER_TARGET = bars.POWER_TARGET
-
-
-def claims_list(ns) -> str:
-    """[1, 2, 3] -> 'claims~1, 2 and~3'; [] -> 'no claim'."""
-    words = [str(n) for n in ns]
-    if len(words) < 2:
-        return f"claim~{words[0]}" if words else "no claim"
-    return "claims~" + ", ".join(words[:-1]) + " and~" + words[-1]
-
-
 def reach_numbers(results_dir: Path) -> dict[str, str]:
     """What the rules could say at the study's seeds (scripts/calibrate_claims.py, pooled noise,
     the model the bars are held to): the claims whose rule misses a bar, those it could not
@@ -112,7 +98,7 @@ def reach_numbers(results_dir: Path) -> dict[str, str]:
     power = pd.read_csv(power_path) if power_path.is_file() else pd.DataFrame()
     if len(power):
         at = power[(power.world == "effect") & (power.seeds == RULES.extension["seeds"])].set_index("claim").supported
-        short = [n for n in numbers if at.get(n, 0.0) < POWER_TARGET]
+        short = [n for n in numbers if at.get(n, 0.0) < bars.POWER_TARGET]
         m["SeedsForPower"] = "; ".join(
             f"claim~{n}, " + (f"{bars.seeds_for_power(power, n)} seeds" if bars.seeds_for_power(power, n)
                              else f"more than {count(power.seeds.max())}") for n in short) or "none"
@@ -222,14 +208,14 @@ def power_numbers(results_dir: Path) -> dict[str, str]:
     and the best the others do at any size."""
     path = results_dir / "power.csv"
     m = {"PowerReachedClaims": "n/a", "PowerShortClaims": "n/a", "PowerShortBest": "n/a", "PowerMaxSeeds": "n/a",
-         "PowerMinSeeds": "n/a", "PowerTarget": latex.pct(POWER_TARGET, 0)}
+         "PowerMinSeeds": "n/a", "PowerTarget": latex.pct(bars.POWER_TARGET, 0)}
     if not path.is_file():
         return m
     eff = pd.read_csv(path).query("world == 'effect'")
     if eff.empty:
         return m
     at = eff[eff.seeds == RULES.extension["seeds"]].set_index("claim").supported
-    reached, short = sorted(at.index[at >= POWER_TARGET]), sorted(at.index[at < POWER_TARGET])
+    reached, short = sorted(at.index[at >= bars.POWER_TARGET]), sorted(at.index[at < bars.POWER_TARGET])
     m.update(PowerReachedClaims=claims_list(reached), PowerShortClaims=claims_list(short),
              PowerMaxSeeds=count(eff.seeds.max()), PowerMinSeeds=count(eff.seeds.min()),
              PowerShortBest=latex.pct(eff[eff.claim.isin(short)].supported.max(), 0) if short else "n/a")

@@ -90,7 +90,7 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def claim_list(vs: list[dict]) -> str:
+def which_claims(vs: list[dict]) -> str:
     return f" ({'claim' if len(vs) == 1 else 'claims'} {', '.join(str(v['claim']) for v in vs)})" if vs else ""
 
 
@@ -102,7 +102,7 @@ def conclusion(verdicts: list[dict], numbers: list[dict], flip: dict) -> list[st
     open_ = [n for n in numbers if n["inside"] is None]
     same = flip["pairs"] - sum(flip["status"].values())
     lines = [f"Agreed: {len(by[AGREE])} of {plural(len(by[AGREE]) + len(by[DIFFER]), 'comparable verdict')}"
-             f"{claim_list(by[AGREE])}; {len(held)} of {plural(len(held) + len(out), 'headline number')} inside the "
+             f"{which_claims(by[AGREE])}; {len(held)} of {plural(len(held) + len(out), 'headline number')} inside the "
              f"reproduction's 95% interval; {same} of {plural(flip['pairs'], 'paired run')} ended the same way."]
     wrong = [f"claim {v['claim']} ({v['committed']} committed, {v['reproduced']} reproduced)" for v in by[DIFFER]]
     wrong += [f"{n['name']} ({n['committed']} committed, {n['reproduced']} reproduced)" for n in out]
@@ -111,7 +111,7 @@ def conclusion(verdicts: list[dict], numbers: list[dict], flip: dict) -> list[st
     wrong += [f"{plural(flip['recovered'], 'run')} collapsed only in the committed study"] if flip["recovered"] else []
     lines.append("Did not agree: " + ("; ".join(wrong) if wrong else "nothing") + ".")
     if by[NOT_COMPARABLE] or open_:
-        lines.append(f"Not comparable: {plural(len(by[NOT_COMPARABLE]), 'verdict')}{claim_list(by[NOT_COMPARABLE])} "
+        lines.append(f"Not comparable: {plural(len(by[NOT_COMPARABLE]), 'verdict')}{which_claims(by[NOT_COMPARABLE])} "
                      f"and {plural(len(open_), 'number')} without a reproduced interval (too few runs).")
     return lines
 
@@ -193,7 +193,7 @@ def points(m: dict) -> str:
     if m["n"] == 0 or np.isnan(m["mean"]):
         return "not run"
     ci = latex.interval(m["low"], m["high"])
-    return f"{100 * m['mean']:.1f} {ci or '(no interval)'} ({m['n']})"
+    return f"{latex.pct(m['mean'])} {ci or '(no interval)'} ({m['n']})"
 
 
 def compare_numbers(specs: list[Spec], committed: dict, reproduced: dict) -> list[dict]:

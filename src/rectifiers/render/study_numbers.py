@@ -18,20 +18,14 @@ from ..analysis.claim_text import outcome_text, pts, verdict_changes
 from ..analysis.rules import RULES, Rules
 from ..files import CONF
 from . import latex
-from .claim_numbers import ORDINAL
-from .latex import count, num
+from .latex import count, num, series, spelled
 
 VERSIONS = ("python", "torch", "torchvision", "numpy", "hydra")  # the libraries whose versions a run records
 
 
-def listing(values) -> str:
-    return ", ".join(values)
-
-
 def joined(values) -> str:
     """The distinct values, sorted, comma-separated (a study normally has one)."""
-    vals = sorted({str(v) for v in values if v == v and v is not None})
-    return ", ".join(vals) if vals else "n/a"
+    return series(sorted({str(v) for v in values if v == v and v is not None}), ", ") or "n/a"
 
 
 def summaries(results_dir: Path) -> list[dict]:
@@ -54,8 +48,8 @@ def extension_numbers(res, results_dir: Path, verdicts: list) -> dict[str, str]:
     m["VerdictChanges"] = latex.prose(verdict_changes(
         five, verdicts, RULES.alpha, (claims.FIVE_SEEDS, ext["seeds"])))
     for v5, vp in zip(five, pocock):
-        m[f"Claim{ORDINAL[v5.number]}FiveSeedVerdict"] = v5.verdict
-        m[f"Claim{ORDINAL[vp.number]}PocockVerdict"] = vp.verdict
+        m[f"Claim{spelled(v5.number)}FiveSeedVerdict"] = v5.verdict
+        m[f"Claim{spelled(vp.number)}PocockVerdict"] = vp.verdict
     return m
 
 
@@ -80,11 +74,11 @@ def study_numbers(res: results.Results, results_dir: Path) -> dict[str, str]:
     for status in ("ok", "diverged", "failed"):
         m[latex.macro_name("num runs", status)] = count((runs.status == status).sum())
     m["NumRunsExpected"], m["NumRunsMissing"] = count(study["cells"]), count(len(study["missing"]))
-    m["NumSeeds"], m["SeedList"] = count(len(study["seeds"])), listing(str(s) for s in study["seeds"])
+    m["NumSeeds"], m["SeedList"] = count(len(study["seeds"])), series(study["seeds"], ", ")
     m["SeedCells"] = f"planned in every cell ({m['NumRunsMissing']} runs not yet trained)" if study["missing"] \
         else "in every cell"
     m["NumActivations"] = count(len(acts))
-    m["ActivationList"] = listing(activations.display(a) for a in acts)
+    m["ActivationList"] = series((activations.display(a) for a in acts), ", ")
     m["NumRegimes"] = count(len(cells))
     m["NumEpochs"] = joined(df.epochs.astype(int))
     calibration = pd.read_csv(results_dir / "calibration.csv")
@@ -117,15 +111,15 @@ def rule_numbers(rules: Rules) -> dict[str, str]:
     """Statistics and the rules' constants (conf/claims.yaml)."""
     return {
         "Alpha": num(rules.alpha),
-        "ConfidencePct": f"{100 * (1 - rules.alpha):g}",
-        "DeadThresholdPct": f"{100 * rules.dead_threshold:g}",
-        "AccuracyMarginPoints": f"{100 * rules.accuracy_margin:g}",
-        "DeadMarginPoints": f"{100 * rules.dead_margin:g}",
+        "ConfidencePct": latex.pct(1 - rules.alpha, None),
+        "DeadThresholdPct": latex.pct(rules.dead_threshold, None),
+        "AccuracyMarginPoints": latex.pct(rules.accuracy_margin, None),
+        "DeadMarginPoints": latex.pct(rules.dead_margin, None),
         "AccuracyMarginText": pts(rules.accuracy_margin),   # '1 point'
         "DeadMarginText": pts(rules.dead_margin),
-        "ChancePct": f"{100 * rules.chance_accuracy:g}",
-        "CollapsePct": f"{100 * rules.collapse_accuracy:g}",
-        "DivergedDeadPct": f"{100 * rules.diverged_dead_ratio:g}",
+        "ChancePct": latex.pct(rules.chance_accuracy, None),
+        "CollapsePct": latex.pct(rules.collapse_accuracy, None),
+        "DivergedDeadPct": latex.pct(rules.diverged_dead_ratio, None),
         "Permutations": count(rules.permutations),
         "OutcomeRule": latex.tex_escape(outcome_text(rules)),
     }
@@ -137,7 +131,7 @@ def slope_numbers(runs: pd.DataFrame) -> dict[str, str]:
     slopes = runs[runs.activation == "leaky_relu"].negative_slope.dropna()
     def default(config: str, key: str):  # plain YAML: render/ loads no Hydra
         return yaml.safe_load((CONF / "activation" / f"{config}.yaml").read_text())[key]
-    return {"LeakySlopes": listing(f"{s:g}" for s in sorted(slopes.unique())),
+    return {"LeakySlopes": series((f"{s:g}" for s in sorted(slopes.unique())), ", "),
             "LeakyDefaultSlope": num(default("leaky_relu", "negative_slope")), "PreluInit": num(default("prelu", "init"))}
 
 
@@ -146,7 +140,7 @@ def knob_numbers(study: dict) -> dict[str, str]:
     m = {}
     for knob, k in study["knobs"].items():
         name = latex.macro_name(knob)
-        m[name + "Levels"] = listing(num(v) for v in k["levels"])
+        m[name + "Levels"] = series((num(v) for v in k["levels"]), ", ")
         m[name + "Baseline"] = num(k["baseline"])
         m[name + "Stress"] = num(k["levels"][-1])
         if k["model"] == "resnet":
@@ -158,7 +152,7 @@ def claim_numbers(verdicts: list) -> dict[str, str]:
     """The claims' verdicts, results, rules and the figures the text quotes from them."""
     m = {"NumClaims": count(len(verdicts))}
     for v in verdicts:
-        n = ORDINAL[v.number]
+        n = spelled(v.number)
         m[f"Claim{n}Verdict"] = v.verdict
         m[f"Claim{n}Result"] = latex.prose(v.result)
         m[f"Claim{n}Rule"] = latex.prose(v.rule)
