@@ -18,6 +18,12 @@ from . import latex
 from .latex import claims_list, count, num, spelled
 
 
+def compared(verdict: claims.Verdict, label: str) -> dict | None:
+    """The comparison of a verdict that a table names by its label (the calibration's drivers),
+    with what it compares typed (act, vs, cell); None where the verdict has no such comparison."""
+    return next((r for r in verdict.comparisons if r["label"] == label), None)
+
+
 def calibration_numbers(results_dir: Path) -> dict[str, str]:
     """The claim rules' calibration (scripts/calibrate_claims.py), if it has been run: the
     bars under each noise model (pooled, per cell), and each rule's power under both."""
@@ -62,8 +68,7 @@ def finished_only_numbers(res) -> dict[str, str]:
     v = claims.decide(t, missing=missing)[1]
     finished = t.assign(dead_final=t.dead_final.where(~t.diverged.astype(bool)))
     v2 = claims.incomplete(claims.claim2(finished), list(missing))
-    more = [r["label"] for r in v.comparisons if r.get("p_adj_more", 1.0) < RULES.alpha / 2]
-    pairs = [x.split(" @ ") for x in more]
+    pairs = [(r["act"], r["cell"]) for r in v.comparisons if r.get("p_adj_more", 1.0) < RULES.alpha / 2]
     here = t[t.scale == "stress"]
     div = sum(int(here[(here.cell == c) & (here.act == a)].diverged.sum()) for a, c in pairs)
     runs = sum(int(((here.cell == c) & (here.act == a)).sum()) for a, c in pairs)
@@ -149,8 +154,8 @@ def claim3_numbers(res, results_dir: Path, verdict: claims.Verdict) -> dict[str,
                  ClaimThreeLevelSimulations=count(level.simulations))
     # the depths whose comparisons contradict the claim, and those of them where no run collapsed:
     # a contradiction there does not rest on the mixture of trained and collapsed runs
-    worse = verdict.numbers.get("worse", [])
-    depths = sorted({float(w.rsplit("depth ", 1)[1]) for w in worse})
+    worse = set(verdict.numbers.get("worse", []))
+    depths = sorted({float(r["depth"]) for r in verdict.comparisons if r["label"] in worse})
     clean = [d for d in depths if int(counts.loc[f"depth={d:g}", "sum"].sum()) == 0]
     level_v, collapse_v = m["ClaimThreeLevelVerdict"], m["ClaimThreeCollapseVerdict"]
     collapsing = [p.depth for p in pairs if p.collapsed_act + p.collapsed_other]
@@ -186,9 +191,11 @@ def claim2_cell_noise_numbers(res, results_dir: Path) -> dict[str, str]:
     if d.empty:
         return m
     top = d.sort_values("share", ascending=False).iloc[0]
-    act, cell = top.comparison.split(" @ ")
-    diffs = Values(res.tidy(), "stress", "dead_final").diff(cell, act, RULES.relu)
-    if not len(diffs):  # no paired run in that cell (a study off the claims' design)
+    t = res.tidy()
+    row = compared(claims.claim2(t), top.comparison) or {}
+    act, cell = row.get("act"), row.get("cell")
+    diffs = Values(t, "stress", "dead_final").diff(cell, act, RULES.relu) if row else []
+    if not len(diffs):  # no such comparison, or no paired run in its cell (a study off the claims' design)
         return m
     far = int(np.argmax(np.abs(diffs - np.median(diffs))))
     near = np.delete(diffs, far)
@@ -237,6 +244,7 @@ def claim5_numbers(res, results_dir: Path) -> dict[str, str]:
     cal = pd.read_csv(cal_path)
     top = d.sort_values("share", ascending=False).iloc[0]
     t = res.tidy()
+    row = compared(claims.claim5(t), top.comparison)
     values = Values(t, "trained")
     cell = t[t.scale == "trained"].cell.iloc[0]
     others = [a for a in RULES.leaky + [RULES.prelu] if (cell, a) in values.v]
@@ -245,7 +253,7 @@ def claim5_numbers(res, results_dir: Path) -> dict[str, str]:
     n = len(diffs)
     m.update(ClaimFiveFalseContradicted=latex.pct(cal[(cal.claim == 5) & (cal.noise == "pooled") &
                                                       (cal.role == "true")].contradicted.max()),
-             ClaimFiveDriver=latex.tex_escape(activations.display(top.comparison.split(" @ ")[0])),
+             ClaimFiveDriver=latex.tex_escape(activations.display(row["act"])) if row else "n/a",
              ClaimFiveDriverShare=latex.pct(top.share, 0), ClaimFiveTailSeeds=count(tail), ClaimFiveSeeds=count(n),
              ClaimFiveTailMiss=latex.pct(((n - tail) / n) ** n, 0))
     return m
