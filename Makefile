@@ -117,7 +117,7 @@ results: env  ## results/<profile>/*.csv and study.json from the records alone, 
 calibrate: $(CLAIMS_CAL)  ## error rates, power and coverage of the claim rules; a missed bar is reported, not fatal
 
 ifeq ($(REPRO),)
-$(CLAIMS_CAL) $(CAL_SIDE) &: scripts/calibrate_claims.py src/rectifiers/analysis/simulation.py $(CLAIM_CODE) $(RESULTS)/runs.csv $(RESULTS)/epochs.csv
+$(CLAIMS_CAL) $(CAL_SIDE) &: scripts/calibrate_claims.py $(addprefix src/rectifiers/analysis/,simulation.py worlds.py calibration.py) $(CLAIM_CODE) $(RESULTS)/runs.csv $(RESULTS)/epochs.csv
 	$(PY) scripts/calibrate_claims.py --results $(RESULTS) --out $@
 else
 # A reproduction decides the claims by the same rules, so it reports their committed calibration; with
@@ -130,13 +130,13 @@ endif
 
 stability: $(STABILITY)  ## the seed bootstrap of the verdicts (descriptive): a column of the claims table
 
-$(STABILITY): scripts/stability.py $(CLAIM_CODE) $(RESULTS)/runs.csv $(RESULTS)/epochs.csv
+$(STABILITY): scripts/stability.py src/rectifiers/analysis/stability.py $(CLAIM_CODE) $(RESULTS)/runs.csv $(RESULTS)/epochs.csv
 	$(PY) scripts/stability.py --results $(RESULTS) --out $@
 
 power: $(POWER) $(FIG_DIR)/power.pdf  ## each rule's power at 5 to 20 seeds per cell, beside the study's cost
 
 ifeq ($(REPRO),)
-$(POWER): scripts/power.py scripts/calibrate_claims.py src/rectifiers/analysis/simulation.py $(CLAIM_CODE) $(RESULTS)/runs.csv $(RESULTS)/epochs.csv
+$(POWER): scripts/power.py $(addprefix src/rectifiers/analysis/,simulation.py worlds.py calibration.py power.py) $(CLAIM_CODE) $(RESULTS)/runs.csv $(RESULTS)/epochs.csv
 	$(PY) scripts/power.py --results $(RESULTS) --out $@
 else
 # Power, like the calibration, belongs to the rules and the committed noise: a reproduction reports the

@@ -40,7 +40,7 @@ from torchvision.datasets import VisionDataset
 
 from rectifiers.files import CONF, RESULTS, ROOT
 from rectifiers.spec import data
-from rectifiers.spec.records import git_commit
+from rectifiers.provenance import git_commit
 from rectifiers.training import models
 from rectifiers.training.device import autocast_for, keep_freed_memory, select_device
 from rectifiers.training.train import train

@@ -26,7 +26,6 @@ LIMIT = 20              # points at which the colour saturates
 CMAP = "RdBu"           # diverging, red-blue: safe for the common colour-vision deficiencies
 GROUP_GAP = 0.75        # rows of space for a group's title
 FAILED = "\u2717"       # a ballot cross: runs that collapsed or diverged
-SCALE_TITLES = {"stress": "stress grid", "long": "long plain runs", "trained": "trained ResNet"}
 
 
 def budget(t, scale: str) -> str:
@@ -43,7 +42,8 @@ def layout(regimes: list[dict], t) -> tuple[list[float], list[tuple[float, str]]
         if g["scale"] != scale:
             scale = g["scale"]
             y += GROUP_GAP
-            titles.append((y - 0.4, f"{SCALE_TITLES[scale]}: {budget(t, scale)}"))
+            heading = estimates.HEADING_BY_SCALE[scale]  # mid-sentence: 'stress grid', 'trained ResNet'
+            titles.append((y - 0.4, f"{heading[:1].lower()}{heading[1:]}: {budget(t, scale)}"))
         ys.append(y + 0.5)
         y += 1
     return ys, titles

@@ -25,7 +25,9 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from rectifiers.files import RESULTS
-from rectifiers.spec.config import cell_of, identity
+from rectifiers.spec import data, locate
+from rectifiers.spec.config import ConfigError, cell_of, identity
+from rectifiers.spec.data import DataError
 from rectifiers.spec.records import load_summary
 from rectifiers.spec.study import study_runs
 from rectifiers.studies import CALIBRATION, SCALE_STUDIES, STUDIES, TUNED
@@ -83,17 +85,10 @@ def measure(cfg, steps: int = 6) -> dict:
     return {"train": train_ips, "infer": infer_ips, "flops_per_image": fc.get_total_flops() / b}
 
 
-def sizes(cfg) -> tuple[int, int]:
-    """(training images per epoch, test images) of a run: synthetic data has its own sizes."""
-    synthetic = cfg.data.source == "synthetic"
-    full = (cfg.data.synthetic_train, cfg.data.synthetic_test) if synthetic else (50_000, 10_000)
-    return cfg.data.get("train_size") or full[0], full[1]
-
-
 def remaining_seconds(cfg, cost: dict, tp: dict) -> float:
     """CPU seconds of one run: from the records' seconds per image of its shape, or from the
     throughput `tp` timed now."""
-    per_epoch, n_test = sizes(cfg)
+    per_epoch, n_test = data.sizes(cfg)
     n_train = per_epoch * cfg.optim.epochs
     if shape(cfg) in cost:
         return n_train * cost[shape(cfg)]
@@ -103,20 +98,19 @@ def remaining_seconds(cfg, cost: dict, tp: dict) -> float:
 
 def reproduction_done(args) -> set:
     """The cells `make reproduce` with these settings finds done: its record store's records on
-    its data (scripts/compare.py locate, without downloading and without claiming a folder)."""
-    import compare
+    its data (rectifiers.spec.locate, without downloading and without claiming a folder)."""
     try:
-        compare.check_sample(args.profile, args.sample, args.sample_trained)
-        place = compare.locate(args.profile, args.overrides, fresh=args.fresh, sample=args.sample,
-                               sample_trained=args.sample_trained, name=args.name, download=False, write=False,
-                               committed=RESULTS, home=RESULTS.parent / compare.HOME)
-    except (compare.Refused, compare.ConfigError, compare.data.DataError) as e:
+        locate.check_sample(args.profile, args.sample, args.sample_trained)
+        place = locate.locate(args.profile, args.overrides, fresh=args.fresh, sample=args.sample,
+                              sample_trained=args.sample_trained, name=args.name, download=False, write=False,
+                              committed=RESULTS, home=RESULTS.parent / locate.HOME)
+    except (locate.Refused, ConfigError, DataError) as e:
         raise SystemExit(f"plan: {e}")
     if place.fingerprint is None:
         print(f"the data DATA selects ({place.description}) is not on this machine yet: no run of it is done")
         return set()
     store = RESULTS / args.profile / "runs" if place.name is None else \
-        RESULTS.parent / compare.HOME / place.name / "results" / args.profile / "runs"
+        RESULTS.parent / locate.HOME / place.name / "results" / args.profile / "runs"
     print(f"counting the records on data {place.fingerprint[:12]} in {store}/")
     return recorded(store, place.fingerprint)[0]
 
@@ -136,7 +130,7 @@ def plan_line(name, cfgs, keys, done, seen, cost, measured, totals, jobs) -> Non
             measured[shape(cfg)] = measure(cfg)
         tp = measured[shape(cfg)]
         study_s += remaining_seconds(cfg, cost, tp)
-        totals[1] += sizes(cfg)[0] * cfg.optim.epochs * tp["flops_per_image"]
+        totals[1] += data.sizes(cfg)[0] * cfg.optim.epochs * tp["flops_per_image"]
     totals[0] += study_s
     print(f"  {name:16s} {n:5d} {n_done:5d} {n - n_done:5d}  {study_s / 60 / jobs:5.0f} min")
 

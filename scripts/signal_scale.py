@@ -36,9 +36,10 @@ from rectifiers import activations
 from rectifiers.analysis.mechanism import signal_acts, signal_settings
 from rectifiers.analysis.rules import RULES
 from rectifiers.files import CONF, write_atomic
-from rectifiers.spec.records import cpu_model, git_commit
+from rectifiers.provenance import git_commit
+from rectifiers.spec.records import cpu_model
 from rectifiers.training import models, tensors
-from rectifiers.training.monitor import dead_units, sparsity
+from rectifiers.training.monitor import LayerStats
 
 log = logging.getLogger("rectifiers")
 
@@ -52,17 +53,19 @@ def config(profile: str, act: str, depth: int, bias: float, seed: int, overrides
     return cfg
 
 
-def layer_stats(pre: torch.Tensor) -> dict:
-    """The signal measures of one layer's pre-activations (N, C, H, W) or (N, C)."""
+def layer_stats(pre: torch.Tensor, post: torch.Tensor) -> dict:
+    """The signal measures of one layer's pre-activations (N, C, H, W) or (N, C), and its dead
+    and sparsity ratios as the monitor defines them."""
     flat = pre.reshape(len(pre), -1).double()
     per_image = flat.pow(2).mean(dim=1)
     unit = flat / flat.norm(dim=1, keepdim=True).clamp_min(1e-30)
     gram = unit @ unit.T
     n = len(flat)
+    monitor = LayerStats.of(pre, post).metrics(tau=0.1)
     return {"units": pre.shape[1], "second_moment": per_image.mean().item(),
             "log_spread": per_image.clamp_min(1e-300).log().std().item(),
             "cosine": ((gram.sum() - gram.diagonal().sum()) / (n * (n - 1))).item(),
-            "sparsity": sparsity(pre), "dead_ratio": dead_units(pre).float().mean().item()}
+            "sparsity": monitor["sparsity"], "dead_ratio": monitor["dead_ratio"]}
 
 
 @torch.no_grad()
@@ -70,7 +73,7 @@ def measure(model: torch.nn.Module, x: torch.Tensor) -> list[dict]:
     """One row per activation call site, in the monitor's order (its `layer` index)."""
     rows, hooks = [], []
     for m in (m for m in model.modules() if activations.is_activation(m)):
-        hooks.append(m.register_forward_hook(lambda mod, inp, out: rows.append(layer_stats(inp[0]))))
+        hooks.append(m.register_forward_hook(lambda mod, inp, out: rows.append(layer_stats(inp[0], out))))
     model.eval()
     try:
         model(x)

@@ -1,4 +1,4 @@
-"""Verdict stability: a seed bootstrap of the committed runs (rectifiers.analysis.claims.stability).
+"""Verdict stability: a seed bootstrap of the committed runs (rectifiers.analysis.stability).
 Within each (scale, cell) the seeds are resampled with replacement, every activation of a
 drawn seed kept with it, and the claim rules applied to each resample. Descriptive, not a
 test: it says how much each verdict owes to the seeds that were drawn. Two views: the
@@ -12,43 +12,14 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-from rectifiers.analysis import claims, results
-from rectifiers.analysis.rules import RULES, Rules
-from rectifiers.analysis.tidy import resample_seeds
-
-RESAMPLES = 1000
-VIEWS = {"five seeds": lambda t: t[t.seed < claims.FIVE_SEEDS], "all seeds": lambda t: t}
-
-
-def stability(t: pd.DataFrame, resamples: int, rng: np.random.Generator, rules: Rules = RULES) -> pd.DataFrame:
-    """The share of seed bootstraps (tidy.resample_seeds, pairing kept) in which each claim's
-    rule says supported, contradicted or inconclusive. One row per claim."""
-    verdicts = (claims.SUPPORTED, claims.CONTRADICTED, claims.INCONCLUSIVE)
-    counts = {n: dict.fromkeys(verdicts, 0) for n in claims.CLAIM_FUNCS}
-    for _ in range(resamples):
-        for v in claims.decide(resample_seeds(t, rng), rules):
-            counts[v.number][v.verdict] += 1
-    return pd.DataFrame([{"claim": n, "resamples": resamples, **{k: c / resamples for k, c in cs.items()}}
-                         for n, cs in counts.items()])
-
-
-def table(t: pd.DataFrame, resamples: int = RESAMPLES, seed: int = RULES.seed) -> pd.DataFrame:
-    parts = []
-    for i, (view, select) in enumerate(VIEWS.items()):
-        part = stability(select(t), resamples, np.random.default_rng([seed, i]))
-        parts.append(part.assign(view=view, seeds=int(select(t).seed.nunique())))
-    return pd.concat(parts, ignore_index=True)[["view", "seeds", "claim", "resamples", claims.SUPPORTED,
-                                                  claims.CONTRADICTED, claims.INCONCLUSIVE]]
+from rectifiers.analysis import results, stability
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--results", type=Path, default=Path("results/cpu"))
     ap.add_argument("--out", type=Path, help="CSV to write (default: <results>/stability.csv)")
-    ap.add_argument("--resamples", type=int, default=RESAMPLES)
+    ap.add_argument("--resamples", type=int, default=stability.RESAMPLES)
     args = ap.parse_args(argv)
     try:
         t = results.load(args.results, "epochs").tidy()
@@ -56,7 +27,7 @@ def main(argv=None) -> int:
         print(f"stability: {e}", file=sys.stderr)
         return 1
     out = args.out or args.results / "stability.csv"
-    tab = table(t, args.resamples)
+    tab = stability.table(t, args.resamples)
     tab.round(4).to_csv(out, index=False)
     print(tab.to_string(index=False))
     print(f"-> {out}")

@@ -39,7 +39,7 @@ def with_interval(x, low, high, fmt) -> str:
 def scale_lines(t, scale: str) -> list[str]:
     agg = estimates.aggregates(t, scale).set_index("act")
     prof = estimates.profiles(t, TAUS, scale).set_index(["act", "tau"])
-    lines = [rf"\multicolumn{{{4 + len(TAUS)}}}{{@{{}}l}}{{\emph{{{estimates.SCALE_TITLES[scale]}}}: "
+    lines = [rf"\multicolumn{{{4 + len(TAUS)}}}{{@{{}}l}}{{\emph{{{estimates.HEADING_BY_SCALE[scale]}}}: "
              rf"{int(agg.n_cells.max())} cell{'s' if agg.n_cells.max() > 1 else ''}, "
              rf"{int(agg.n_runs.max())} runs per activation}} \\"]
     for act in activations.ordered(agg.index):
@@ -56,7 +56,7 @@ def scale_lines(t, scale: str) -> list[str]:
 
 def table(res: results.Results) -> str:
     t = res.tidy()
-    scales = [s for s in estimates.SCALES if (t.scale == s).any()]
+    scales = [s for s in estimates.SCALE_ORDER if (t.scale == s).any()]
     if not scales:  # a profile whose runs fall in none of the claims' scales (smoke)
         return latex.tabular("@{}l@{}", r"Aggregates \\", [r"no run of any scale of the claims' design \\"])
     lines = []

@@ -12,7 +12,8 @@ from pathlib import Path
 from rectifiers.analysis import claims, results
 from rectifiers.render import cli, latex
 
-SCALE_TEXT = {"stress": "stress grid", "long": "plain CNN, 4$\\times$ budget", "trained": "trained ResNet"}
+RUNS_BY_SCALE = {  # claim scale -> the runs the table names
+    "stress": "stress grid", "long": "plain CNN, 4$\\times$ budget", "trained": "trained ResNet"}
 
 COLUMNS = (r"@{}>{\raggedright}p{0.02\linewidth}>{\raggedright}p{0.13\linewidth}>{\raggedright}p{0.36\linewidth}"
            r">{\raggedright}p{0.24\linewidth}>{\raggedright\arraybackslash}p{0.17\linewidth}@{}")
@@ -23,7 +24,7 @@ def table(verdicts: list[claims.Verdict]) -> str:
     for i, v in enumerate(verdicts):
         if i:
             lines.append(r"\addlinespace")
-        lines.append(" & ".join([str(v.number), " and ".join(SCALE_TEXT[s] for s in v.scales),
+        lines.append(" & ".join([str(v.number), " and ".join(RUNS_BY_SCALE[s] for s in v.scales),
                                  latex.tex_escape(v.method), rf"({v.family_size}) {latex.tex_escape(v.family)}",
                                  latex.tex_escape(v.correction)]) + r" \\")
     return latex.tabular(COLUMNS, r"\# & Runs & Test & Family (size) & Correction \\", lines)

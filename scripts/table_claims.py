@@ -29,7 +29,7 @@ COLUMNS = (r"@{}>{\raggedright}p{0.02\linewidth}>{\raggedright}p{0.16\linewidth}
 def shares(st: pd.DataFrame, claim: int, view: str) -> str:
     """'S 76, C 24, I 0': the bootstrap's percentages of each verdict."""
     r = st[(st.claim == claim) & (st.view == view)].iloc[0]
-    return ", ".join(f"{k[0].upper()}\\,{100 * r[k]:.0f}" for k in claims.VERDICTS)
+    return ", ".join(f"{k[0].upper()}\\,{latex.pct(r[k], 0)}" for k in claims.VERDICTS)
 
 
 def pair(cal: list[bars.RuleCalibration], field: str, digits: int = 1) -> str:

@@ -47,7 +47,7 @@ def table(res: results.Results) -> str:
     for g in estimates.regimes(t, res.study):
         if g["scale"] != scale:
             scale = g["scale"]
-            title = rf"\multicolumn{{8}}{{@{{}}l}}{{\emph{{{estimates.SCALE_TITLES[scale]}}}}} \\"
+            title = rf"\multicolumn{{8}}{{@{{}}l}}{{\emph{{{estimates.HEADING_BY_SCALE[scale]}}}}} \\"
             lines += ([r"\addlinespace"] if lines else []) + [title]
         elif lines:
             lines.append(r"\addlinespace[2pt]")

@@ -72,7 +72,7 @@ def fmt_list(values) -> str:
 
 
 @lru_cache(maxsize=None)
-def act_name(option: str) -> str:
+def option_display(option: str) -> str:
     """Activation config option (leaky_relu, prelu, ...) -> its label (Leaky 0.01, PReLU)."""
     return activations.display(activations.label(compose("train", overrides=[f"activation={option}"]).activation))
 
@@ -97,7 +97,7 @@ def profile_values(profile: str) -> dict[tuple[str, str], str]:
         cfg = compose("train", overrides=[f"+study={name}", f"profile={profile}"], return_hydra_config=True)
         values = sweep_values(cfg.hydra.sweeper.params)
         out["Study", study_label(cfg)] = fmt_list(values[cfg.study.knob])
-        out["Study", "Activations swept"] = ", ".join(act_name(o) for o in values["activation"])
+        out["Study", "Activations swept"] = ", ".join(option_display(o) for o in values["activation"])
         out["Study", "Seeds"] = fmt_list(values["seed"])
     return out
 

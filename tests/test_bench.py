@@ -7,6 +7,7 @@ import sys
 
 import pytest
 from conftest import ROOT
+from rectifiers.spec import data
 
 FIELDS = ("ceiling", "ours", "ours_steps", "ours_monitor_off", "standard", "ours_over_ceiling",
           "ours_steps_over_ceiling", "ours_over_standard", "monitor_overhead", "monitor_overhead_self_timed")
@@ -50,9 +51,7 @@ def test_plan_counts_the_runs_and_estimates_from_measured_throughput():
 
 
 def test_plan_counts_the_images_each_run_trains_on(compose):
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import plan
     # synthetic data has its own sizes; the real training set has 50,000 images and the test set 10,000
-    assert plan.sizes(compose(["profile=smoke"])) == (256, 128)
-    assert plan.sizes(compose(["profile=smoke", "data.train_size=100"])) == (100, 128)
-    assert plan.sizes(compose(["data.source=folder", "data.root=x", "data.train_size=null"])) == (50_000, 10_000)
+    assert data.sizes(compose(["profile=smoke"])) == (256, 128)
+    assert data.sizes(compose(["profile=smoke", "data.train_size=100"])) == (100, 128)
+    assert data.sizes(compose(["data.source=folder", "data.root=x", "data.train_size=null"])) == (50_000, 10_000)

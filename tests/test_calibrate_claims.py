@@ -1,8 +1,10 @@
-"""scripts/calibrate_claims.py and scripts/power.py: the simulated tables have the study's
+"""The calibration (rectifiers.analysis.calibration, scripts/calibrate_claims.py) and the power
+table (rectifiers.analysis.power, scripts/power.py): the simulated tables have the study's
 shape, each scale with its own activations, the noise is the committed runs' (pooled or per
 cell) and never degenerate, and fast versions of the calibration and the power table run
 (the full ones are `make calibrate` and `make power`, minutes on two idle cores)."""
-import sys
+import functools
+import importlib.util
 
 import numpy as np
 import pandas as pd
@@ -10,15 +12,32 @@ import pytest
 
 from conftest import ROOT
 from rectifiers.analysis import bars as B
+from rectifiers.analysis import calibration as K
 from rectifiers.analysis import claims as C
+from rectifiers.analysis import power as P
 from rectifiers.analysis import simulation as S
+from rectifiers.analysis.worlds import World, worlds
 from rectifiers.spec.study import scale_activations
 
-sys.path.insert(0, str(ROOT / "scripts"))
-import calibrate_claims as K  # noqa: E402
-import power as P  # noqa: E402
-
 RESULTS = ROOT / "results" / "cpu"
+
+
+@functools.cache
+def acts() -> dict:
+    """Per scale, the activations its studies sweep (composed by Hydra once)."""
+    return scale_activations()
+
+
+def shape_from(runs, epochs, seeds=5, noise="pooled"):
+    return S.shape_from(runs, epochs, acts(), C.RULES, seeds, noise)
+
+
+def load_script(name):
+    """A script, loaded to run its command (main)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +47,7 @@ def committed():
 
 @pytest.mark.parametrize("noise", S.NOISE_MODELS)
 def test_simulated_tables_have_the_study_shape(committed, noise):
-    shape = K.shape_from(*committed, seeds=7, noise=noise)
+    shape = shape_from(*committed, seeds=7, noise=noise)
     t = S.simulate(shape, shape.means, np.random.default_rng(0))
     stress = t[t.scale == "stress"]
     assert set(stress.cell) == set(C.RULES.stress_cells())
@@ -47,7 +66,7 @@ def test_simulated_tables_have_the_study_shape(committed, noise):
 def test_every_compared_scale_and_outcome_has_noise(committed, noise):
     """The bug this guards: the trained ResNet's pool built over activations its runs lack was
     one zero vector, so every simulated claim-5 comparison was exact."""
-    shape = K.shape_from(*committed, noise=noise)
+    shape = shape_from(*committed, noise=noise)
     assert S.degenerate(shape) == []
     for scale, outcomes in S.COMPARED.items():
         for o in outcomes:
@@ -56,7 +75,7 @@ def test_every_compared_scale_and_outcome_has_noise(committed, noise):
 
 
 def test_pooled_noise_is_shared_and_cell_noise_is_each_cells_own(committed):
-    pooled, cell = (K.shape_from(*committed, noise=m) for m in S.NOISE_MODELS)
+    pooled, cell = (shape_from(*committed, noise=m) for m in S.NOISE_MODELS)
     key = [("stress", "acc", c) for c in C.RULES.stress_cells()]
     assert all(pooled.pools[k] is pooled.pools[key[0]] for k in key)
     assert all(len(cell.pools[k]) >= 5 for k in key)  # one residual vector per seed of that cell
@@ -68,14 +87,15 @@ def test_degenerate_noise_is_named_and_stops_the_calibration(committed, tmp_path
     flat = runs.copy()
     long_runs = (flat.model == "plain") & (flat.epochs == 10)
     flat.loc[long_runs, "final_test_acc"] = 0.5  # the long runs with no seed-to-seed spread at all
-    assert any(m.startswith("scale long, acc") for m in S.degenerate(K.shape_from(flat, epochs)))
+    assert any(m.startswith("scale long, acc") for m in S.degenerate(shape_from(flat, epochs)))
     with pytest.raises(K.DegenerateNoise, match="scale long, acc"):
-        K.calibrate(flat, epochs, n_sim=2, claims=[3])
+        K.calibrate(flat, epochs, acts(), n_sim=2, claims=[3])
     for f in ("study.json",):
         (tmp_path / f).write_text((RESULTS / f).read_text())
     flat.to_csv(tmp_path / "runs.csv", index=False)
     epochs.to_csv(tmp_path / "epochs.csv", index=False)
-    assert K.main(["--results", str(tmp_path), "--simulations", "2", "--jobs", "1", "--claims", "3"]) == 2
+    args = ["--results", str(tmp_path), "--simulations", "2", "--jobs", "1", "--claims", "3"]
+    assert load_script("calibrate_claims").main(args) == 2
     assert not (tmp_path / "claims_calibration.csv").exists()
 
 
@@ -100,8 +120,8 @@ def test_residual_pool_is_centred_and_keeps_the_variance():
 
 
 def test_noise_free_table_gives_the_planted_differences(committed):
-    shape = K.shape_from(*committed)
-    world = next(w for w in K.worlds(shape, C.RULES) if w.claim == 4 and w.role == "effect")
+    shape = shape_from(*committed)
+    world = next(w for w in worlds(shape, C.RULES) if w.claim == 4 and w.role == "effect")
     slope, gain = C.claim4(S.noiseless(shape, world.means)).comparisons
     effect = C.RULES.calibration["accuracy_effect"]
     assert gain["estimate"] == pytest.approx(effect)
@@ -109,7 +129,7 @@ def test_noise_free_table_gives_the_planted_differences(committed):
 
 
 def test_fast_calibration_runs_every_claim_and_world(committed):
-    table = K.calibrate(*committed, n_sim=2)
+    table = K.calibrate(*committed, acts(), n_sim=2)
     assert sorted(table.claim.unique()) == [1, 2, 3, 4, 5, 6]
     assert set(table.role) == {"true", "false", "effect"}
     assert list(table.noise.unique()) == list(S.NOISE_MODELS) and set(table.seeds) == {5}
@@ -117,7 +137,7 @@ def test_fast_calibration_runs_every_claim_and_world(committed):
     assert rates.to_numpy() == pytest.approx(1.0)
     assert table.coverage.between(0, 1).all()
     # deterministic: the same seed gives the same table
-    again = K.calibrate(*committed, n_sim=2, claims=[1, 5], noise=["cell"])
+    again = K.calibrate(*committed, acts(), n_sim=2, claims=[1, 5], noise=["cell"])
     pd.testing.assert_frame_equal(table[(table.noise == "cell") & table.claim.isin([1, 5])].reset_index(drop=True),
                                   again)
 
@@ -150,24 +170,24 @@ ARGS = ["--results", str(RESULTS), "--simulations", "5", "--jobs", "1", "--claim
 
 def test_script_writes_its_csv_and_exits_0_with_or_without_a_missed_bar(tmp_path, monkeypatch, capsys):
     """A missed bar is a finding: the table is written where make expects it, the miss printed."""
-    out = tmp_path / "cal.csv"
-    assert K.main([*ARGS, "--out", str(out)]) == 0
+    out, cal = tmp_path / "cal.csv", load_script("calibrate_claims")
+    assert cal.main([*ARGS, "--out", str(out)]) == 0
     assert list(pd.read_csv(out).world) == ["true", "false", "effect"]
-    monkeypatch.setattr(K, "failures", lambda table: ["claim 1: a missed bar"])
+    monkeypatch.setattr(cal, "failures", lambda table: ["claim 1: a missed bar"])
     out.unlink()
-    assert K.main([*ARGS, "--out", str(out)]) == 0
+    assert cal.main([*ARGS, "--out", str(out)]) == 0
     assert list(pd.read_csv(out).world) == ["true", "false", "effect"]
     assert "MISSED (pooled noise) claim 1: a missed bar" in capsys.readouterr().err
 
 
 def test_a_world_with_nothing_to_plant_stops_the_simulation(committed):
     """A broken simulation is a bug, not a finding: it raises, and the script exits 2."""
-    shape = K.shape_from(*committed, seeds=3)
-    world = next(w for w in K.worlds(shape, C.RULES) if w.claim == 4)
+    shape = shape_from(*committed, seeds=3)
+    world = next(w for w in worlds(shape, C.RULES) if w.claim == 4)
     means = {k: v.copy() for k, v in world.means.items()}
     means[("long", "acc")].iloc[0, 0] = np.nan
     with pytest.raises(K.SimulationError, match="claim 4, true world: no mean to plant for long, acc in depth=8"):
-        K.run_world(shape, K.World(4, "true", "true", "", means), 1, np.random.default_rng(0), C.RULES)
+        K.run_world(shape, World(4, "true", "true", "", means), 1, np.random.default_rng(0), C.RULES)
     shape.cells["long"] = []
     with pytest.raises(K.SimulationError, match="scale long has no cells"):
         K.run_world(shape, world, 1, np.random.default_rng(0), C.RULES)
@@ -185,14 +205,14 @@ def test_calibrated_level_by_hand():
 def test_claim3_level_meets_its_declared_rate(committed, monkeypatch):
     spec = C.RULES.sensitivity["claim3"]["calibrated_level"]
     monkeypatch.setitem(spec, "simulations", 200)
-    row = K.claim3_level(*committed, seeds=5)
+    row = K.claim3_level(*committed, acts(), seeds=5)
     assert row["claim"] == 3 and row["simulations"] == 200 and row["noise"] == spec["noise"]
     assert row["contradicted_at_level"] <= spec["false_contradicted"]
     assert 0 < row["level"] <= 1
 
 
 def test_power_table_has_every_n_claim_and_world_with_its_cost(committed):
-    table = P.table(*committed, n_sim=3, seeds=(5, 10))
+    table = P.table(*committed, acts(), n_sim=3, seeds=(5, 10))
     assert sorted(table.seeds.unique()) == [5, 10]
     assert table.groupby("seeds").claim.nunique().eq(6).all()
     assert set(table.world) == {"effect", "observed"}

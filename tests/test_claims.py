@@ -2,20 +2,15 @@
 values worked out by hand (Student's t with 2 degrees of freedom has the closed form
 F(t) = 1/2 + t / (2 sqrt(2 + t^2)))."""
 import math
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT
-from rectifiers.analysis import claim_text, claims
+from rectifiers.analysis import claim_text, claims, stability
 from rectifiers.analysis.claim_text import CLAIMS, rule_text
 from rectifiers.analysis.rules import RULES
-from rectifiers.analysis.tidy import paired, resample_seeds, tidy
-
-sys.path.insert(0, str(ROOT / "scripts"))
-import stability  # noqa: E402
+from rectifiers.analysis.tidy import Values, resample_seeds, tidy
 
 BASE = RULES.design["stress"]["baseline"]
 ACTS = [RULES.relu] + RULES.leaky + [RULES.prelu]
@@ -118,10 +113,10 @@ def test_paired_differences_match_seeds():
     rows = [run("stress", "baseline", "relu", s, acc=a) for s, a in [(0, 0.30), (1, 0.40), (2, 0.50)]]
     rows += [run("stress", "baseline", "prelu", s, acc=a) for s, a in [(0, 0.35), (2, 0.45)]]
     rows += [run("stress", "baseline", "leaky_relu_0.1", s, acc=a) for s, a in [(0, 0.31), (2, 0.41)]]
-    t = table(rows)
-    assert paired(t, "stress", "baseline", "prelu", "relu") == pytest.approx([0.05, -0.05])
+    acc = Values(table(rows), "stress")
+    assert acc.diff("baseline", "prelu", "relu") == pytest.approx([0.05, -0.05])
     # several activations: their mean per seed
-    assert paired(t, "stress", "baseline", ["prelu", "leaky_relu_0.1"], "relu") == pytest.approx([0.03, -0.07])
+    assert acc.diff("baseline", ["prelu", "leaky_relu_0.1"], "relu") == pytest.approx([0.03, -0.07])
 
 
 # --- claims without their runs ------------------------------------------------------

@@ -1,25 +1,24 @@
-"""scripts/compare.py and rectifiers.render.reproduction: the counts of a reproduction's report on small hand-made tables (each
-expected value worked out by hand), the headline numbers against the macros the paper prints,
-and where `make reproduce` builds, with its refusals. The whole chain is tests/test_reproduce.py."""
+"""A reproduction (scripts/compare.py): the counts of its report on small hand-made tables
+(rectifiers.render.reproduction, each expected value worked out by hand), the headline numbers
+against the macros the paper prints, and where `make reproduce` builds, with its refusals
+(rectifiers.spec.locate). The whole chain is tests/test_reproduce.py."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
-import sys
 
 import pandas as pd
 import pytest
 
 from conftest import ROOT
 from fake_results import write_fake_results
-
-sys.path.insert(0, str(ROOT / "scripts"))
-import compare  # noqa: E402
-from rectifiers.analysis import results  # noqa: E402
-from rectifiers.render import latex, reproduction  # noqa: E402
-from rectifiers.render.numbers import cell_numbers, scale_numbers  # noqa: E402
-from rectifiers.spec import data  # noqa: E402
-from rectifiers.spec.config import ConfigError  # noqa: E402
+from rectifiers.analysis import results
+from rectifiers.render import latex, reproduction
+from rectifiers.render.cell_numbers import cell_numbers, scale_numbers
+from rectifiers.spec import data
+from rectifiers.spec import locate as loc
+from rectifiers.spec.config import ConfigError
 
 NAN = float("nan")
 
@@ -136,13 +135,13 @@ def committed(tmp_path, compose):
 
 
 def locate(root, *overrides, **kw):
-    return compare.locate(SMOKE, list(overrides), committed=root / "results", home=root / "reproductions", **kw)
+    return loc.locate(SMOKE, list(overrides), committed=root / "results", home=root / "reproductions", **kw)
 
 
 def test_committed_data_builds_the_committed_tree_and_fresh_a_reproduction(committed):
     root, fp = committed
     assert locate(root).name is None
-    with pytest.raises(compare.Refused, match="add FRESH=1"):
+    with pytest.raises(loc.Refused, match="add FRESH=1"):
         locate(root, sample=1)
     place = locate(root, fresh=True, sample=1)
     assert place.name == f"smoke-synthetic-{fp[:12]}" and place.note == ""
@@ -156,11 +155,11 @@ def test_other_data_gets_its_own_folder_and_a_folder_of_other_data_is_refused(co
     root, fp = committed
     place = locate(root, *OTHER)
     assert place.name.startswith("smoke-synthetic-") and place.fingerprint != fp
-    with pytest.raises(compare.Refused, match=f"holds a reproduction of profile smoke on other data .*{fp[:12]}"):
+    with pytest.raises(loc.Refused, match=f"holds a reproduction of profile smoke on other data .*{fp[:12]}"):
         locate(root, name=place.name)  # the committed data, into the other data's folder
     (root / "reproductions" / "mine").mkdir()
     (root / "reproductions" / "mine" / "notes.txt").write_text("mine")
-    with pytest.raises(compare.Refused, match="holds no reproduction.json"):
+    with pytest.raises(loc.Refused, match="holds no reproduction.json"):
         locate(root, name="mine")
 
 
@@ -170,15 +169,22 @@ def test_unknown_data_is_refused_before_anything_is_made(committed):
         locate(root, "data.source=imagenet")
     with pytest.raises(ConfigError, match="did you mean data.root"):
         locate(root, "data.rooot=x")
-    with pytest.raises(compare.Refused, match="SAMPLE=3: profile smoke has 2 seeds per cell; give 1 to 2"):
-        compare.check_sample(SMOKE, 3, None)
+    with pytest.raises(loc.Refused, match="SAMPLE=3: profile smoke has 2 seeds per cell; give 1 to 2"):
+        loc.check_sample(SMOKE, 3, None)
     assert not (root / "reproductions").exists()
+
+
+def load_script(name: str):
+    """A script, loaded to run its command (main)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.mark.slow
 def test_plan_counts_a_sample(capsys):
-    import plan
-    assert plan.main(["--profile", SMOKE, "--jobs", "2", "--sample", "1", "--sample-trained", "0", *OTHER]) == 0
+    assert load_script("plan").main(["--profile", SMOKE, "--jobs", "2", "--sample", "1", "--sample-trained", "0", *OTHER]) == 0
     out = capsys.readouterr().out
     runs = {m[1]: int(m[2]) for m in re.finditer(r"^\s+(\w+)\s+(\d+)\s+\d+\s+\d+", out, re.M)}
     # one seed of each of 5 activations: lr's 3 levels, 2 more levels of each other knob

@@ -23,7 +23,7 @@ from rectifiers.analysis import results
 from rectifiers.diagnose import report
 from rectifiers.render import latex
 from rectifiers.training import models, tensors
-from rectifiers.training.monitor import Monitor, dormant_ratio, sparsity
+from rectifiers.training.monitor import LayerStats, Monitor
 
 NOCAST = contextlib.nullcontext
 
@@ -66,12 +66,13 @@ def test_half_dead_conv_is_exactly_half_dead_and_nothing_else():
     assert [r["dead_ratio"] for r in rows] == [0.5, 0.0, 0.0]
     assert [r["dead"] for r in rows] == [4, 0, 0]
     assert diagnose.network_dead_ratio(rows) == 4 / 18
-    # the streamed statistics are the monitor's pure functions on the whole probe
+    # the statistics streamed in chunks are the monitor's on the whole probe at once
     model = known_model()
     with torch.no_grad():
         pre = model[0](images())
-    assert rows[0]["sparsity"] == pytest.approx(sparsity(pre))
-    assert rows[0]["dormant_ratio"] == pytest.approx(dormant_ratio(torch.relu(pre), 0.1))
+    whole = LayerStats.of(pre, torch.relu(pre)).metrics(0.1)
+    assert rows[0]["sparsity"] == pytest.approx(whole["sparsity"])
+    assert rows[0]["dormant_ratio"] == pytest.approx(whole["dormant_ratio"])
 
 
 def test_resnet18_reports_one_row_per_relu_call():

@@ -1,6 +1,8 @@
 """The house rules a newcomer relies on (docs/design.md, the map): what each folder of the
-package may load, which way imports run between the folders, and every module and function
-short enough to read in one go, the scripts' too."""
+package may load, which way imports run between the folders, every module and function
+short enough to read in one go, the scripts' too, and scripts that are commands only: none
+imports another or edits sys.path, and no file reaches into a script for anything but its
+command (`main`): what two files share lives in the package."""
 from __future__ import annotations
 
 import ast
@@ -101,3 +103,67 @@ def test_modules_and_functions_are_short():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60:
                 too_long.append(f"{name}:{node.lineno} {node.name}: {node.end_lineno - node.lineno + 1} lines")
     assert not too_long, too_long
+
+
+# --- scripts are commands ----------------------------------------------------------------
+
+SCRIPT_NAMES = {p.stem for p in SCRIPTS}
+
+
+def test_no_script_imports_another_or_edits_sys_path():
+    wrong = []
+    for path in SCRIPTS:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            wrong += [f"{path.name}:{node.lineno} imports scripts/{n}.py" for n in names if n in SCRIPT_NAMES]
+            if isinstance(node, ast.Attribute) and node.attr == "path" and getattr(node.value, "id", "") == "sys":
+                wrong.append(f"{path.name}:{node.lineno} edits sys.path")
+            if isinstance(node, ast.Attribute) and node.attr in ("spec_from_file_location", "run_path"):
+                wrong.append(f"{path.name}:{node.lineno} loads a file as a module")
+    assert not wrong, "\n".join(wrong)
+
+
+def script_names(name: str) -> set[str]:
+    """What a script defines at its top level, its command `main` aside."""
+    defined = set()
+    for node in ast.parse((ROOT / "scripts" / f"{name}.py").read_text()).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, ast.Assign):
+            defined |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return defined - {"main"}
+
+
+def reached(path) -> list[str]:
+    """What a file takes from a script besides its command: names imported from it, and
+    attributes of a script loaded by import or by a loader (a function of the file that calls
+    spec_from_file_location; a script whose name is not a constant may give nothing but main)."""
+    tree = ast.parse(path.read_text())
+    loaders = {f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and "spec_from_file_location" in ast.unparse(f)}
+
+    def loaded(node):  # the script a loader call loads: its name, "" if not a constant, None if no loader call
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in loaders:
+            arg = node.args[0] if node.args else None
+            return arg.value if isinstance(arg, ast.Constant) and arg.value in SCRIPT_NAMES else ""
+        return None
+    alias, wrong = {}, []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            alias.update({a.asname or a.name: a.name for a in node.names if a.name in SCRIPT_NAMES})
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module in SCRIPT_NAMES:
+            wrong += [f"from {node.module} import {a.name}" for a in node.names if a.name != "main"]
+        elif isinstance(node, ast.Assign) and loaded(node.value) is not None:
+            alias.update({t.id: loaded(node.value) for t in node.targets if isinstance(t, ast.Name)})
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr != "main":
+            script = loaded(node.value) if loaded(node.value) is not None else alias.get(getattr(node.value, "id", None))
+            if script == "" or (script and node.attr in script_names(script)):
+                wrong.append(f"{ast.unparse(node)} (line {node.lineno})")
+    return wrong
+
+
+def test_no_file_takes_anything_but_its_command_from_a_script():
+    files = MODULES + SCRIPTS + sorted((ROOT / "tests").glob("*.py"))
+    wrong = [f"{p.relative_to(ROOT)}: {w}" for p in files for w in reached(p)]
+    assert not wrong, "move what is shared into the package:\n" + "\n".join(wrong)

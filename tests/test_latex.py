@@ -1,5 +1,5 @@
-"""rectifiers.render.latex: the booktabs skeleton every table script shares and the one rule
-for minus signs, on values written out by hand."""
+"""rectifiers.render.latex: the booktabs skeleton every table script shares, the one rule for
+minus signs, percentages, lists and the letters of macro names, on values written out by hand."""
 from __future__ import annotations
 
 from rectifiers.render import latex
@@ -28,3 +28,22 @@ def test_generated_sentences_name_cells_and_activations_in_words():
     assert prose("rho = -0.09 at init_bias=-0.5, per knob: init_bias 5") == (
         r"$\rho$ = $-$0.09 at initial bias $-$0.5, per knob: initial bias 5")
     assert prose("50% of relu_like runs, seed-0") == r"50\% of relu\_like runs, seed-0"  # only known names
+
+
+def test_percentages_as_printed_and_as_declared():
+    assert latex.pct(0.3549) == "35.5" and latex.pct(0.3549, 0) == "35" and latex.pct(float("nan")) == "n/a"
+    assert latex.pct(0.05, None) == "5" and latex.pct(0.025, None) == "2.5" and latex.pct(1 - 0.05, None) == "95"
+
+
+def test_lists_in_prose():
+    assert latex.series(["a", "b", "c"]) == "a, b and c" and latex.series([8, 20]) == "8 and 20"
+    assert latex.series(["a", "b", "c"], ", ") == "a, b, c" and latex.series(["a"]) == "a" and latex.series([]) == ""
+    assert latex.claims_list([1, 2, 3]) == "claims~1, 2 and~3" and latex.claims_list([4]) == "claim~4"
+    assert latex.claims_list([]) == "no claim" and latex.claims_list([2, 3, 5], ", ") == "claims~2, 3, 5"
+
+
+def test_macro_names_are_spelled_out():
+    assert [latex.spelled(x) for x in (8, 20, 14, 0.1, 0.01, -0.5, 32, 110)] == [
+        "Eight", "Twenty", "Fourteen", "PointOne", "PointZeroOne", "MinusPointFive", "ThirtyTwo", "OneOneZero"]
+    assert [latex.act_name(a) for a in ("relu", "leaky_relu_0.01", "leaky_relu_0.3", "prelu", "prelu_shared")] == \
+        ["Relu", "LeakyPointZeroOne", "LeakyPointThree", "Prelu", "PreluShared"]

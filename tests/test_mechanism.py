@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from rectifiers.analysis import mechanism as mech
-from rectifiers.render.mechanism_numbers import act_word, mechanism_numbers
+from rectifiers.render.mechanism_numbers import mechanism_numbers
 
 CHANCE = 0.105
 
@@ -154,11 +154,6 @@ def test_init_link_joins_each_seed_to_its_run():
 def test_signal_settings_follow_the_declared_design():
     assert mech.signal_settings() == [(8, 0.0), (20, 0.0), (8, -0.5)]
     assert mech.signal_acts() == ["relu", "leaky_relu_0.01", "leaky_relu_0.1", "leaky_relu_0.3", "prelu"]
-
-
-def test_act_word():
-    assert [act_word(a) for a in ("relu", "leaky_relu_0.01", "leaky_relu_0.3", "prelu", "prelu_shared")] == \
-        ["Relu", "LeakyPointZeroOne", "LeakyPointThree", "Prelu", "PreluShared"]
 
 
 def test_mechanism_numbers_on_a_tiny_table(tmp_path: Path):

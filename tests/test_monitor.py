@@ -10,8 +10,7 @@ from torch import nn
 from conftest import read_jsonl
 from rectifiers.activations import is_activation
 from rectifiers.training import models
-from rectifiers.training.monitor import (Monitor, dead_units, dormant_ratio, dormant_scores, feeding_weights,
-                                revival, sparsity)
+from rectifiers.training.monitor import LayerStats, Monitor, dormant_scores, feeding_weights, revival
 from rectifiers.spec.config import run_dir
 from rectifiers.training.train import train
 
@@ -41,23 +40,35 @@ def all_hooks(model):
             if len(h)]
 
 
-# --- pure functions on known tensors --------------------------------------------------
+# --- the metrics on known tensors (LayerStats, their one definition) ------------------------
+
+def dead(pre):
+    return LayerStats.of(pre, torch.relu(pre)).metrics(0.1)["dead_mask"].tolist()
+
+
+def sparsity(pre):
+    return LayerStats.of(pre, torch.relu(pre)).metrics(0.1)["sparsity"]
+
+
+def dormant_ratio(post, tau):
+    return LayerStats.of(post, post).metrics(tau)["dormant_ratio"]
+
 
 def test_dead_units_finds_the_dead_channel():
     conv = conv_with_dead_channel3()
     with torch.no_grad():
         pre = conv(probe_images())
-    assert dead_units(pre).tolist() == [False, False, False, True, False]
+    assert dead(pre) == [False, False, False, True, False]
 
 
 def test_unit_positive_at_one_position_is_alive():
     pre = -torch.ones(4, 2, 5, 5)
     pre[2, 1, 3, 4] = 0.5
-    assert dead_units(pre).tolist() == [True, False]
+    assert dead(pre) == [True, False]
     pre[2, 1, 3, 4] = 0.0  # exactly zero everywhere-else-negative: dead (<= 0)
-    assert dead_units(pre).tolist() == [True, True]
+    assert dead(pre) == [True, True]
     # linear layers: (N, C)
-    assert dead_units(torch.tensor([[-1.0, 2.0], [-3.0, -1.0]])).tolist() == [True, False]
+    assert dead(torch.tensor([[-1.0, 2.0], [-3.0, -1.0]])) == [True, False]
 
 
 def test_sparsity_counts_nonpositive_entries():
@@ -70,18 +81,19 @@ def test_sparsity_counts_nonpositive_entries():
 def test_dormant_scores_by_hand():
     # unit 0: |h| = 1, 1 -> mean 1; unit 1: |h| = 2, 4 -> mean 3; layer mean 2
     post = torch.tensor([[1.0, 2.0], [-1.0, 4.0]])
-    assert torch.allclose(dormant_scores(post), torch.tensor([0.5, 1.5]))
+    assert torch.allclose(dormant_scores(torch.tensor([1.0, 3.0])), torch.tensor([0.5, 1.5]))
     assert dormant_ratio(post, 0.6) == pytest.approx(0.5)
     assert dormant_ratio(post, 0.4) == 0.0
     assert dormant_ratio(post, 0.5) == pytest.approx(0.5)  # s <= tau counts
+    assert dormant_ratio(post, 1.49) == pytest.approx(0.5) and dormant_ratio(post, 1.5) == 1.0  # unit 1: 1.5
     assert dormant_ratio(post, 2.0) == 1.0
-    # conv-shaped: per-unit mean over images and positions
+    # conv-shaped: per-unit mean over images and positions (scores 0.5 and 1.5 again)
     post4 = torch.zeros(2, 2, 2, 2)
     post4[:, 0] = 1.0
     post4[:, 1] = 3.0
-    assert torch.allclose(dormant_scores(post4), torch.tensor([0.5, 1.5]))
+    assert [dormant_ratio(post4, tau) for tau in (0.49, 0.5, 1.49, 1.5)] == [0.0, 0.5, 0.5, 1.0]
     # an all-zero layer is entirely dormant (no division by zero)
-    assert torch.equal(dormant_scores(torch.zeros(3, 4)), torch.zeros(4))
+    assert torch.equal(dormant_scores(torch.zeros(4)), torch.zeros(4))
     assert dormant_ratio(torch.zeros(3, 4), 0.1) == 1.0
 
 
@@ -108,7 +120,7 @@ def test_monitor_reports_the_dead_channel():
     assert rec["slope_mean"] is None and rec["grad_norm"] is None
     assert network["dead_ratio"] == pytest.approx(0.2)
     assert network["ever_dead"] == 1 and network["revived"] == 0
-    # the streamed statistics equal the pure functions on the whole probe set
+    # the statistics streamed in chunks equal those of the whole probe set at once
     with torch.no_grad():
         pre = model[0](probe_images())
     assert rec["sparsity"] == pytest.approx(sparsity(pre))
@@ -163,7 +175,7 @@ def test_dead_unit_gets_zero_gradient_only_under_relu(act, zero_grad):
     model = nn.Sequential(conv, act, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 10))
     x, y = probe_images(16), torch.arange(16) % 10
     with torch.no_grad():
-        assert dead_units(conv(x)).tolist() == [False, False, True, False]
+        assert dead(conv(x)) == [False, False, True, False]
     nn.functional.cross_entropy(model(x), y).backward()
     g = conv.weight.grad
     if zero_grad:

@@ -18,7 +18,7 @@ import pytest
 from fake_results import copy_results, write_fake_results
 from rectifiers import activations
 from rectifiers.analysis import claims, results, stats
-from rectifiers.render import latex
+from rectifiers.render import latex, study_numbers
 from rectifiers.analysis.tidy import tidy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -282,7 +282,7 @@ def test_calibration_table_lists_the_resnet_pilot_under_its_own_label(fake, tmp_
     rows = [i for i, line in enumerate(lines) if re.match(r"\d+ & ", line)]
     assert [i for i in rows if lines[i].startswith("20 & 0.1 & 128")] == [rows[-1]] and rows[-1] > pilot_at
     assert len([i for i in rows if plain_at < i < pilot_at]) == len(cal)
-    numbers = load_script("make_numbers").study_numbers(results.load(copy), copy)
+    numbers = study_numbers.study_numbers(results.load(copy), copy)
     assert numbers["CalibrationEpochs"] == "3"
     assert run("table_calibration", fake, out) == 0  # a calibration without a model column: all plain
     assert "ResNet pilot" not in out.read_text()
@@ -291,7 +291,7 @@ def test_calibration_table_lists_the_resnet_pilot_under_its_own_label(fake, tmp_
 def test_the_abstract_counts_claims_without_runs_only_when_there_are_some(fake):
     abstract = re.search(r"\\begin\{abstract\}(.*?)\\end\{abstract\}", paper_sources()["main.tex"], re.S).group(1)
     assert r"\ClaimsNotRunClause" in abstract and "of them" not in abstract and r"\NumClaimsNotRun" not in abstract
-    claim_numbers = load_script("make_numbers").claim_numbers
+    claim_numbers = study_numbers.claim_numbers
     t = results.load(fake, "epochs").tidy()
     verdicts = claims.decide(t)
     assert not any(v.not_run for v in verdicts)

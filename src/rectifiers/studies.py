@@ -5,7 +5,8 @@ grid, and which studies each claim scale is decided on. Pure data, no Hydra: the
 from __future__ import annotations
 
 STUDIES = ("lr", "batch_size", "depth", "init_bias", "resnet")  # the stress grid, in order
-SCALES = {"stress": STUDIES, "long": ("plain_long",), "trained": ("resnet_trained",)}  # the claims' scales
-SCALE_STUDIES = (*SCALES["long"], *SCALES["trained"])  # the same questions with networks that learned more
+# claim scale -> the studies its runs come from
+STUDIES_BY_SCALE = {"stress": STUDIES, "long": ("plain_long",), "trained": ("resnet_trained",)}
+SCALE_STUDIES = (*STUDIES_BY_SCALE["long"], *STUDIES_BY_SCALE["trained"])  # the same questions with networks that learned more
 CALIBRATION = ("calibration", "resnet_pilot")  # the baseline's calibration and the ResNet pilot, run first
 TUNED = ("tuned",)  # each activation at its own learning rate: scripts/tune.py trains it after the others

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from ..studies import SCALES
+from ..studies import STUDIES_BY_SCALE
 from . import stats
 from . import claim_text as words
 from .claim_text import CLAIMS, rule_text
@@ -36,7 +36,7 @@ class Verdict:
     number: int
     verdict: str
     result: str                    # one sentence: what the data say (claim_text.py)
-    scales: tuple[str, ...]        # the runs it was decided on: studies.SCALES
+    scales: tuple[str, ...]        # the runs it was decided on: studies.STUDIES_BY_SCALE
     method: str                    # the tests
     family: str                    # what the family is
     family_size: int
@@ -54,10 +54,11 @@ class Verdict:
         return rule_text(self.number)
 
 
-def _row(label: str, x, null: float = 0.0, rules: Rules = RULES, margin: float | None = None) -> dict:
-    """One comparison: its t analysis against `null` (and TOST against `margin`)."""
+def _row(label: str, x, null: float = 0.0, rules: Rules = RULES, margin: float | None = None, **where) -> dict:
+    """One comparison: its t analysis against `null` (and TOST against `margin`). `where` says what
+    is compared, typed (act, vs, cell, depth), so that no reader parses the label."""
     r = stats.t_test(x, null, rules.alpha)
-    out = dict(label=label, n=r.n, estimate=r.mean, low=r.low, high=r.high, p_greater=r.p_greater,
+    out = dict(label=label, **where, n=r.n, estimate=r.mean, low=r.low, high=r.high, p_greater=r.p_greater,
                p_less=r.p_less, p_two=r.p_two)
     if margin is not None:
         out["p_tost"] = stats.tost(x, margin)
@@ -104,7 +105,7 @@ def claim2(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     if not has_scale(t, "stress"):
         return _not_run(2, ("stress",), "stress", method, family, size, corr)
     dead = Values(t, "stress", "dead_final")
-    rows = [_row(f"{a} @ {c}", dead.diff(c, a, rules.relu), 0.0, rules, rules.dead_margin)
+    rows = [_row(f"{a} @ {c}", dead.diff(c, a, rules.relu), 0.0, rules, rules.dead_margin, act=a, vs=rules.relu, cell=c)
             for c in cells for a in leaky]
     _adjust(rows, "p_less", "p_adj")           # fewer dead units: the claim's direction
     _adjust(rows, "p_greater", "p_adj_more")   # more dead units: against the claim
@@ -140,8 +141,8 @@ def claim3(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     if not has_scale(t, "long"):
         return _not_run(3, ("long",), "long", method, family, size, corr)
     m, acc = rules.accuracy_margin, Values(t, "long")
-    rows = [_row(f"{default} vs {o} @ depth {d:g}", acc.diff(cell_key("depth", d), default, o), -m, rules)
-            for d in depths for o in others]
+    rows = [_row(f"{default} vs {o} @ depth {d:g}", acc.diff(cell_key("depth", d), default, o), -m, rules,
+                 act=default, vs=o, cell=cell_key("depth", d), depth=d) for d in depths for o in others]
     for r in rows:
         r["p_noninf"] = r["p_greater"]        # H0: difference <= -margin
         r["p_inferior"] = r["p_less"]         # H0: difference >= -margin
@@ -203,12 +204,13 @@ def claim5(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     cell = trained.cell.iloc[0]
     ref_acts = [x for x in others if x in set(trained.act)]
     ref_acc, stress_acc = Values(t, "trained"), Values(t, "stress")
-    ref = [_row(f"{x} @ {cell}", ref_acc.diff(cell, x, rules.relu), 0.0, rules, m) for x in ref_acts]
+    ref = [_row(f"{x} @ {cell}", ref_acc.diff(cell, x, rules.relu), 0.0, rules, m, act=x, vs=rules.relu, cell=cell)
+           for x in ref_acts]
     for r, x in zip(ref, ref_acts):
         d = ref_acc.diff(cell, x, rules.relu)
         r["p_outside"] = min(stats.t_test(d, m, a).p_greater, stats.t_test(d, -m, a).p_less)
     _adjust(ref, "p_outside", "p_adj_outside")
-    stress = [_row(f"{x} @ {c}", stress_acc.diff(c, x, rules.relu), 0.0, rules, m)
+    stress = [_row(f"{x} @ {c}", stress_acc.diff(c, x, rules.relu), 0.0, rules, m, act=x, vs=rules.relu, cell=c)
               for c in stress_cells for x in others]
     _adjust(stress, "p_two", "p_adj")
     knob_of = [c.split("=")[0] for c in stress_cells for _ in others]
@@ -267,7 +269,7 @@ CLAIM_FUNCS = {1: claim1, 2: claim2, 3: claim3, 4: claim4, 5: claim5, 6: claim6}
 def incomplete(v: Verdict, missing: list[dict]) -> Verdict:
     """A verdict whose studies still miss runs is not a finding: it becomes inconclusive (not yet
     run), and its result says how many runs are missing and what the runs so far show."""
-    studies = {s for scale, names in SCALES.items() if scale in v.scales for s in names}
+    studies = {s for scale, names in STUDIES_BY_SCALE.items() if scale in v.scales for s in names}
     gaps = {}
     for m in missing:
         if m["study"] in studies:

@@ -31,8 +31,8 @@ from rectifiers.analysis import results, tidy
 RESAMPLES = 10_000   # bootstrap resamples of every interval
 SEED = 0             # the generator seed of every bootstrap
 LEVEL = 0.95         # of every interval, unadjusted
-SCALES = ("stress", "long", "trained")  # in table order
-SCALE_TITLES = {"stress": "Stress grid", "long": "Long plain runs", "trained": "Trained ResNet"}  # their headings
+SCALE_ORDER = ("stress", "long", "trained")  # the scales in table order
+HEADING_BY_SCALE = {"stress": "Stress grid", "long": "Long plain runs", "trained": "Trained ResNet"}  # their headings
 
 
 # --- the statistics, on arrays ---------------------------------------------------------
@@ -118,7 +118,7 @@ def above(taus) -> Callable:
 def outcome_rows(t: pd.DataFrame) -> pd.DataFrame:
     """The runs of the three scales with an outcome (a failed run is missing), with `trained`
     (neither collapsed nor diverged; a diverged run has collapsed, at chance)."""
-    r = t[t.scale.isin(SCALES) & t.acc.notna()].copy()
+    r = t[t.scale.isin(SCALE_ORDER) & t.acc.notna()].copy()
     r["trained"] = ~(r.collapsed.astype(bool) | r.diverged.astype(bool))
     return r
 
@@ -158,7 +158,7 @@ def versus_relu(t: pd.DataFrame, reps: int = RESAMPLES, seed: int = SEED) -> pd.
     difference in accuracy, a fraction), each with its 95% percentile bootstrap interval over
     seeds (unadjusted; none with fewer than 2 pairs), and gain_median (the median difference)."""
     r, rows = outcome_rows(t), []
-    for scale in SCALES:
+    for scale in SCALE_ORDER:
         values = tidy.Values(r, scale)
         for cell, act in dict.fromkeys((c, a) for c, a in values.v if a != activations.REFERENCE):
             d = values.diff(cell, act, activations.REFERENCE)

@@ -117,13 +117,6 @@ class Values:
         return np.array([sum(p[s] for p in parts) / len(parts) - base[s] for s in seeds])
 
 
-def paired(t: pd.DataFrame, scale: str, cell: str, act, vs: str, outcome: str = "acc") -> np.ndarray:
-    """outcome(act) - outcome(vs) for each seed present in both, same scale and cell. `act`
-    may be a list: then its outcome is the mean over those activations for each seed (only
-    seeds where all of them have a value)."""
-    return Values(t, scale, outcome).diff(cell, act, vs)
-
-
 def has_scale(t: pd.DataFrame, scale: str) -> bool:
     return bool((t.scale == scale).any())
 

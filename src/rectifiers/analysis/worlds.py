@@ -13,8 +13,8 @@ from .rules import Rules, cell_key
 from .simulation import Plant, Shape
 
 DIAGNOSIS_SLOPE = 0.3   # effect world of claim 6: 3 points of accuracy lost per 0.1 of epoch-1 dead ratio
-# the scales each claim's rule reads: what its simulated tables hold
-CLAIM_SCALES = {1: ["stress"], 2: ["stress"], 3: ["long"], 4: ["long"], 5: ["stress", "trained"], 6: ["stress"]}
+# claim -> the scales its rule reads: what its simulated tables hold
+SCALES_BY_CLAIM = {1: ["stress"], 2: ["stress"], 3: ["long"], 4: ["long"], 5: ["stress", "trained"], 6: ["stress"]}
 
 
 @dataclass(frozen=True)

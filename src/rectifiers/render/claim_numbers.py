@@ -1,5 +1,5 @@
 """What the claim rules' calibration, power and sensitivity analyses say, as macros of
-numbers.tex (scripts/make_numbers.py): the bars each rule misses, the verdicts it can reach,
+numbers.tex (render/numbers.py): the bars each rule misses, the verdicts it can reach,
 the seeds 80% power would take, claim 3's calibrated level and collapse test beside its verdict,
 why claim 2's rule errs under per-cell noise, and claim 2 without its diverged runs. Reads the
 CSVs of scripts/calibrate_claims.py and scripts/power.py; never simulates."""
@@ -15,9 +15,13 @@ from ..analysis import bars, claims, sensitivity
 from ..analysis.rules import RULES
 from ..analysis.tidy import Values
 from . import latex
-from .latex import count, num
+from .latex import claims_list, count, num, spelled
 
-ORDINAL = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six"}
+
+def compared(verdict: claims.Verdict, label: str) -> dict | None:
+    """The comparison of a verdict that a table names by its label (the calibration's drivers),
+    with what it compares typed (act, vs, cell); None where the verdict has no such comparison."""
+    return next((r for r in verdict.comparisons if r["label"] == label), None)
 
 
 def calibration_numbers(results_dir: Path) -> dict[str, str]:
@@ -25,12 +29,12 @@ def calibration_numbers(results_dir: Path) -> dict[str, str]:
     bars under each noise model (pooled, per cell), and each rule's power under both."""
     path = results_dir / "claims_calibration.csv"
     models = {"pooled": "Pooled", "cell": "Cell"}
-    m = {"CalibrationSimulations": "n/a", "CalibrationSeeds": "n/a", "CoverageBarPct": f"{100 * bars.MIN_COVERAGE:g}",
-         "FalseVerdictBarPct": f"{100 * bars.MAX_FALSE_VERDICT:g}"}
+    m = {"CalibrationSimulations": "n/a", "CalibrationSeeds": "n/a", "CoverageBarPct": latex.pct(bars.MIN_COVERAGE, None),
+         "FalseVerdictBarPct": latex.pct(bars.MAX_FALSE_VERDICT, None)}
     for model in models.values():
         m.update({f"CalibrationMaxFalseContradicted{model}": "n/a", f"CalibrationMaxFalseSupported{model}": "n/a",
                   f"CalibrationMinCoverage{model}": "n/a"})
-        m.update({f"Claim{ORDINAL[n]}Power{model}": "n/a" for n in ORDINAL})
+        m.update({f"Claim{spelled(n)}Power{model}": "n/a" for n in claims.CLAIM_FUNCS})
         m[f"CalibrationMisses{model}"] = m[f"CalibrationUnreachable{model}"] = "n/a"
     if not path.is_file():
         return m
@@ -47,10 +51,9 @@ def calibration_numbers(results_dir: Path) -> dict[str, str]:
         m[f"CalibrationMaxFalseSupported{model}"] = latex.pct(c[c.role == "false"].supported.max())
         m[f"CalibrationMinCoverage{model}"] = latex.pct(c.coverage.min())
         for r in c[c.role == "effect"].itertuples():
-            m[f"Claim{ORDINAL[r.claim]}Power{model}"] = latex.pct(r.supported, 0)
+            m[f"Claim{spelled(r.claim)}Power{model}"] = latex.pct(r.supported, 0)
         missed = [n for n in sorted(c.claim.unique()) if bars.rule_calibration(cal, n, key).missed]
-        m[f"CalibrationMisses{model}"] = ("none" if not missed else
-                                          ("claim~" if len(missed) == 1 else "claims~") + ", ".join(map(str, missed)))
+        m[f"CalibrationMisses{model}"] = claims_list(missed, ", ") if missed else "none"
         never = bars.unreachable(c)  # e.g. "claim~5 never said ``supported''"
         m[f"CalibrationUnreachable{model}"] = "; ".join(
             f"claim~{n} never said " + " or ".join(f"``{v}''" for v in vs) for n, vs in never.items()) or "none"
@@ -65,8 +68,7 @@ def finished_only_numbers(res) -> dict[str, str]:
     v = claims.decide(t, missing=missing)[1]
     finished = t.assign(dead_final=t.dead_final.where(~t.diverged.astype(bool)))
     v2 = claims.incomplete(claims.claim2(finished), list(missing))
-    more = [r["label"] for r in v.comparisons if r.get("p_adj_more", 1.0) < RULES.alpha / 2]
-    pairs = [x.split(" @ ") for x in more]
+    pairs = [(r["act"], r["cell"]) for r in v.comparisons if r.get("p_adj_more", 1.0) < RULES.alpha / 2]
     here = t[t.scale == "stress"]
     div = sum(int(here[(here.cell == c) & (here.act == a)].diverged.sum()) for a, c in pairs)
     runs = sum(int(((here.cell == c) & (here.act == a)).sum()) for a, c in pairs)
@@ -79,17 +81,6 @@ def finished_only_numbers(res) -> dict[str, str]:
     return {"ClaimTwoDivergedClause": clause, "ClaimTwoFinishedVerdict": v2.verdict, "ClaimTwoFinishedResult": latex.prose(v2.result),
             "ClaimTwoMoreDead": latex.prose(", ".join(f"{activations.display(a)} at {c}" for a, c in pairs) or "none"),
             "ClaimTwoMoreDeadDiverged": f"{count(div)} of {count(runs)}"}
-
-
-POWER_TARGET = bars.POWER_TARGET
-
-
-def claims_list(ns) -> str:
-    """[1, 2, 3] -> 'claims~1, 2 and~3'; [] -> 'no claim'."""
-    words = [str(n) for n in ns]
-    if len(words) < 2:
-        return f"claim~{words[0]}" if words else "no claim"
-    return "claims~" + ", ".join(words[:-1]) + " and~" + words[-1]
 
 
 def reach_numbers(results_dir: Path) -> dict[str, str]:
@@ -112,7 +103,7 @@ def reach_numbers(results_dir: Path) -> dict[str, str]:
     power = pd.read_csv(power_path) if power_path.is_file() else pd.DataFrame()
     if len(power):
         at = power[(power.world == "effect") & (power.seeds == RULES.extension["seeds"])].set_index("claim").supported
-        short = [n for n in numbers if at.get(n, 0.0) < POWER_TARGET]
+        short = [n for n in numbers if at.get(n, 0.0) < bars.POWER_TARGET]
         m["SeedsForPower"] = "; ".join(
             f"claim~{n}, " + (f"{bars.seeds_for_power(power, n)} seeds" if bars.seeds_for_power(power, n)
                              else f"more than {count(power.seeds.max())}") for n in short) or "none"
@@ -163,8 +154,8 @@ def claim3_numbers(res, results_dir: Path, verdict: claims.Verdict) -> dict[str,
                  ClaimThreeLevelSimulations=count(level.simulations))
     # the depths whose comparisons contradict the claim, and those of them where no run collapsed:
     # a contradiction there does not rest on the mixture of trained and collapsed runs
-    worse = verdict.numbers.get("worse", [])
-    depths = sorted({float(w.rsplit("depth ", 1)[1]) for w in worse})
+    worse = set(verdict.numbers.get("worse", []))
+    depths = sorted({float(r["depth"]) for r in verdict.comparisons if r["label"] in worse})
     clean = [d for d in depths if int(counts.loc[f"depth={d:g}", "sum"].sum()) == 0]
     level_v, collapse_v = m["ClaimThreeLevelVerdict"], m["ClaimThreeCollapseVerdict"]
     collapsing = [p.depth for p in pairs if p.collapsed_act + p.collapsed_other]
@@ -200,9 +191,11 @@ def claim2_cell_noise_numbers(res, results_dir: Path) -> dict[str, str]:
     if d.empty:
         return m
     top = d.sort_values("share", ascending=False).iloc[0]
-    act, cell = top.comparison.split(" @ ")
-    diffs = Values(res.tidy(), "stress", "dead_final").diff(cell, act, RULES.relu)
-    if not len(diffs):  # no paired run in that cell (a study off the claims' design)
+    t = res.tidy()
+    row = compared(claims.claim2(t), top.comparison) or {}
+    act, cell = row.get("act"), row.get("cell")
+    diffs = Values(t, "stress", "dead_final").diff(cell, act, RULES.relu) if row else []
+    if not len(diffs):  # no such comparison, or no paired run in its cell (a study off the claims' design)
         return m
     far = int(np.argmax(np.abs(diffs - np.median(diffs))))
     near = np.delete(diffs, far)
@@ -222,14 +215,14 @@ def power_numbers(results_dir: Path) -> dict[str, str]:
     and the best the others do at any size."""
     path = results_dir / "power.csv"
     m = {"PowerReachedClaims": "n/a", "PowerShortClaims": "n/a", "PowerShortBest": "n/a", "PowerMaxSeeds": "n/a",
-         "PowerMinSeeds": "n/a", "PowerTarget": latex.pct(POWER_TARGET, 0)}
+         "PowerMinSeeds": "n/a", "PowerTarget": latex.pct(bars.POWER_TARGET, 0)}
     if not path.is_file():
         return m
     eff = pd.read_csv(path).query("world == 'effect'")
     if eff.empty:
         return m
     at = eff[eff.seeds == RULES.extension["seeds"]].set_index("claim").supported
-    reached, short = sorted(at.index[at >= POWER_TARGET]), sorted(at.index[at < POWER_TARGET])
+    reached, short = sorted(at.index[at >= bars.POWER_TARGET]), sorted(at.index[at < bars.POWER_TARGET])
     m.update(PowerReachedClaims=claims_list(reached), PowerShortClaims=claims_list(short),
              PowerMaxSeeds=count(eff.seeds.max()), PowerMinSeeds=count(eff.seeds.min()),
              PowerShortBest=latex.pct(eff[eff.claim.isin(short)].supported.max(), 0) if short else "n/a")
@@ -251,6 +244,7 @@ def claim5_numbers(res, results_dir: Path) -> dict[str, str]:
     cal = pd.read_csv(cal_path)
     top = d.sort_values("share", ascending=False).iloc[0]
     t = res.tidy()
+    row = compared(claims.claim5(t), top.comparison)
     values = Values(t, "trained")
     cell = t[t.scale == "trained"].cell.iloc[0]
     others = [a for a in RULES.leaky + [RULES.prelu] if (cell, a) in values.v]
@@ -259,7 +253,7 @@ def claim5_numbers(res, results_dir: Path) -> dict[str, str]:
     n = len(diffs)
     m.update(ClaimFiveFalseContradicted=latex.pct(cal[(cal.claim == 5) & (cal.noise == "pooled") &
                                                       (cal.role == "true")].contradicted.max()),
-             ClaimFiveDriver=latex.tex_escape(activations.display(top.comparison.split(" @ ")[0])),
+             ClaimFiveDriver=latex.tex_escape(activations.display(row["act"])) if row else "n/a",
              ClaimFiveDriverShare=latex.pct(top.share, 0), ClaimFiveTailSeeds=count(tail), ClaimFiveSeeds=count(n),
              ClaimFiveTailMiss=latex.pct(((n - tail) / n) ** n, 0))
     return m

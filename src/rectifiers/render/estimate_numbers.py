@@ -18,37 +18,7 @@ from rectifiers import activations
 from rectifiers.analysis import estimates, results
 from rectifiers.analysis.rules import RULES, cell_key
 from rectifiers.render import latex
-from rectifiers.render.latex import count, num
-
-ONES = ("Zero One Two Three Four Five Six Seven Eight Nine Ten Eleven Twelve Thirteen Fourteen Fifteen Sixteen "
-        "Seventeen Eighteen Nineteen").split()
-TENS = dict(zip(range(2, 10), "Twenty Thirty Forty Fifty Sixty Seventy Eighty Ninety".split()))
-
-
-def spelled(x) -> str:
-    """A number in words for a macro name: 8 -> 'Eight', 20 -> 'Twenty', 0.1 -> 'PointOne',
-    0.01 -> 'PointZeroOne', -0.5 -> 'MinusPointFive'."""
-    text = f"{float(x):g}"
-    whole, _, frac = text.lstrip("-").partition(".")
-    n = int(whole)
-    if n == 0 and frac:
-        head = ""
-    elif n < 20:
-        head = ONES[n]
-    elif n < 100:
-        head = TENS[n // 10] + (ONES[n % 10] if n % 10 else "")
-    else:
-        head = "".join(ONES[int(c)] for c in whole)
-    tail = "Point" + "".join(ONES[int(c)] for c in frac) if frac else ""
-    return ("Minus" if text.startswith("-") else "") + head + tail
-
-
-def act_name(act: str) -> str:
-    """'leaky_relu_0.3' -> 'LeakyPointThree', 'prelu' -> 'Prelu', 'relu' -> 'Relu'."""
-    entry = activations.by_label()[act]
-    slope = entry.params.get("negative_slope")
-    return "Leaky" + spelled(slope) if slope is not None else latex.macro_name(act)
-
+from rectifiers.render.latex import act_name, count, num, spelled
 
 def regime_name(scale: str, cell: str) -> str:
     """('long', 'depth=8') -> 'LongEight'; ('stress', 'lr=0.1') -> 'StressLrPointOne';
@@ -129,7 +99,7 @@ def estimate_numbers(res: results.Results) -> dict[str, str]:
     acts = activations.ordered([RULES.relu, *RULES.leaky, RULES.prelu])  # the design's, trained or not
     per = estimates.per_activation(t).set_index(["scale", "cell", "act"]).sort_index()
     vs = estimates.versus_relu(t).set_index(["scale", "cell", "act"]).sort_index()
-    m = {"EstimateResamples": count(estimates.RESAMPLES), "EstimateLevel": f"{100 * estimates.LEVEL:g}",
+    m = {"EstimateResamples": count(estimates.RESAMPLES), "EstimateLevel": latex.pct(estimates.LEVEL, None),
          **{f"Act{act_name(a)}": activations.display(a) for a in acts}}  # the prose names them: ActLeakyPointThree
     for scale, cell in key_regimes(t):
         m.update(regime_numbers(per, vs, scale, cell, acts))

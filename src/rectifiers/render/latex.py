@@ -1,5 +1,8 @@
-"""LaTeX text for the generated tables and numbers: escaping, percentages, intervals and
-macro names. Pure string functions; nothing here reads files."""
+"""LaTeX text for the generated tables and numbers, one function per concept: escaping and
+prose, percentages, intervals and p-values, numbers and counts, lists, and macro names
+(numbers and activations spelt in letters). Pure string functions; nothing here reads files.
+Plain-text phrases that the claims' rules say in words stay with them (analysis/claim_text.py:
+analysis/ does not import render/)."""
 from __future__ import annotations
 
 import re
@@ -37,9 +40,12 @@ def prose(text) -> str:
     return re.sub(r"(?<![\w.])-(?=\d)", "$-$", text)
 
 
-def pct(x, digits: int = 1) -> str:
-    """A fraction as a percentage without the % sign: 0.3549 -> '35.5'; NaN -> 'n/a'."""
-    return "n/a" if _missing(x) else f"{100 * x:.{digits}f}"
+def pct(x, digits: int | None = 1) -> str:
+    """A fraction as a percentage without the % sign: 0.3549 -> '35.5'; digits None: as many as
+    it needs, for declared constants (0.05 -> '5', 0.025 -> '2.5'); NaN -> 'n/a'."""
+    if _missing(x):
+        return "n/a"
+    return f"{100 * x:g}" if digits is None else f"{100 * x:.{digits}f}"
 
 
 def pct_signed(x, digits: int = 1) -> str:
@@ -90,10 +96,47 @@ def macro_name(*parts) -> str:
     return "".join(w[:1].upper() + w[1:] for w in words)
 
 
-def number_word(n: int) -> str:
-    """0..12 as words for prose ('three'); larger numbers as digits."""
-    words = "zero one two three four five six seven eight nine ten eleven twelve".split()
-    return words[n] if 0 <= n < len(words) else str(n)
+ONES = ("Zero One Two Three Four Five Six Seven Eight Nine Ten Eleven Twelve Thirteen Fourteen Fifteen Sixteen "
+        "Seventeen Eighteen Nineteen").split()
+TENS = dict(zip(range(2, 10), "Twenty Thirty Forty Fifty Sixty Seventy Eighty Ninety".split()))
+
+
+def spelled(x) -> str:
+    """A number in words for a macro name: 8 -> 'Eight', 20 -> 'Twenty', 0.1 -> 'PointOne',
+    0.01 -> 'PointZeroOne', -0.5 -> 'MinusPointFive'; from 100 on digit by digit."""
+    text = f"{float(x):g}"
+    whole, _, frac = text.lstrip("-").partition(".")
+    n = int(whole)
+    if n == 0 and frac:
+        head = ""
+    elif n < 20:
+        head = ONES[n]
+    elif n < 100:
+        head = TENS[n // 10] + (ONES[n % 10] if n % 10 else "")
+    else:
+        head = "".join(ONES[int(c)] for c in whole)
+    tail = "Point" + "".join(ONES[int(c)] for c in frac) if frac else ""
+    return ("Minus" if text.startswith("-") else "") + head + tail
+
+
+def act_name(act: str) -> str:
+    """An activation label in a macro name: 'leaky_relu_0.3' -> 'LeakyPointThree', 'prelu' ->
+    'Prelu', 'prelu_shared' -> 'PreluShared', 'relu' -> 'Relu'."""
+    slope = activations.by_label()[act].params.get("negative_slope")
+    return "Leaky" + spelled(slope) if slope is not None else macro_name(act)
+
+
+def series(items, last: str = " and ") -> str:
+    """A list in prose: ['a', 'b', 'c'] -> 'a, b and c' (last=', ': 'a, b, c'); [] -> ''."""
+    items = [str(i) for i in items]
+    return last.join([", ".join(items[:-1]), items[-1]]) if len(items) > 1 else "".join(items)
+
+
+def claims_list(numbers, last: str = " and~") -> str:
+    """[1, 2, 3] -> 'claims~1, 2 and~3'; [4] -> 'claim~4'; [] -> 'no claim'."""
+    if not len(numbers):
+        return "no claim"
+    return ("claim~" if len(numbers) == 1 else "claims~") + series(numbers, last)
 
 
 def minus(text, sign: str = "$-$") -> str:

@@ -13,22 +13,12 @@ from rectifiers import activations
 from rectifiers.analysis import mechanism as mech
 from rectifiers.analysis.rules import RULES
 from rectifiers.render import latex
-from rectifiers.render.latex import count, num
+from rectifiers.render.latex import act_name, count, num, spelled
 
 SIGNAL = "signal_scale.csv"
-DIGITS = ("Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine")
 ORDER_MACROS = {"death first": "MechDeathFirst", "same epoch": "MechDeathSameEpoch",
                 "collapse first": "MechCollapseFirst", "collapse without death": "MechCollapseWithoutDeath",
                 "death without collapse": "MechDeathWithoutCollapse", "neither": "MechNeitherDeathNorCollapse"}
-
-
-def act_word(act: str) -> str:
-    """An activation label as letters for a macro: leaky_relu_0.01 -> 'LeakyPointZeroOne'."""
-    def word(w: str) -> str:
-        if not any(c.isdigit() for c in w):
-            return "".join(c for c in w if c.isalpha()).capitalize()  # ReLU -> Relu, (shared) -> Shared
-        return "".join(DIGITS[int(c)] if c.isdigit() else "Point" for c in w.replace("0.", ".") if c.isdigit() or c == ".")
-    return latex.macro_name("".join(word(w) for w in activations.display(act).split()))
 
 
 def ratio(x) -> str:
@@ -92,7 +82,7 @@ def slope_numbers(t: pd.DataFrame, layers: pd.DataFrame) -> dict[str, str]:
          "MechPreluSlopeMax": num(s["max"], ".2f")}
     scaled = t[t.scale.isin(["stress", "long"])]
     for act in sorted([RULES.relu, *RULES.leaky, RULES.prelu]):  # the design's, trained or not
-        m[f"MechDiverged{act_word(act)}"] = count(scaled.diverged[scaled.act == act].sum())
+        m[f"MechDiverged{act_name(act)}"] = count(scaled.diverged[scaled.act == act].sum())
     m["MechRunsPerActivation"] = count(scaled.groupby("act").size().max()) if len(scaled) else "n/a"
     return m
 
@@ -105,10 +95,10 @@ def signal_numbers(sig: pd.DataFrame | None, tl: pd.DataFrame) -> dict[str, str]
     ends = mech.signal_ends(sig).set_index(mech.SETTING) if sig is not None else pd.DataFrame()
     m = {}
     for depth, bias in mech.signal_settings():
-        where = f"Depth{depth_word(depth)}" + ("Bias" if bias else "")
+        where = f"Depth{spelled(depth)}" + ("Bias" if bias else "")
         for act in mech.signal_acts():
             r = ends.loc[(depth, bias, act)] if (depth, bias, act) in ends.index else None
-            a = act_word(act)
+            a = act_name(act)
             m[f"MechSignalRatio{a}{where}"] = ratio(r.rel) if r is not None else "n/a"
             m[f"MechSignalCosine{a}{where}"] = num(r.cosine, ".2f") if r is not None else "n/a"
             m[f"MechSignalSpread{a}{where}"] = num(r.log_spread, ".2f") if r is not None else "n/a"
@@ -120,20 +110,14 @@ def signal_numbers(sig: pd.DataFrame | None, tl: pd.DataFrame) -> dict[str, str]
     return m
 
 
-def depth_word(depth) -> str:
-    """8 -> 'Eight', 20 -> 'Twenty' (the study's depths; others spelt digit by digit)."""
-    words = {8: "Eight", 14: "Fourteen", 20: "Twenty"}
-    return words.get(int(depth), "".join(DIGITS[int(c)] for c in str(int(depth))))
-
-
 def mechanism_numbers(res) -> dict[str, str]:
     """Every macro of the mechanism section. `res`: rectifiers.analysis.results.Results with
     runs, epochs and layers; signal_scale.csv is read from res.dir where it exists."""
     t = res.tidy()
     groups = mech.split_groups(t)
     tl = mech.timelines(t, res.epochs, groups)
-    m = {"MechSplitGroups": count(len(groups)), "MechDeadLevelPct": f"{100 * mech.DEAD_LEVEL:g}",
-         "MechLowDeadPct": f"{100 * mech.LOW_DEAD:g}", "MechLearnedPct": f"{100 * mech.LEARNED:g}"}
+    m = {"MechSplitGroups": count(len(groups)), "MechDeadLevelPct": latex.pct(mech.DEAD_LEVEL, None),
+         "MechLowDeadPct": latex.pct(mech.LOW_DEAD, None), "MechLearnedPct": latex.pct(mech.LEARNED, None)}
     m.update(order_numbers(tl))
     m.update(rank_numbers(tl, "InitDead", "dead_init", RULES.alpha))
     m.update(rank_numbers(tl, "EpochOneDead", "dead_epoch1", RULES.alpha))

@@ -1,157 +1,46 @@
-"""The numbers of numbers.tex that are means over the runs of a cell: the cells the text
-discusses, the lethal cells and PReLU's slopes, the larger budgets and the gaps over ReLU
-there. scripts/make_numbers.py writes them; scripts/compare.py compares a reproduction's
-means with them. Pure functions of the results tables."""
+"""numbers.tex, built here alone: every number the paper's prose quotes, as LaTeX macros whose
+names are letters only and say what they hold. Each part is a module of render/ (the study,
+the claims' calibration and sensitivity analyses, the cell means, the estimates, the tuned
+study, the mechanism, the committed quick reproduction); this module puts them in order."""
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from pathlib import Path
 
-from rectifiers import activations
-from rectifiers.analysis import results, stats
-from rectifiers.analysis.rules import RULES, Rules
-from rectifiers.analysis.scaling import gap_changes, gaps
-from rectifiers.render import latex
-from rectifiers.render.latex import count, num
-
-VERSIONS = ("python", "torch", "torchvision", "numpy", "hydra")  # the libraries whose versions a run records
-
-
-def lookup(frame: pd.DataFrame, key: str, act: str, col: str = "mean") -> float:
-    """A summary's value for (cell, act), NaN where the cell has no such runs."""
-    return frame.loc[(key, act), col] if (key, act) in frame.index else np.nan
-
-
-def cell_means(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Means over all seeds per (cell, act) of each outcome, a diverged run at its declared
-    value (tidy.outcomes)."""
-    return {v: results.over_seeds(df, v, ["cell", "act"]).set_index(["cell", "act"])
-            for v in ("acc", "dead_peak", "dead_final", "dead_ratio_init")}
+from .. import provenance
+from ..analysis import claims, results
+from ..analysis.rules import RULES
+from ..files import ROOT
+from .cell_numbers import cell_numbers, dead_numbers, scale_numbers
+from .claim_numbers import (calibration_numbers, claim2_cell_noise_numbers, claim3_numbers, claim5_numbers,
+                            finished_only_numbers, power_numbers, reach_numbers)
+from .estimate_numbers import estimate_numbers
+from .mechanism_numbers import mechanism_numbers
+from .reproduction import reproduction_numbers
+from .study_numbers import (claim_numbers, extension_numbers, knob_numbers, rule_numbers, slope_numbers,
+                            study_numbers)
+from .tuned_numbers import tuned_numbers
 
 
-def cell_numbers(res: results.Results) -> dict[str, str]:
-    """The cells the text discusses: the baseline, each knob's most stressful level, the
-    reference; and the best accuracy of the whole grid."""
-    df, cells = results.cell_frame(res.runs, res.study), results.cells(res.study)
-    acts = activations.ordered(df.act.unique())
-    leaky = [a for a in acts if activations.is_leaky(a)]
-    s = cell_means(df)
-    acc, peak, end, init = s["acc"], s["dead_peak"], s["dead_final"], s["dead_ratio_init"]
-    last = {c["knob"]: c for c in cells if c["kind"] == "stress"}  # levels run baseline -> most stressful
-    m = {}
-    for c in [c for c in cells if c["kind"] != "stress"] + list(last.values()):
-        key, suffix = c["key"], "Baseline" if c["kind"] == "baseline" else latex.macro_name(c["knob"])
-        m["ReluAcc" + suffix] = latex.pct(lookup(acc, key, "relu"))
-        m["ReluPeakDead" + suffix] = latex.pct(lookup(peak, key, "relu"))
-        m["ReluPeakDeadCi" + suffix] = latex.interval(lookup(peak, key, "relu", "low"),
-                                                      lookup(peak, key, "relu", "high")) or "(no interval)"
-        m["ReluEndDead" + suffix] = latex.pct(lookup(end, key, "relu"))
-        m["ReluInitDead" + suffix] = latex.pct(lookup(init, key, "relu"))
-        n = lookup(acc, key, "relu", "n_runs")
-        m["ReluDiverged" + suffix] = "n/a" if np.isnan(n) else f"{int(lookup(acc, key, 'relu', 'n_diverged'))}/{int(n)}"
-        m["LeakyMaxEndDead" + suffix] = latex.pct(max((lookup(end, key, a) for a in leaky), default=np.nan))
-        means = {a: lookup(acc, key, a) for a in acts if not np.isnan(lookup(acc, key, a))}
-        best = max(means, key=means.get) if means else None
-        m["BestAcc" + suffix] = latex.pct(means[best]) if best else "n/a"
-        m["BestAct" + suffix] = activations.display(best) if best else "n/a"
-        m["NumDiverged" + suffix] = count(sum(lookup(acc, key, a, "n_diverged") for a in acts
-                                              if (key, a) in acc.index))
-    first = (cells[0]["key"], acts[0])
-    m["MainFirstAccuracy"] = latex.pct(acc.loc[first, "mean"]) if first in acc.index else "n/a"
-    top = acc["mean"].dropna()
-    if len(top):
-        (key, act) = top.idxmax()
-        m["BestAccuracy"], m["BestAccuracyAct"] = latex.pct(top.max()), activations.display(act)
-        m["BestAccuracyRegime"] = latex.tex_escape(next(c["label"] for c in cells if c["key"] == key))
+def numbers(results_dir: Path) -> dict[str, str]:
+    """Every macro, in the order numbers.tex lists them."""
+    res = results.load(results_dir, "epochs", "layers")
+    m, verdicts = study_numbers(res, results_dir), claims.decide(res.tidy(), missing=res.study.get("missing", []))
+    for part in (rule_numbers(RULES), provenance.rule_commits(results_dir), calibration_numbers(results_dir),
+                 reach_numbers(results_dir), claim3_numbers(res, results_dir, verdicts[2]),
+                 claim2_cell_noise_numbers(res, results_dir), claim5_numbers(res, results_dir),
+                 extension_numbers(res, results_dir, verdicts), power_numbers(results_dir), finished_only_numbers(res),
+                 scale_numbers(res), slope_numbers(res.runs), knob_numbers(res.study), cell_numbers(res),
+                 dead_numbers(res, RULES), reproduction_numbers(res, results_dir.name, ROOT), claim_numbers(verdicts),
+                 estimate_numbers(res), tuned_numbers(results.load_tuned(results_dir), res.tidy()),
+                 mechanism_numbers(res)):
+        m.update(part)
     return m
 
 
-def dead_numbers(res: results.Results, rules: Rules) -> dict[str, str]:
-    """Dead units: the lethal cells, where ReLU's mean peak dead ratio reaches claim 1's
-    threshold (descriptive), and the range of the slopes PReLU learned."""
-    df, cells = results.cell_frame(res.runs, res.study), results.cells(res.study)
-    peak = results.over_seeds(df, "dead_peak", ["cell", "act"]).set_index(["cell", "act"])
-    lethal = [c for c in cells if c["kind"] != "reference" and (c["key"], "relu") in peak.index
-              and peak.loc[(c["key"], "relu"), "mean"] >= rules.dead_threshold]
-    m = {"NumLethalCells": count(len(lethal)), "NumPlainCells": count(sum(c["kind"] != "reference" for c in cells)),
-         "LethalCells": latex.prose(", ".join(c["label"] for c in lethal)) or "none"}
-    layers = res.layers
-    grid_layers = layers[np.isclose(layers.budget, results.grid_budget(res.runs))]
-    if grid_layers.slope_mean.notna().any():
-        s = grid_layers[(grid_layers.act == "prelu") & grid_layers.slope_mean.notna() & (grid_layers.status == "ok")]
-        at_end = results.final_epoch(s)
-        m["PreluSlopeMin"] = num(round(at_end.slope_mean.min(), 2))
-        m["PreluSlopeMax"] = num(round(at_end.slope_mean.max(), 2))
-    else:
-        m["PreluSlopeMin"] = m["PreluSlopeMax"] = "n/a"
-    return m
-
-
-def scale_numbers(res) -> dict[str, str]:
-    """The larger budgets (conf/study/plain_long.yaml, resnet_trained.yaml), the trained
-    ResNet's ReLU accuracy and how the gaps over ReLU changed with the budget."""
-    scales = res.study["scales"]
-    grid_budget = RULES.design["stress"]["train_size"] * RULES.design["stress"]["epochs"]
-    long_, trained = scales["plain_long"], scales["resnet_trained"]
-    full = res.runs.train_size.max()  # train_size null means every training image; runs.csv has the count
-    long_n, trained_n = long_["train_size"] or full, trained["train_size"] or full
-    m = {"LongTrainSize": count(long_n), "LongEpochs": count(long_["epochs"]),
-         "LongBudgetFactor": f"{long_n * long_['epochs'] / grid_budget:g}",
-         "LongDepths": " and ".join(str(d) for d in long_["levels"]),
-         "TrainedTrainSize": count(trained_n), "TrainedEpochs": count(trained["epochs"]),
-         "TrainedBudgetFactor": f"{trained_n * trained['epochs'] / grid_budget:g}",
-         # He et al. (2016), Table 6: ResNet-20, 64k iterations at batch 128 (164 epochs), 91.25%
-         "HeResnetTwentyAcc": "91.25", "HeResnetTwentyEpochFactor": f"{164 / trained['epochs']:.0f}"}
-    t = res.tidy()
-    relu = t[(t.scale == "trained") & (t.act == RULES.relu)].acc.dropna()
-    m["ReluAccTrained"] = latex.pct(relu.mean()) if len(relu) else "n/a"
-    m["ReluTrainedSeeds"] = f"{count(len(relu))} seed{'s' if len(relu) != 1 else ''}"
-    g = gaps(t)
-    trained_gaps = []  # each activation minus ReLU in the trained ResNet: mean [paired t interval], points
-    for act in activations.ordered(g[g.scale == "trained"].act.unique()):
-        d = stats.t_test(g[(g.scale == "trained") & (g.act == act)].gap.to_numpy(), alpha=RULES.alpha)
-        trained_gaps.append(f"{activations.display(act)} {latex.signed_interval_tex(d.mean, d.low, d.high)}")
-    m["TrainedGaps"] = (", ".join(trained_gaps[:-1]) + " and " + trained_gaps[-1] if len(trained_gaps) > 1
-                        else "".join(trained_gaps) or "n/a")
-    # Ramachandran et al. (2017), CIFAR-10 table: ResNet-164, median of five runs (their Leaky ReLU slope: 0.01)
-    theirs = {"Relu": 93.8, "Leaky": 94.2, "Prelu": 94.1}
-    m.update({f"Ramachandran{k}Acc": f"{v:.1f}" for k, v in theirs.items()})
-    m.update({f"Ramachandran{k}Gap": f"${theirs[k] - theirs['Relu']:+.1f}$" for k in ("Leaky", "Prelu")})
-    m["RamachandranResnetDepth"] = "164"
-    ch = gap_changes(g)
-    m["NumGapChanges"] = count(len(ch))
-    for trend, name in (("shrinks", "Shrink"), ("grows", "Grow"), ("no detectable change", "Unchanged")):
-        m["NumGaps" + name] = count((ch.trend == trend).sum())
-    return m
-
-
-
-# The committed quick reproduction the paper cites, per profile (reproductions/<name>/README.md).
-QUICK_REPRODUCTION = {"cpu": "reproductions/cpu-folder-e00b28a47d65-epyc-avx512"}
-
-
-def reproduction_numbers(res: results.Results, profile: str, root) -> dict[str, str]:
-    """The committed quick reproduction against the committed runs of the same id (same data, so the
-    same configuration and seed): pairs whose committed run came from the reproduction's CPU kind,
-    how many of those are bit-identical, and for the pairs from another kind, the spread of the
-    accuracy difference and the status and collapse changes (tidy.outcomes' `collapsed`)."""
-    place = QUICK_REPRODUCTION.get(profile)
-    if place is None or not (root / place / "results" / profile / "runs.csv").exists():
-        none = ("Runs", "Pairs", "CoreMinutes", "SameKind", "SameKindIdentical", "OtherKind", "OtherKindSd",
-                "StatusChanges", "CollapseChanges")
-        return {"QuickReproMachine": "no machine (none is committed)"} | {f"QuickRepro{k}": "n/a" for k in none}
-    rep = results.load(root / place / "results" / profile, quiet=True)  # a sample: its missing cells are by design
-    t, tr = res.tidy(), rep.tidy()
-    kind = res.runs.set_index("run_id").reindex(columns=["cpu_capability"]).cpu_capability.fillna("not recorded")
-    pairs = t.merge(tr, on="run_id", suffixes=("_c", "_r")).assign(kind=lambda p: p.run_id.map(kind))
-    own = rep.runs.cpu_capability.iloc[0]
-    same, other = pairs[pairs.kind == own], pairs[pairs.kind != own]
-    d = (other.acc_r - other.acc_c) * 100
-    return {"QuickReproRuns": count(len(rep.runs)), "QuickReproPairs": count(len(pairs)),
-            "QuickReproCoreMinutes": f"{rep.runs.wall_time_s.sum() / 60:.0f}",
-            "QuickReproMachine": f"{rep.runs.cpu.iloc[0]} ({own})",
-            "QuickReproSameKind": count(len(same)),
-            "QuickReproSameKindIdentical": count(int((same.acc_r == same.acc_c).sum())),
-            "QuickReproOtherKind": count(len(other)), "QuickReproOtherKindSd": num(d.std(ddof=1), ".1f"),
-            "QuickReproStatusChanges": count(int((other.status_r != other.status_c).sum())),
-            "QuickReproCollapseChanges": count(int((other.collapsed_r != other.collapsed_c).sum()))}
+def render(m: dict[str, str]) -> str:
+    """numbers.tex's text: one \\newcommand per macro."""
+    lines = []
+    for name, value in m.items():
+        assert name.isalpha(), name
+        lines.append(f"\\newcommand{{\\{name}}}{{{value}}}")
+    return "\n".join(lines) + "\n"

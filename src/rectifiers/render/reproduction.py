@@ -1,7 +1,8 @@
 """A reproduction against the committed results (docs/design.md section 9), counted: the claims'
 verdicts, the headline means of numbers.tex with the reproduction's intervals, and the runs of
-the same configuration in both (status and collapse flips, accuracy differences). Pure
-functions over small tables; tests/test_compare.py checks them by hand, and
+the same configuration in both (status and collapse flips, accuracy differences); and the
+committed quick reproduction the paper cites, where it lies and what numbers.tex says of it.
+Pure functions over small tables; tests/test_compare.py checks them by hand, and
 reproduction_report.py writes them up."""
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import pandas as pd
 from rectifiers import activations
 from rectifiers.analysis import claims, results, stats
 from rectifiers.render import latex
-from rectifiers.render.numbers import cell_means, lookup
+from rectifiers.render.cell_numbers import cell_means, lookup
+from rectifiers.render.latex import count, num
 
 TRAINED = "trained"  # the cell of a headline number taken over the trained ResNet's runs
 AGREE, DIFFER, NOT_COMPARABLE = "agree", "differ", "not comparable"
@@ -88,7 +90,7 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def claim_list(vs: list[dict]) -> str:
+def which_claims(vs: list[dict]) -> str:
     return f" ({'claim' if len(vs) == 1 else 'claims'} {', '.join(str(v['claim']) for v in vs)})" if vs else ""
 
 
@@ -100,7 +102,7 @@ def conclusion(verdicts: list[dict], numbers: list[dict], flip: dict) -> list[st
     open_ = [n for n in numbers if n["inside"] is None]
     same = flip["pairs"] - sum(flip["status"].values())
     lines = [f"Agreed: {len(by[AGREE])} of {plural(len(by[AGREE]) + len(by[DIFFER]), 'comparable verdict')}"
-             f"{claim_list(by[AGREE])}; {len(held)} of {plural(len(held) + len(out), 'headline number')} inside the "
+             f"{which_claims(by[AGREE])}; {len(held)} of {plural(len(held) + len(out), 'headline number')} inside the "
              f"reproduction's 95% interval; {same} of {plural(flip['pairs'], 'paired run')} ended the same way."]
     wrong = [f"claim {v['claim']} ({v['committed']} committed, {v['reproduced']} reproduced)" for v in by[DIFFER]]
     wrong += [f"{n['name']} ({n['committed']} committed, {n['reproduced']} reproduced)" for n in out]
@@ -109,7 +111,7 @@ def conclusion(verdicts: list[dict], numbers: list[dict], flip: dict) -> list[st
     wrong += [f"{plural(flip['recovered'], 'run')} collapsed only in the committed study"] if flip["recovered"] else []
     lines.append("Did not agree: " + ("; ".join(wrong) if wrong else "nothing") + ".")
     if by[NOT_COMPARABLE] or open_:
-        lines.append(f"Not comparable: {plural(len(by[NOT_COMPARABLE]), 'verdict')}{claim_list(by[NOT_COMPARABLE])} "
+        lines.append(f"Not comparable: {plural(len(by[NOT_COMPARABLE]), 'verdict')}{which_claims(by[NOT_COMPARABLE])} "
                      f"and {plural(len(open_), 'number')} without a reproduced interval (too few runs).")
     return lines
 
@@ -132,7 +134,7 @@ def best(frame: pd.DataFrame, key: str, acts) -> str | None:
 
 
 def headline_specs(res: results.Results) -> list[Spec]:
-    """Every mean and interval of numbers.tex (render/numbers.py's cell_numbers, and the trained ResNet's
+    """Every mean and interval of numbers.tex (render/cell_numbers.py's cell_numbers, and the trained ResNet's
     ReLU accuracy), each as the runs it averages. The activation of a best or largest mean is the
     one these results pick; a reproduction is measured on that same activation."""
     df, cells = results.cell_frame(res.runs, res.study), results.cells(res.study)
@@ -191,7 +193,7 @@ def points(m: dict) -> str:
     if m["n"] == 0 or np.isnan(m["mean"]):
         return "not run"
     ci = latex.interval(m["low"], m["high"])
-    return f"{100 * m['mean']:.1f} {ci or '(no interval)'} ({m['n']})"
+    return f"{latex.pct(m['mean'])} {ci or '(no interval)'} ({m['n']})"
 
 
 def compare_numbers(specs: list[Spec], committed: dict, reproduced: dict) -> list[dict]:
@@ -204,3 +206,35 @@ def compare_numbers(specs: list[Spec], committed: dict, reproduced: dict) -> lis
                      "reproduced": points(r), "inside": within(c["mean"], r["mean"], r["low"], r["high"], r["n"])})
     return rows
 
+
+# --- the committed quick reproduction, as numbers.tex quotes it ----------------------------
+
+# The committed quick reproduction the paper cites, per profile (reproductions/<name>/README.md).
+QUICK_REPRODUCTION = {"cpu": "reproductions/cpu-folder-e00b28a47d65-epyc-avx512"}
+
+
+def reproduction_numbers(res: results.Results, profile: str, root) -> dict[str, str]:
+    """The committed quick reproduction against the committed runs of the same id (same data, so the
+    same configuration and seed): pairs whose committed run came from the reproduction's CPU kind,
+    how many of those are bit-identical, and for the pairs from another kind, the spread of the
+    accuracy difference and the status and collapse changes (tidy.outcomes' `collapsed`)."""
+    place = QUICK_REPRODUCTION.get(profile)
+    if place is None or not (root / place / "results" / profile / "runs.csv").exists():
+        none = ("Runs", "Pairs", "CoreMinutes", "SameKind", "SameKindIdentical", "OtherKind", "OtherKindSd",
+                "StatusChanges", "CollapseChanges")
+        return {"QuickReproMachine": "no machine (none is committed)"} | {f"QuickRepro{k}": "n/a" for k in none}
+    rep = results.load(root / place / "results" / profile, quiet=True)  # a sample: its missing cells are by design
+    t, tr = res.tidy(), rep.tidy()
+    kind = res.runs.set_index("run_id").reindex(columns=["cpu_capability"]).cpu_capability.fillna("not recorded")
+    pairs = t.merge(tr, on="run_id", suffixes=("_c", "_r")).assign(kind=lambda p: p.run_id.map(kind))
+    own = rep.runs.cpu_capability.iloc[0]
+    same, other = pairs[pairs.kind == own], pairs[pairs.kind != own]
+    d = (other.acc_r - other.acc_c) * 100
+    return {"QuickReproRuns": count(len(rep.runs)), "QuickReproPairs": count(len(pairs)),
+            "QuickReproCoreMinutes": f"{rep.runs.wall_time_s.sum() / 60:.0f}",
+            "QuickReproMachine": f"{rep.runs.cpu.iloc[0]} ({own})",
+            "QuickReproSameKind": count(len(same)),
+            "QuickReproSameKindIdentical": count(int((same.acc_r == same.acc_c).sum())),
+            "QuickReproOtherKind": count(len(other)), "QuickReproOtherKindSd": num(d.std(ddof=1), ".1f"),
+            "QuickReproStatusChanges": count(int((other.status_r != other.status_c).sum())),
+            "QuickReproCollapseChanges": count(int((other.collapsed_r != other.collapsed_c).sum()))}

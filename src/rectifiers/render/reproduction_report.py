@@ -12,7 +12,7 @@ import pandas as pd
 
 from rectifiers import activations
 from rectifiers.analysis import results
-from rectifiers.render.numbers import VERSIONS
+from rectifiers.render.study_numbers import VERSIONS
 from rectifiers.render.reproduction import (AGREE, NOT_COMPARABLE, compare_numbers, compare_verdicts, conclusion,
                                             differences, flips, headline_specs, measure, paired_runs,
                                             verdict_seeds)

@@ -12,9 +12,6 @@ Reading the results is rectifiers.analysis.results; the command line is rectifie
 """
 from __future__ import annotations
 
-import hashlib
-import os
-import subprocess
 from pathlib import Path
 
 import matplotlib
@@ -24,9 +21,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from rectifiers import activations, knobs  # noqa: E402
+from rectifiers import activations, knobs, provenance  # noqa: E402
 from rectifiers.analysis import results  # noqa: E402
-from rectifiers.files import ROOT  # noqa: E402
 from rectifiers.files import write_atomic  # noqa: E402
 from rectifiers.render import latex  # noqa: E402
 
@@ -201,30 +197,14 @@ DRAWING_CODE = (*(f":(glob){folder}/*.py" for folder in DRAWING_FOLDERS), "conf/
 
 
 def drawing_commit(script) -> str:
-    """The last commit that changed the drawing code (the script and DRAWING_CODE): unlike
-    HEAD it stays the same across unrelated commits, so a rebuilt figure is the same file."""
-    code = [str(Path(script).resolve()), *DRAWING_CODE]
-    try:
-        return subprocess.run(["git", "log", "-1", "--format=%H", "--", *code], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip() or "uncommitted"
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def _shown(path: Path) -> str:
-    path = Path(os.path.abspath(path))
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
-
-
-def provenance(script, inputs) -> dict:
-    return {"script": _shown(Path(script)), "git": drawing_commit(script),
-            "inputs": {_shown(p): hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in inputs}}
+    """The last commit that changed the drawing code (the script and DRAWING_CODE)."""
+    return provenance.last_commit([Path(script).resolve(), *DRAWING_CODE])
 
 
 def save(fig, out_dir, name: str, script, inputs) -> list[Path]:
     """Write <out_dir>/<name>.pdf (vector) and .png (DPI) deterministically, each replaced
     atomically, with the provenance (script, git commit, sha256 of `inputs`) as metadata."""
-    prov = provenance(script, inputs)
+    prov = provenance.made_by(script, drawing_commit(script), inputs)
     files = "; ".join(f"{p} sha256={h}" for p, h in prov["inputs"].items())
     text = f"script={prov['script']}; git={prov['git']}; inputs: {files}"
     meta = {

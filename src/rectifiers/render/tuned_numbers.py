@@ -8,9 +8,7 @@ import pandas as pd
 from .. import activations
 from ..analysis import tuning
 from ..analysis.rules import RULES
-from .estimate_numbers import act_name, spelled
-from .latex import count, num, signed_interval_tex
-
+from .latex import act_name, count, num, signed_interval_tex, spelled
 
 ACTS = [RULES.relu, *RULES.leaky, RULES.prelu]
 

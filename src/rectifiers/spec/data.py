@@ -231,6 +231,13 @@ def content_fingerprint(cfg) -> str:
     return load_arrays(cfg)[1]
 
 
+def sizes(cfg) -> tuple[int, int]:
+    """(training images per epoch, test images) of a run: synthetic data has its own sizes."""
+    synthetic = cfg.data.source == "synthetic"
+    full = (cfg.data.synthetic_train, cfg.data.synthetic_test) if synthetic else (50_000, 10_000)
+    return cfg.data.get("train_size") or full[0], full[1]
+
+
 def _class_orders(y: np.ndarray, seed: int) -> list[np.ndarray]:
     """Each class's image indices in an order fixed by `seed` alone (not the run's seed)."""
     g = np.random.default_rng(seed)

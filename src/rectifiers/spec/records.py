@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import platform
-import subprocess
 import sys
-from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
 
 from .. import activations
-from ..files import ROOT, set_aside, write_atomic
+from ..files import set_aside, write_atomic
+from ..provenance import git_commit
 
 FINISHED = ("ok", "diverged")  # a run with either status is done; "failed" resumes from its checkpoint
 RECORD_FILES = ("config.yaml", "metrics.jsonl", "layers.jsonl", "summary.json")  # what results/ keeps
@@ -65,19 +64,6 @@ def outcome_line(summary: dict, where: Path) -> str:
     ok = summary["status"] == "ok" and summary.get("final_test_acc") is not None
     detail = f"final test {100 * summary['final_test_acc']:.1f}%" if ok else summary.get("error")
     return f"{summary['run_id']} {summary['status']} · {detail} · {where}/"
-
-
-@lru_cache(maxsize=1)
-def git_commit() -> str:
-    """HEAD, with +dirty when src/, conf/ or scripts/ differ from it."""
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                             check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "conf", "scripts"],
-                               cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        return sha + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def versions(torch_version: str) -> dict:

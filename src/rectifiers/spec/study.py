@@ -23,7 +23,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ..files import CONF
-from ..studies import SCALES
+from ..studies import STUDIES_BY_SCALE
 from . import data
 from .config import DATA_IDENTITY, SET_DATA_IDENTITY, ConfigError, check_config, record_dir, run_dir, run_id
 from .launch import one_line
@@ -213,7 +213,7 @@ def study_runs(profile: str, names, overrides=()) -> list[tuple[str, dict, objec
 
 @functools.lru_cache
 def scale_activations(profile: str = "cpu") -> dict[str, list[str]]:
-    """Per claim scale (SCALES), the activation labels its studies sweep, read from
+    """Per claim scale (STUDIES_BY_SCALE), the activation labels its studies sweep, read from
     conf/study/*.yaml (one composition per study), in table order."""
     from hydra import compose, initialize_config_dir
 
@@ -221,7 +221,7 @@ def scale_activations(profile: str = "cpu") -> dict[str, list[str]]:
     label = {a.config: a.label for a in ACTIVATIONS}
     out = {}
     with initialize_config_dir(str(CONF), version_base="1.3"):
-        for scale, names in SCALES.items():
+        for scale, names in STUDIES_BY_SCALE.items():
             acts = set()
             for name in names:
                 cfg = compose("train", overrides=[f"+study={name}", f"profile={profile}"], return_hydra_config=True)

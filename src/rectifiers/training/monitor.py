@@ -1,9 +1,10 @@
 """Dead-unit monitor (docs/design.md section 5).
 
-A unit is a channel of a conv layer or a feature of a linear layer. The metrics are pure
-functions of a layer's pre-activations (the activation's input) or outputs, with shape
-(N, C) or (N, C, H, W). `Monitor` evaluates them on a fixed probe set in eval mode, with
-forward hooks that exist only during the probe pass.
+A unit is a channel of a conv layer or a feature of a linear layer. The metrics (dead,
+sparsity, tau-dormant) have one definition, `LayerStats`, streamed over a layer's
+pre-activations (the activation's input) and outputs, of shape (N, C) or (N, C, H, W).
+`Monitor` evaluates them on a fixed probe set in eval mode, with forward hooks that exist
+only during the probe pass; rectifiers.diagnose and scripts/signal_scale.py use the same.
 """
 from __future__ import annotations
 
@@ -20,29 +21,10 @@ def unit_columns(x: torch.Tensor) -> torch.Tensor:
     return x.movedim(1, -1).reshape(-1, x.shape[1])
 
 
-def dead_units(pre: torch.Tensor) -> torch.Tensor:
-    """Bool (C,): the unit's pre-activation is <= 0 for every image and every position."""
-    return ~(unit_columns(pre) > 0).any(dim=0)
-
-
-def sparsity(pre: torch.Tensor) -> float:
-    """Fraction of pre-activations <= 0, element-wise (the seed's `(relu(x) == 0).mean()`)."""
-    return 1.0 - int(torch.count_nonzero(pre > 0)) / pre.numel()
-
-
-def dormant_scores(post: torch.Tensor) -> torch.Tensor:
-    """Sokar et al. (2023): s_i = E|h_i| / mean_k E|h_k|, with h the activation's output."""
-    return dormant_scores_from_means(unit_columns(post).abs().mean(dim=0, dtype=torch.float32))
-
-
-def dormant_scores_from_means(mean_abs: torch.Tensor) -> torch.Tensor:
+def dormant_scores(mean_abs: torch.Tensor) -> torch.Tensor:
+    """Sokar et al. (2023): s_i = E|h_i| / mean_k E|h_k|, from each unit's mean |output| h."""
     layer_mean = mean_abs.mean()
     return mean_abs / layer_mean if layer_mean > 0 else torch.zeros_like(mean_abs)
-
-
-def dormant_ratio(post: torch.Tensor, tau: float) -> float:
-    """Fraction of tau-dormant units: s_i <= tau."""
-    return (dormant_scores(post) <= tau).float().mean().item()
 
 
 def revival(dead_history: list[torch.Tensor]) -> tuple[int, int]:
@@ -80,6 +62,14 @@ class LayerStats:
             ones = cols.new_ones(cols.shape[0], dtype=torch.float32)
             self.abs_sum = self.abs_sum + (ones @ cols.abs().float()).double()
 
+    @classmethod
+    def of(cls, pre: torch.Tensor, post: torch.Tensor) -> LayerStats:
+        """The statistics of one layer's pre-activations and outputs, seen whole."""
+        stats = cls()
+        stats.add_pre(pre)
+        stats.add_post(post)
+        return stats
+
     def __call__(self, module, inputs, output):
         self.add_pre(inputs[0])
         self.add_post(output)
@@ -88,7 +78,7 @@ class LayerStats:
         """The call site's units, dead mask (bool, per unit) and dead, sparsity and
         tau-dormant ratios over everything streamed so far."""
         dead = self.positive == 0
-        dormant = dormant_scores_from_means(self.abs_sum / self.values_per_unit) <= tau
+        dormant = dormant_scores(self.abs_sum / self.values_per_unit) <= tau
         return {"units": dead.numel(), "dead_mask": dead, "dead_ratio": dead.float().mean().item(),
                 "sparsity": 1.0 - self.positive.sum().item() / (dead.numel() * self.values_per_unit),
                 "dormant_ratio": dormant.float().mean().item()}
