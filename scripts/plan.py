@@ -9,8 +9,8 @@ With DATA overrides, --fresh or --sample it plans what `make reproduce` with the
 would train: the runs done are the records on that data in the store it would use (the
 committed one, or the reproduction's), and --sample K counts K seeds of every cell
 (--sample-trained J those of the trained ResNet; 0 leaves it out).
-For a GPU, the estimate uses results/bench/gpu.json when it exists (measured with
-`make bench` on the GPU), otherwise the measured FLOP count at --gpu-tflops (an assumption).
+For a GPU it gives an estimate only from a measurement, results/bench/gpu.json (`make bench`
+on the GPU): a FLOP count at an assumed throughput says nothing for networks this small.
 """
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch.utils.flop_counter import FlopCounterMode
 
 from rectifiers.files import RESULTS
 from rectifiers.spec import data, locate
@@ -55,7 +54,7 @@ def recorded(records: Path, fingerprint: str | None = None) -> tuple[set, dict]:
 
 
 def measure(cfg, steps: int = 6) -> dict:
-    """Training and inference images/s on one thread, and training FLOPs per image."""
+    """Training and inference images/s on one thread."""
     torch.manual_seed(0)
     model = models.build_model(cfg.model, cfg.activation).to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=1e-3)
@@ -68,8 +67,7 @@ def measure(cfg, steps: int = 6) -> dict:
         opt.zero_grad()
         loss.backward()
         opt.step()
-    with FlopCounterMode(display=False) as fc:
-        train_step()
+    train_step()  # warm-up
     n = max(1, steps * 128 // b)
     t = time.perf_counter()
     for _ in range(n):
@@ -82,7 +80,7 @@ def measure(cfg, steps: int = 6) -> dict:
         t = time.perf_counter()
         model(xe)
         infer_ips = 500 / (time.perf_counter() - t)
-    return {"train": train_ips, "infer": infer_ips, "flops_per_image": fc.get_total_flops() / b}
+    return {"train": train_ips, "infer": infer_ips}
 
 
 def remaining_seconds(cfg, cost: dict, tp: dict) -> float:
@@ -96,9 +94,10 @@ def remaining_seconds(cfg, cost: dict, tp: dict) -> float:
     return n_train / tp["train"] + n_infer / tp["infer"]
 
 
-def reproduction_done(args) -> set:
-    """The cells `make reproduce` with these settings finds done: its record store's records on
-    its data (rectifiers.spec.locate, without downloading and without claiming a folder)."""
+def reproduction_store(args) -> tuple[Path | None, str | None]:
+    """The record store `make reproduce` with these settings would use and the fingerprint of its
+    data (rectifiers.spec.locate, without downloading and without claiming a folder); no store
+    while the data is not on this machine."""
     try:
         locate.check_sample(args.profile, args.sample, args.sample_trained)
         place = locate.locate(args.profile, args.overrides, fresh=args.fresh, sample=args.sample,
@@ -108,11 +107,11 @@ def reproduction_done(args) -> set:
         raise SystemExit(f"plan: {e}")
     if place.fingerprint is None:
         print(f"the data DATA selects ({place.description}) is not on this machine yet: no run of it is done")
-        return set()
+        return None, None
     store = RESULTS / args.profile / "runs" if place.name is None else \
         RESULTS.parent / locate.HOME / place.name / "results" / args.profile / "runs"
     print(f"counting the records on data {place.fingerprint[:12]} in {store}/")
-    return recorded(store, place.fingerprint)[0]
+    return store, place.fingerprint
 
 
 def plan_line(name, cfgs, keys, done, seen, cost, measured, totals, jobs) -> None:
@@ -130,7 +129,6 @@ def plan_line(name, cfgs, keys, done, seen, cost, measured, totals, jobs) -> Non
             measured[shape(cfg)] = measure(cfg)
         tp = measured[shape(cfg)]
         study_s += remaining_seconds(cfg, cost, tp)
-        totals[1] += data.sizes(cfg)[0] * cfg.optim.epochs * tp["flops_per_image"]
     totals[0] += study_s
     print(f"  {name:16s} {n:5d} {n_done:5d} {n - n_done:5d}  {study_s / 60 / jobs:5.0f} min")
 
@@ -147,12 +145,13 @@ def tuned_comparison(profile: str) -> tuple[list, list]:
                   for cfg in cfgs]
 
 
-def tuned_done(records: Path) -> set:
-    """tuned_comparison's keys of the tuned records."""
+def tuned_done(records: Path | None, fingerprint: str | None = None) -> set:
+    """tuned_comparison's keys of the tuned records (only those on data `fingerprint`, if given)."""
     out = set()
-    for p in records.glob("*/summary.json"):
-        c = load_summary(p)["config"]
-        if "val_size" in c["data"]:
+    for p in records.glob("*/summary.json") if records else []:
+        s = load_summary(p)
+        c = s["config"]
+        if "val_size" in c["data"] and fingerprint in (None, s.get("data_fingerprint")):
             out.add(("tuned", c["model"]["depth"], c["activation"]["name"], c["activation"].get("negative_slope"),
                      c["seed"]))
     return out
@@ -162,8 +161,6 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--profile", default="cpu")
     ap.add_argument("--jobs", type=int, default=os.cpu_count())
-    ap.add_argument("--gpu-tflops", type=float, default=50.0,
-                    help="assumed sustained TFLOP/s of one GPU when no results/bench/gpu.json exists")
     ap.add_argument("--fresh", action="store_true", help="as make reproduce FRESH=1")
     ap.add_argument("--sample", type=int, help="seeds per cell, as make reproduce SAMPLE=k")
     ap.add_argument("--sample-trained", type=int, help="seeds of the trained ResNet (default --sample; 0: none)")
@@ -171,10 +168,12 @@ def main(argv=None) -> int:
     ap.add_argument("overrides", nargs="*", help="the DATA overrides of make reproduce")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    done, cost = recorded(RESULTS / args.profile / "runs")  # the costs: always the committed records'
+    store, fingerprint = RESULTS / args.profile / "runs", None
+    done, cost = recorded(store)  # the costs: always the committed records'
     if args.overrides or args.fresh or args.sample is not None or args.sample_trained is not None or args.name:
-        done = reproduction_done(args)
-    seen, measured, totals = set(), {}, [0.0, 0.0]  # CPU seconds and training FLOPs left
+        store, fingerprint = reproduction_store(args)
+        done = recorded(store, fingerprint)[0] if store else set()
+    seen, measured, totals = set(), {}, [0.0]  # CPU seconds left
     print(f"profile {args.profile}: runs per study; a run shared by two studies counts in the first")
     print(f"  {'study':16s} {'runs':>5s} {'done':>5s} {'left':>5s}  wall time left ({args.jobs} jobs)")
     for name in ORDER:
@@ -187,11 +186,11 @@ def main(argv=None) -> int:
         keys = [cell_of(identity(cfg, fingerprint="")) for cfg in cfgs]
         plan_line(name, cfgs, keys, done, seen, cost, measured, totals, args.jobs)
     cfgs, keys = tuned_comparison(args.profile)
-    plan_line("tuned: compare", cfgs, keys, tuned_done(RESULTS / args.profile / "runs"), seen, cost, measured, totals,
+    plan_line("tuned: compare", cfgs, keys, tuned_done(store, fingerprint), seen, cost, measured, totals,
               args.jobs)
     print(f"  {'':16s} (the comparison's rates are chosen after the grid: costed at {cfgs[0].optim.lr:g}; where a "
           f"chosen rate is at the grid's edge, 3 runs more for each such activation and depth)")
-    cpu_s, flops = totals
+    cpu_s = totals[0]
     print(f"  CPU: {cpu_s / 60:.0f} core-minutes left, {cpu_s / 60 / args.jobs:.0f} min of wall time with {args.jobs} "
           "single-threaded jobs (seconds per image from the records of the same model shape, or timed now)")
     gpu_json = RESULTS / "bench" / "gpu.json"
@@ -203,9 +202,7 @@ def main(argv=None) -> int:
         print(f"  GPU: {cpu_s / speedup / 60:.0f} min on one {bench['device']} "
               f"(measured GPU/CPU speed-up {speedup:.0f}x from results/bench)")
     else:
-        print(f"  GPU: {flops / (args.gpu_tflops * 1e12) / 60:.0f} min on one GPU: {flops / 1e15:.1f} PFLOP of training "
-              f"(counted) at an ASSUMED {args.gpu_tflops:g} TFLOP/s sustained; no GPU measurement in "
-              "results/bench/gpu.json yet (run `make bench` on a GPU)")
+        print("  GPU: no estimate without a measurement: run `make bench` on the GPU (results/bench/gpu.json)")
     return 0
 
 
