@@ -80,7 +80,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed  ## the test extra of pyproject.toml (pytest, pytest-xdist, pypdf, cffconvert)
+$(VENV)/.installed-test: $(VENV)/.installed  ## the test extra of pyproject.toml (pytest, pytest-xdist, pypdf, cffconvert, statsmodels, ruff)
 	$(PY) -m pip install -q -e ".[test]"
 	touch $@
 
@@ -195,7 +195,8 @@ compare: env  ## a reproduction's report.md and compare.pdf (the last step of ma
 	  $$(ls reproductions 2>/dev/null || echo none yet); exit 1; }
 	$(PY) scripts/compare.py report --reproduction $(TREE:%/=%)
 
-test: env $(VENV)/.installed-test  ## the tests, offline on synthetic data, in JOBS processes: under 9 min
+test: env $(VENV)/.installed-test  ## the lint, then the tests, offline on synthetic data, in JOBS processes: under 10 min
+	$(VENV)/bin/ruff check src scripts tests
 	$(PY) -m pytest -q -n $(JOBS)
 
 smoke:  ## the whole chain on synthetic data, in a few minutes (a reproduction: reproductions/smoke-*/)

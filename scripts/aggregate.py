@@ -2,7 +2,8 @@
 (each finished run's config.yaml, summary.json, metrics.jsonl and layers.jsonl, copied there
 by `make train`): runs.csv (one row per run), epochs.csv (per epoch), layers.csv (per layer
 per measurement), study.json (knobs, levels, missing cells), calibration.csv (the
-calibration and pilot runs) and tuned.csv (the tuned study's runs, scored on validation images). The records are only read, never changed.
+calibration and pilot runs) and tuned.csv (the tuned study's runs, scored on validation images).
+The records are only read, never changed.
 
     python scripts/aggregate.py --profile cpu [OVERRIDES the study was trained with, e.g. model.width=4]
 
@@ -25,8 +26,7 @@ import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from rectifiers.files import CONF
-from rectifiers.files import write_atomic
+from rectifiers.files import CONF, write_atomic
 from rectifiers.knobs import BY_KEY
 from rectifiers.spec import data
 from rectifiers.spec.config import cell_of, identity
@@ -45,8 +45,8 @@ def expected_cells(profile: str, overrides: list[str], studies=STUDIES) -> tuple
         key = run.study.knob
         if name not in knobs:
             knobs[name] = {"key": key, "column": BY_KEY[key].column, "model": run.model.name,
-                           "baseline": OmegaConf.select(baseline(profile, tuple(overrides), run.model.name), key), "levels": [],
-                           "train_size": run.data.train_size, "epochs": run.optim.epochs}
+                           "baseline": OmegaConf.select(baseline(profile, tuple(overrides), run.model.name), key),
+                           "levels": [], "train_size": run.data.train_size, "epochs": run.optim.epochs}
         if cell[key] not in knobs[name]["levels"]:
             knobs[name]["levels"].append(cell[key])
     return cells, knobs
@@ -259,7 +259,8 @@ def main(argv=None) -> int:
     if profiles != {args.profile}:
         sys.exit(f"aggregate: {out / 'runs'} mixes profiles {sorted(profiles)}; keep one profile per folder")
     cells, knobs, scales, in_grid, calibration_cells = study_records(args, summaries)
-    fp, description, in_grid, calibration_runs, tuned_runs = replaceable(args, out, summaries, in_grid, calibration_cells)
+    fp, description, in_grid, calibration_runs, tuned_runs = replaceable(args, out, summaries, in_grid,
+                                                                         calibration_cells)
     found = {cell_of(s["config"]) for s in in_grid}
     missing = [{"study": st, **cell} for key, (st, cell) in cells.items() if key not in found]
     if missing:

@@ -50,7 +50,8 @@ def write_empty(out: Path, why: str) -> None:
     """The calibration's tables without rows: the claims stay "not yet run"."""
     print(f"{out.name}: {why}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    for name, columns in ((out.name, COLUMNS), (LEVEL_FILE, ["claim", "level"]), (DRIVERS_FILE, ["claim", "comparison"])):
+    for name, columns in ((out.name, COLUMNS), (LEVEL_FILE, ["claim", "level"]),
+                          (DRIVERS_FILE, ["claim", "comparison"])):
         pd.DataFrame(columns=columns).to_csv(out.with_name(name), index=False)
 
 
@@ -97,7 +98,8 @@ def main(argv=None) -> int:
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print(table[["noise", "claim", "world", "simulations", *claims.VERDICTS,
                      "coverage"]].to_string(index=False))
-    print(f"{len(table)} worlds x {args.simulations} simulations at {args.seeds} seeds in {time.time() - start:.0f} s -> {out}")
+    print(f"{len(table)} worlds x {args.simulations} simulations at {args.seeds} seeds in "
+          f"{time.time() - start:.0f} s -> {out}")
     if level is not None:
         print(f"claim 3's calibrated level ({level['noise']} noise, {level['world']} world): {level['level']:.4g}, "
               f"'contradicted' in {level['contradicted_at_level']:.1%} there (at alpha: "

@@ -56,7 +56,8 @@ def grad_panel(ax, tl: pd.DataFrame, layers: pd.DataFrame, epoch) -> None:
             ax.plot(med.index + 1, med.to_numpy(), color=style.colour(act), ls=look["ls"], marker=style.marker(act),
                     ms=3, mfc=style.colour(act) if look["fill"] else "none", lw=1.0)
     ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(lambda y, _: f"1e{round(np.log10(y))}".replace("-", "\u2212"))  # no superscripts: too small in print
+    # no superscripts: too small in print
+    ax.yaxis.set_major_formatter(lambda y, _: f"1e{round(np.log10(y))}".replace("-", "\u2212"))
     ax.yaxis.set_minor_formatter(lambda y, _: "")
     ax.set_xlabel("layer (input \u2192 output)")
     ax.set_title("gradient, " + ("epoch 1" if epoch == 1 else "last epoch"))

@@ -18,10 +18,11 @@ def main(argv=None):
     res = results.load(args.results, "runs")
     style.setup()
     knobs = results.plain_knobs(res.study)
-    rows = results.require(results.stress_rows(res.runs, res.study, results.grid_budget(res.runs)).query("knob in @knobs"),
-                     "plain-CNN runs", res)
+    rows = results.require(results.stress_rows(res.runs, res.study, results.grid_budget(res.runs))
+                           .query("knob in @knobs"), "plain-CNN runs", res)
 
-    fig, axes = plt.subplots(1, len(knobs), figsize=(style.width("stress_accuracy"), 2.5), sharey=True, layout="constrained")
+    fig, axes = plt.subplots(1, len(knobs), figsize=(style.width("stress_accuracy"), 2.5), sharey=True,
+                             layout="constrained")
     diverged = [style.stress_panel(ax, rows, "acc", res.study, knob) for ax, knob in zip(axes, knobs)]
     axes[0].set_ylabel("final test accuracy")
     axes[0].yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))

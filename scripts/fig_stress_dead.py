@@ -19,11 +19,11 @@ def main(argv=None):
     res = results.load(args.results, "runs")
     style.setup()
     knobs = results.plain_knobs(res.study)
-    rows = results.require(results.stress_rows(res.runs, res.study, results.grid_budget(res.runs)).query("knob in @knobs"),
-                     "plain-CNN runs", res)
+    rows = results.require(results.stress_rows(res.runs, res.study, results.grid_budget(res.runs))
+                           .query("knob in @knobs"), "plain-CNN runs", res)
 
-    fig, axes = plt.subplots(len(VALUES), len(knobs), figsize=(style.width("stress_dead"), 4.4), sharex="col", sharey=True,
-                             layout="constrained")
+    fig, axes = plt.subplots(len(VALUES), len(knobs), figsize=(style.width("stress_dead"), 4.4), sharex="col",
+                             sharey=True, layout="constrained")
     diverged = False
     for row, (value, label) in zip(axes, VALUES.items()):
         for ax, knob in zip(row, knobs):

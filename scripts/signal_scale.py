@@ -83,7 +83,8 @@ def measure(model: torch.nn.Module, x: torch.Tensor) -> list[dict]:
     return [{"layer": i, **r} for i, r in enumerate(rows)]
 
 
-def rows_for(profile: str, act: str, depth: int, bias: float, seed: int, overrides: list[str], probe: dict) -> list[dict]:
+def rows_for(profile: str, act: str, depth: int, bias: float, seed: int, overrides: list[str],
+             probe: dict) -> list[dict]:
     cfg = config(profile, act, depth, bias, seed, overrides)
     key = (cfg.data.source, str(cfg.data.root), cfg.data.train_size)
     if key not in probe:  # the probe once per data set: as the monitor builds it

@@ -58,7 +58,8 @@ def table(verdicts: list[claims.Verdict], first: list[claims.Verdict], st: pd.Da
             if rc and len(power) else "not calibrated"
         lines.append(" & ".join([str(v.number), latex.tex_escape(v.claim), latex.tex_escape(v.result),
                                  rf"\textbf{{{v.verdict}}}{mark} ({v5.verdict})",
-                                 rf"{shares(st, v.number, 'all seeds')}\newline 5 seeds: {shares(st, v.number, 'five seeds')}",
+                                 rf"{shares(st, v.number, 'all seeds')}\newline 5 seeds: "
+                                 rf"{shares(st, v.number, 'five seeds')}",
                                  simulated])
                      + r" \\")
     return latex.tabular(COLUMNS, r"\# & Claim & Result & Verdict (5 seeds) & Seed bootstrap, \% & "

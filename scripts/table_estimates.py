@@ -33,9 +33,10 @@ def label_tex(g: dict) -> str:
 
 def row(label: str, act: str, r, v) -> str:
     """One activation's line; ReLU, the reference, has no comparison."""
-    versus = ["---", "---"] if v is None else [latex.probability_text(v.poi, v.poi_low, v.poi_high), latex.signed_interval_tex(v.gain, v.gain_low, v.gain_high)]
-    cells = [label, activations.display(act), latex.share_text(r.n_trained, r.n, r.share_low, r.share_high), latex.pct(r.acc_trained), latex.pct(r["median"]),
-             latex.pct(r.iqm), *versus]
+    versus = ["---", "---"] if v is None else [latex.probability_text(v.poi, v.poi_low, v.poi_high),
+                                               latex.signed_interval_tex(v.gain, v.gain_low, v.gain_high)]
+    cells = [label, activations.display(act), latex.share_text(r.n_trained, r.n, r.share_low, r.share_high),
+             latex.pct(r.acc_trained), latex.pct(r["median"]), latex.pct(r.iqm), *versus]
     return " & ".join(cells) + r" \\"
 
 

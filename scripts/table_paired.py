@@ -60,8 +60,8 @@ def table(res: results.Results) -> str:
             acc, dead = rows.loc[(c["key"], a, "acc")], rows.loc[(c["key"], a, "dead_final")]
             lines.append(f"{label_tex(c) if j == 0 else ''} & {activations.display(a)} & "
                          f"{latex.signed_interval_tex(acc['mean'], acc.low, acc.high)} & {latex.p_value(acc.p_holm)} & "
-                         f"{latex.signed_interval_tex(dead['mean'], dead.low, dead.high)} & {latex.p_value(dead.p_holm)} & "
-                         f"{int(max(acc.n, dead.n))} \\\\")
+                         f"{latex.signed_interval_tex(dead['mean'], dead.low, dead.high)} & "
+                         f"{latex.p_value(dead.p_holm)} & {int(max(acc.n, dead.n))} \\\\")
     return latex.tabular("@{}llrlrlr@{}", header, lines)
 
 

@@ -55,8 +55,8 @@ def table(res: results.Results) -> str:
         for j, row in enumerate(r[r.cell == key].itertuples()):
             name = latex.minus(latex.tex_escape(label[key])) if j == 0 else ""
             lines.append(f"{name} & {activations.display(row.act)} & {row.diverged}/{row.n} & "
-                         f"{latex.p_value(row.holm_diverged)} & {row.collapsed}/{row.n} & {latex.p_value(row.holm_collapsed)} & "
-                         f"{row.collapsed_relu}/{row.n_relu} \\\\")
+                         f"{latex.p_value(row.holm_diverged)} & {row.collapsed}/{row.n} & "
+                         f"{latex.p_value(row.holm_collapsed)} & {row.collapsed_relu}/{row.n_relu} \\\\")
     if not shown:
         lines.append(r"\multicolumn{7}{c}{no run diverged or collapsed} \\")
     return latex.tabular("@{}llrrrrr@{}", r"Regime & Activation & Diverged & $p_{\mathrm{Holm}}$ & Collapsed & "

@@ -51,7 +51,8 @@ def table(results_dir) -> str:
         picks = picks.set_index("act").loc[activations.ordered(picks.act)].reset_index()
         lines += [line(depth, pick, comparison, fixed) for _, pick in picks.iterrows()]
     if not found.selected:
-        lines.append(rf"\multicolumn{{9}}{{l}}{{selection grid: {found.grid_runs} of {found.grid_planned} runs so far}} \\")
+        lines.append(rf"\multicolumn{{9}}{{l}}{{selection grid: {found.grid_runs} of {found.grid_planned} "
+                     rf"runs so far}} \\")
     return latex.tabular("@{}rllllllll@{}", HEADER, lines)
 
 

@@ -66,7 +66,8 @@ def fake_tuned(rng) -> pd.DataFrame:
                                  "status": "diverged" if diverged else "ok",
                                  "final_val_acc": None if diverged else val,
                                  "final_test_acc": None if diverged else val - 0.01,
-                                 "dead_ratio_final": None if diverged else 0.01, "dead_ratio_peak": None if diverged else 0.02,
+                                 "dead_ratio_final": None if diverged else 0.01,
+                                 "dead_ratio_peak": None if diverged else 0.02,
                                  "val_size": 5000})
     return pd.DataFrame(rows)
 
@@ -106,7 +107,8 @@ def write_fake_results(out: Path, seeds: int = 3, epochs: int = 5, profile: str 
                                            "units": units[layer], "dead": round(d * units[layer]),
                                            "dead_ratio": round(d * units[layer]) / units[layer],
                                            "sparsity": 0.5, "dormant_ratio": 0.1,
-                                           "slope_mean": slope_v, "slope_min": None if slope_v is None else slope_v - 0.05,
+                                           "slope_mean": slope_v,
+                                           "slope_min": None if slope_v is None else slope_v - 0.05,
                                            "slope_max": None if slope_v is None else slope_v + 0.05,
                                            "grad_norm": None if e == 0 else 0.1})
                 runs.append({**keys, "profile": profile, "width": 16, "activation": name, "negative_slope": slope,
@@ -147,7 +149,8 @@ def write_fake_results(out: Path, seeds: int = 3, epochs: int = 5, profile: str 
         out / "claims_calibration.csv", index=False)
     # claim 3's calibrated level and what makes each missed bar, written beside it
     pd.DataFrame([dict(claim=3, noise="pooled", world="true", seeds=seeds, simulations=10, target=0.05, level=0.02,
-                       contradicted_at_level=0.05, contradicted_at_alpha=0.1)]).to_csv(out / "claim3_level.csv", index=False)
+                       contradicted_at_level=0.05, contradicted_at_alpha=0.1)]).to_csv(out / "claim3_level.csv",
+                                                                                       index=False)
     pd.DataFrame([dict(noise="cell", claim=2, world="false", verdict="supported", simulations=10, false_verdicts=3,
                        comparison="leaky_relu_0.01 @ init_bias=-0.5", share=0.67, exact=0.0)]).to_csv(
         out / "claims_calibration_drivers.csv", index=False)
@@ -170,8 +173,8 @@ def write_fake_results(out: Path, seeds: int = 3, epochs: int = 5, profile: str 
     fake_tuned(rng).to_csv(out / "tuned.csv", index=False)
     pd.DataFrame([{"depth": depth, "init_bias": 0.0, "act": act, "seed": seed, "layer": layer,
                    "second_moment": 1.0 - 0.02 * layer * (act == "relu"), "log_spread": 0.5, "cosine": 0.05 * layer,
-                   "sparsity": 0.5, "dead_ratio": 0.0, "images": 64} for depth in (8, 20) for act in ACTS for seed in range(2)
-                  for layer in range(depth - 1)]).to_csv(out / "signal_scale.csv", index=False)
+                   "sparsity": 0.5, "dead_ratio": 0.0, "images": 64} for depth in (8, 20) for act in ACTS
+                  for seed in range(2) for layer in range(depth - 1)]).to_csv(out / "signal_scale.csv", index=False)
     scales = {"plain_long": {**study_knob("depth", "plain", [8, 20]), "train_size": 10000, "epochs": 10},
               "resnet_trained": {**study_knob("depth", "resnet", [20]), "train_size": None, "epochs": 8}}
     study = {"profile": profile, "knobs": KNOBS, "scales": scales, "seeds": list(range(seeds)), "cells": len(runs),

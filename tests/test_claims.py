@@ -67,7 +67,8 @@ def test_a_seed_bootstrap_keeps_the_pairing_and_its_cell():
     # acc encodes cell, seed and activation: 100 x cell + 10 x seed + activation
     cells, acts = ["baseline", "lr=0.1"], [RULES.relu, RULES.prelu]
     t = table([run("stress", c, a, s, acc=100 * i + 10 * s + j) for i, c in enumerate(cells)
-               for s in range(3) for j, a in enumerate(acts)] + [dict(run("stress", "baseline", "relu", 0), model="mlp", run_id="other")])
+               for s in range(3) for j, a in enumerate(acts)]
+              + [dict(run("stress", "baseline", "relu", 0), model="mlp", run_id="other")])
     rng = np.random.default_rng(1)
     drawn = set()
     for _ in range(20):
@@ -168,7 +169,8 @@ def test_claim2_fewer_dead_units_more_dead_units_and_silence():
         return dict(dead_final=(0.5 + 0.01 * s) if a == "relu" and c == "lr=0.1" else 0.001 * s)
     assert claims.claim2(table(grid(fewer))).verdict == claims.SUPPORTED
     def more(c, a, s):
-        return dict(dead_final=(0.5 + 0.01 * s) if a == "leaky_relu_0.3" and c == "lr=0.1" else 0.001 * s * (a == "relu"))
+        return dict(dead_final=(0.5 + 0.01 * s) if a == "leaky_relu_0.3" and c == "lr=0.1"
+                    else 0.001 * s * (a == "relu"))
     assert claims.claim2(table(grid(more))).verdict == claims.CONTRADICTED
     # noisy, no shift, three seeds: nothing detectable is not a contradiction
     noise = {0: 0.0, 1: 0.3, 2: 0.1}
@@ -228,7 +230,8 @@ def test_claim4_contradicted_when_the_gain_shrinks_with_depth():
     gains = {8: [0.04, 0.05, 0.06], 20: [-0.04, -0.05, -0.06]}
     def acc(c, a, s):
         return dict(acc=0.4 + (gains[int(c.split("=")[1])][s] if a == "prelu" else 0.0))
-    assert claims.claim4(table(grid(acc, cells=LONG, scale="long", acts=["relu", "prelu"]))).verdict == claims.CONTRADICTED
+    assert claims.claim4(table(grid(acc, cells=LONG, scale="long",
+                                    acts=["relu", "prelu"]))).verdict == claims.CONTRADICTED
 
 
 def test_claim4_contradicted_when_prelu_is_shown_to_make_no_difference_at_depth():

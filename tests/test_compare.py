@@ -184,7 +184,8 @@ def load_script(name: str):
 
 @pytest.mark.slow
 def test_plan_counts_a_sample(capsys):
-    assert load_script("plan").main(["--profile", SMOKE, "--jobs", "2", "--sample", "1", "--sample-trained", "0", *OTHER]) == 0
+    assert load_script("plan").main(["--profile", SMOKE, "--jobs", "2", "--sample", "1",
+                                     "--sample-trained", "0", *OTHER]) == 0
     out = capsys.readouterr().out
     runs = {m[1]: int(m[2]) for m in re.finditer(r"^\s+(\w+)\s+(\d+)\s+\d+\s+\d+", out, re.M)}
     # one seed of each of 5 activations: lr's 3 levels, 2 more levels of each other knob

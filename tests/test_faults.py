@@ -24,7 +24,8 @@ from rectifiers.training.train import train
 
 TRAIN = [sys.executable, str(ROOT / "scripts" / "train.py")]
 AGGREGATE = [sys.executable, str(ROOT / "scripts" / "aggregate.py"), "--profile", "smoke"]
-OFFLINE = {"https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9", "no_proxy": ""}  # no download gets out
+# no download gets out
+OFFLINE = {"https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9", "no_proxy": ""}
 CPU = torch.device("cpu")
 
 

@@ -140,7 +140,8 @@ def reached(path) -> list[str]:
     attributes of a script loaded by import or by a loader (a function of the file that calls
     spec_from_file_location; a script whose name is not a constant may give nothing but main)."""
     tree = ast.parse(path.read_text())
-    loaders = {f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and "spec_from_file_location" in ast.unparse(f)}
+    loaders = {f.name for f in ast.walk(tree)
+               if isinstance(f, ast.FunctionDef) and "spec_from_file_location" in ast.unparse(f)}
 
     def loaded(node):  # the script a loader call loads: its name, "" if not a constant, None if no loader call
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) in loaders:
@@ -157,7 +158,8 @@ def reached(path) -> list[str]:
             alias.update({t.id: loaded(node.value) for t in node.targets if isinstance(t, ast.Name)})
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr != "main":
-            script = loaded(node.value) if loaded(node.value) is not None else alias.get(getattr(node.value, "id", None))
+            script = (loaded(node.value) if loaded(node.value) is not None
+                      else alias.get(getattr(node.value, "id", None)))
             if script == "" or (script and node.attr in script_names(script)):
                 wrong.append(f"{ast.unparse(node)} (line {node.lineno})")
     return wrong

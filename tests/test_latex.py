@@ -9,7 +9,8 @@ def test_tabular_is_the_booktabs_skeleton_around_the_rows():
     text = latex.tabular("@{}lr@{}", r"A & B \\", [r"x & 1 \\", r"\addlinespace", r"y & 2 \\"])
     assert text == ("\\begin{tabular}{@{}lr@{}}\n\\toprule\nA & B \\\\\n\\midrule\nx & 1 \\\\\n\\addlinespace\n"
                     "y & 2 \\\\\n\\bottomrule\n\\end{tabular}\n")
-    assert latex.tabular("l", r"A \\", []) == "\\begin{tabular}{l}\n\\toprule\nA \\\\\n\\midrule\n\\bottomrule\n\\end{tabular}\n"
+    assert latex.tabular("l", r"A \\", []) == ("\\begin{tabular}{l}\n\\toprule\nA \\\\\n\\midrule\n"
+                                               "\\bottomrule\n\\end{tabular}\n")
 
 
 def test_minus_signs_are_typographic():

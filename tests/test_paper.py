@@ -18,8 +18,8 @@ import pytest
 from fake_results import copy_results, write_fake_results
 from rectifiers import activations
 from rectifiers.analysis import claims, results, stats
-from rectifiers.render import latex, study_numbers
 from rectifiers.analysis.tidy import tidy
+from rectifiers.render import latex, study_numbers
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT / "paper"
@@ -250,6 +250,7 @@ def test_no_interval_is_printed_for_a_single_run(fake, tmp_path):
 def test_setup_table_names_the_data_the_runs_used(fake, tmp_path):
     """The reported profile's data source is the one in study.json, not the configured one."""
     import json
+
     from rectifiers.spec.data import DESCRIPTIONS
     moved = copy_results(fake, tmp_path / "moved")
     study = json.loads((moved / "study.json").read_text())

@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
 
+from conftest import ROOT
 from rectifiers.render import readme
 
 README = ROOT / "README.md"

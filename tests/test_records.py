@@ -108,7 +108,8 @@ def test_the_extension_plan_and_its_calibration_were_committed_before_any_record
     later = [c.split("\n", 1) for c in git("log", "--reverse", "--diff-filter=A", "--format=%x00%H",
                                          "--name-only", "--", "results/cpu/runs").split("\0") if c.strip()]
     extension = [h for h, names in later
-                 if any(int(n.split("/")[3].rsplit("-s", 1)[1]) >= 5 for n in names.split() if n.endswith("summary.json"))]
+                 if any(int(n.split("/")[3].rsplit("-s", 1)[1]) >= 5 for n in names.split()
+                        if n.endswith("summary.json"))]
     if not extension:
         assert all(int(p.parent.name.rsplit("-s", 1)[1]) < 5 for p in RECORDS)
         return

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 
 import pytest
+
 from conftest import ROOT, copy_checkout
 
 TEX = shutil.which("latexmk") and shutil.which("pdflatex") and shutil.which("pdftotext")

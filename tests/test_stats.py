@@ -126,6 +126,7 @@ def test_over_seeds_cuts_a_fractions_interval_to_0_1_by_hand():
     """Dead ratios 0, 0, 0, 0.3: mean 0.075, sd 0.15, t(0.975, 3) = 3.1824; the t interval
     0.075 -/+ 3.1824 * 0.15 / 2 = [-0.1637, 0.3137] is cut to [0, 0.3137]. One run: no interval."""
     import pandas as pd
+
     from rectifiers.analysis.results import over_seeds
     df = pd.DataFrame({"cell": ["a"] * 4 + ["b"], "dead": [0, 0, 0, 0.3, 0.5]})
     a, b = over_seeds(df, "dead", ["cell"]).itertuples()

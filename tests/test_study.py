@@ -9,8 +9,8 @@ from collections import Counter
 
 import pandas as pd
 import pytest
-from conftest import ROOT, TIMING_SUMMARY, TINY, without
 
+from conftest import ROOT, TIMING_SUMMARY, TINY, without
 from rectifiers.spec.study import check_study, grid
 from rectifiers.studies import STUDIES
 
@@ -118,7 +118,8 @@ def test_study_with_unknown_knob_or_level_is_refused_before_any_job(tmp_path, na
 def test_every_study_expands_and_validates(compose):
     """Every conf/study file at every profile passes the check CheckStudy runs before a sweep,
     sweeps its seeds, and the stress grid sweeps all five activations."""
-    from hydra import compose as hcompose, initialize_config_dir
+    from hydra import compose as hcompose
+    from hydra import initialize_config_dir
     names = sorted(p.stem for p in (ROOT / "conf" / "study").glob("*.yaml"))
     assert set(STUDIES) < set(names)
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
@@ -139,7 +140,8 @@ def test_every_study_expands_and_validates(compose):
 
 
 def test_slurm_launcher_config_composes(compose):
-    from hydra import compose as hcompose, initialize_config_dir
+    from hydra import compose as hcompose
+    from hydra import initialize_config_dir
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
         cfg = hcompose("train", overrides=["hydra/launcher=cluster"], return_hydra_config=True)
     assert cfg.hydra.launcher._target_.endswith("SlurmLauncher")
@@ -156,8 +158,10 @@ def test_aggregate_on_empty_tree_says_what_is_missing(tmp_path):
 def test_cells_composed_once_per_group_choice_get_the_ids_of_cells_composed_one_by_one():
     """Jobs that differ only in seed, and study cells that differ only in plain values (seed,
     knob), are composed once and copied: the ids must be those of composing every cell on its own."""
-    from hydra import compose as hcompose, initialize_config_dir
+    from hydra import compose as hcompose
+    from hydra import initialize_config_dir
     from omegaconf import read_write
+
     from rectifiers.spec.config import run_id
     from rectifiers.spec.study import compose_jobs, study_runs
     base = ["+study=init_bias", "profile=smoke"]
@@ -176,7 +180,9 @@ def test_cells_composed_once_per_group_choice_get_the_ids_of_cells_composed_one_
 
 
 def test_a_grid_key_the_run_config_lacks_is_refused_as_hydra_would():
-    from hydra import compose as hcompose, initialize_config_dir
+    from hydra import compose as hcompose
+    from hydra import initialize_config_dir
+
     from rectifiers.spec.config import ConfigError
     from rectifiers.spec.study import compose_cells
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):

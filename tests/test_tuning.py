@@ -120,5 +120,6 @@ def test_the_papers_tuned_numbers_come_from_the_fake_study(tmp_path):
     assert m["TunedRateEightRelu"] == "0.02"  # the fake's validation accuracy peaks there
     assert m["TunedFateEightPrelu"] in {"survives", "vanishes", "appears", "is absent either way", "reverses",
                                         "remains a loss", "turns into a gain", "appears as a loss"}
-    assert m["TunedSentence"].startswith("With each activation's learning rate tuned") and "depth 20" in m["TunedSentence"]
+    assert (m["TunedSentence"].startswith("With each activation's learning rate tuned")
+            and "depth 20" in m["TunedSentence"])
     assert all(name.isalpha() for name in m)

@@ -71,6 +71,8 @@ class Activation:
 # colour-vision deficiencies; ReLU, the reference, is black; yellow is left out (too faint).
 # Some of them are alike in grayscale (sky blue and orange), so each activation also has a
 # marker and a dash pattern of its own (tests/test_figures.py holds them distinct).
+# A row's label and its config option differ once, and only here: the default Leaky ReLU is the
+# option `activation=leaky_relu` (slope 0.01) and the label `leaky_relu_0.01` in results/ and claims.
 ACTIVATIONS = (
     Activation("relu", "relu", "relu", "ReLU", "#000000", "o", "-"),
     Activation("leaky_relu_0.01", "leaky_relu", "leaky_relu", "Leaky 0.01", "#0072B2", "s", "--",

@@ -7,6 +7,7 @@ from __future__ import annotations
 STUDIES = ("lr", "batch_size", "depth", "init_bias", "resnet")  # the stress grid, in order
 # claim scale -> the studies its runs come from
 STUDIES_BY_SCALE = {"stress": STUDIES, "long": ("plain_long",), "trained": ("resnet_trained",)}
-SCALE_STUDIES = (*STUDIES_BY_SCALE["long"], *STUDIES_BY_SCALE["trained"])  # the same questions with networks that learned more
+# the same questions with networks that learned more
+SCALE_STUDIES = (*STUDIES_BY_SCALE["long"], *STUDIES_BY_SCALE["trained"])
 CALIBRATION = ("calibration", "resnet_pilot")  # the baseline's calibration and the ResNet pilot, run first
 TUNED = ("tuned",)  # each activation at its own learning rate: scripts/tune.py trains it after the others

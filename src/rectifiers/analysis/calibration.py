@@ -132,7 +132,8 @@ DECIDING = {(1, claims.SUPPORTED): ("p_adj", 1.0), (2, claims.SUPPORTED): ("p_ad
 DRIVER_COLUMNS = ["noise", "claim", "world", "verdict", "simulations", "false_verdicts", "comparison", "share", "exact"]
 
 
-def drivers(shape: Shape, world: World, verdict: str, n_sim: int, rng, rules: Rules = RULES, top: int = 3) -> list[dict]:
+def drivers(shape: Shape, world: World, verdict: str, n_sim: int, rng, rules: Rules = RULES,
+            top: int = 3) -> list[dict]:
     """Which comparisons make a rule's false verdict in a world: among the simulations that give
     `verdict`, the share in which each comparison's deciding test rejected, and the share of those
     in which its simulated values had no spread (an exact point passes every test: stats.py)."""
@@ -162,5 +163,6 @@ def miss_drivers(runs: pd.DataFrame, epochs: pd.DataFrame | None, acts: dict, ta
             row = g[(g.claim == w.claim) & (g.world == w.world)]
             verdict = {"true": claims.CONTRADICTED, "false": claims.SUPPORTED}.get(w.role)
             if len(row) and verdict and (w.claim, verdict) in DECIDING and row[verdict].iloc[0] > MAX_FALSE_VERDICT:
-                rows += drivers(shape, w, verdict, int(row.simulations.iloc[0]), np.random.default_rng([seed, i, 7]), rules)
+                rows += drivers(shape, w, verdict, int(row.simulations.iloc[0]),
+                                np.random.default_rng([seed, i, 7]), rules)
     return pd.DataFrame(rows, columns=DRIVER_COLUMNS)

@@ -9,7 +9,6 @@ import numpy as np
 
 from .rules import RULES, Rules
 
-
 CLAIMS = {
     1: "ReLU units can die; bad initialisation, high learning rates or some data can kill a large fraction "
        "(e.g. 30%) of a network.",
@@ -172,7 +171,8 @@ def verdict_changes(before: list, after: list, alpha: float, looks: tuple[int, i
         named = "; ".join(m[:shown]) + (f"; and {len(m) - shown} more" if len(m) > shown else "")
         out.append(f"Claim {v1.number} went from {v0.verdict} at {a} seeds to {v1.verdict} at {b}: " +
                    (f"the comparisons whose corrected test crossed its level are {named}." if m else
-                    "no corrected test of a single comparison crossed its level; the rule's uncorrected or joint tests did."))
+                    "no corrected test of a single comparison crossed its level; the rule's uncorrected or joint "
+                    "tests did."))
     if len(undecided) < len(after) and not out:
         out.append(f"No claim decided at {b} seeds changed its verdict from {a} seeds.")
     if undecided:

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from ..studies import STUDIES_BY_SCALE
-from . import stats
 from . import claim_text as words
+from . import stats
 from .claim_text import CLAIMS, rule_text
 from .rules import RULES, Rules, cell_key
 from .tidy import Values, has_scale
@@ -90,7 +90,8 @@ def claim1(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     below_all = all(r["p_less"] < rules.alpha for r in rows)   # intersection-union: no correction
     v = SUPPORTED if above else CONTRADICTED if below_all else INCONCLUSIVE
     worst = max(rows, key=lambda r: -np.inf if np.isnan(r["estimate"]) else r["estimate"])
-    return Verdict(1, v, words.result1(len(above), len(cells), worst, rules), ("stress",), method, family, len(cells), corr, rows,
+    return Verdict(1, v, words.result1(len(above), len(cells), worst, rules), ("stress",), method, family,
+                   len(cells), corr, rows,
                    dict(cells_above=above, max_peak=worst["estimate"], max_cell=worst["label"]))
 
 
@@ -114,7 +115,8 @@ def claim2(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     p_equiv = max(r["p_tost"] if not np.isnan(r["p_tost"]) else 1.0 for r in rows)
     v = (CONTRADICTED if more or p_equiv < rules.alpha / 2 else SUPPORTED if fewer else INCONCLUSIVE)
     rev = _revival(t[t.scale == "stress"], rules)
-    return Verdict(2, v, words.result2(fewer, more, size, p_equiv < rules.alpha / 2, rev), ("stress",), method, family, size, corr, rows,
+    return Verdict(2, v, words.result2(fewer, more, size, p_equiv < rules.alpha / 2, rev), ("stress",), method,
+                   family, size, corr, rows,
                    dict(n_fewer=fewer, n_more=more, p_equivalent=p_equiv, revival_relu=rev[0], revival_leaky=rev[1]))
 
 
@@ -196,10 +198,12 @@ def claim5(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     method = "paired t tests of accuracy vs ReLU: TOST (trained ResNet), two-sided (stress cells)"
     family = (f"ResNet: each activation trained there vs ReLU (at least 3); stress: {len(others)} activations x "
               f"{len(stress_cells)} stress cells")
-    corr = "none for equivalence (all must pass); Holm within each family; alpha split between the two ways to contradict"
+    corr = ("none for equivalence (all must pass); Holm within each family; alpha split between the two ways to "
+            "contradict")
     trained = t[t.scale == "trained"]
     if trained.empty or not has_scale(t, "stress"):
-        return _not_run(5, ("trained", "stress"), "trained" if trained.empty else "stress", method, family, size_b, corr)
+        return _not_run(5, ("trained", "stress"), "trained" if trained.empty else "stress", method, family,
+                        size_b, corr)
     m, a = rules.accuracy_margin, rules.alpha
     cell = trained.cell.iloc[0]
     ref_acts = [x for x in others if x in set(trained.act)]

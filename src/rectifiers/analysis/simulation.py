@@ -164,7 +164,8 @@ def simulate(shape: Shape, means: dict, rng, diagnosis_slope: float = 0.0, scale
 
 def noiseless(shape: Shape, means: dict) -> pd.DataFrame:
     """The planted means as a table (one seed per cell repeated), for the true values."""
-    zero = Shape(shape.acts, 2, shape.cells, shape.means, {k: np.zeros((1, v.shape[1])) for k, v in shape.pools.items()})
+    zero = Shape(shape.acts, 2, shape.cells, shape.means,
+                 {k: np.zeros((1, v.shape[1])) for k, v in shape.pools.items()})
     return simulate(zero, means, np.random.default_rng(0))
 
 

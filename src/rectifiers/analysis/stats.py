@@ -4,7 +4,8 @@ interval, and a permutation test of rank association within groups.
 
 Every test comes from scipy.stats where scipy has it. Holm and TOST are written out: the
 calibration calls them about a million times, where statsmodels' input handling would
-dominate; tests/test_stats.py checks them against statsmodels' multipletests and ttost_paired. Nothing here knows about the study:
+dominate; tests/test_stats.py checks them against statsmodels' multipletests and ttost_paired.
+Nothing here knows about the study:
 inputs are arrays, outputs are numbers. NaNs in the input are dropped; a test that cannot
 be computed (fewer than 2 values) returns NaN p-values and bounds, which every caller treats
 as "not rejected". Values with no spread (every seed the same difference, e.g. a dead ratio

@@ -49,7 +49,8 @@ def _scale_and_cell(runs: pd.DataFrame, rules: Rules) -> tuple[pd.Series, pd.Ser
     budget = runs.train_size * runs.epochs
     grid_budget = s["train_size"] * s["epochs"]
     plain = runs.model == s["model"]
-    cell = grid_cells(runs, s, d["trained"]["model"], (runs.train_size == s["train_size"]) & (runs.epochs == s["epochs"]))
+    cell = grid_cells(runs, s, d["trained"]["model"],
+                      (runs.train_size == s["train_size"]) & (runs.epochs == s["epochs"]))
     scale = pd.Series(np.where(cell.notna(), "stress", None), index=runs.index, dtype=object)
     # long plain runs: the largest plain budget of at least min_budget_factor x the grid's
     others = sum(~np.isclose(runs[k].astype(float), float(base[k])) for k in base if k != "depth")

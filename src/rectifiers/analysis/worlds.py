@@ -73,7 +73,8 @@ def accuracy_worlds(plant: Plant, rules: Rules) -> list[World]:
         World(5, "false (ResNet)", "false", f"ResNet differences exactly {m:g}; {eff:g} in the harshest cells",
               plant.typical(m, lambda c: eff if c in harsh else 0.0)),
         World(5, "false (stress)", "false", f"ResNet equal; {eff:g} in the harshest cells but the last knob's, "
-              "whose cells are all equal", plant.typical(0.0, lambda c: eff if (c in harsh and c != harsh[-1]) else 0.0)),
+              "whose cells are all equal",
+              plant.typical(0.0, lambda c: eff if (c in harsh and c != harsh[-1]) else 0.0)),
         World(5, "effect", "effect", f"ResNet equal; {eff:g} in the harshest cells",
               plant.typical(0.0, lambda c: eff if c in harsh else 0.0)),
         World(6, "true", "true", f"no association; Leaky {m:g} above ReLU in all but one harshest cell",

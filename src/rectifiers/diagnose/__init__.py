@@ -21,10 +21,18 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from .inputs import (UsageError, build_model, data_config, first_line, fit_to_shape, load_probe, load_run,
-                     load_weights, parse_shape)
-from .measure import (RECTIFIER_NAMES, NoRectifierError, batchnorms, kind_of, measure, network_dead_ratio,
-                      never_updated)
+from .inputs import (
+    UsageError,
+    build_model,
+    data_config,
+    first_line,
+    fit_to_shape,
+    load_probe,
+    load_run,
+    load_weights,
+    parse_shape,
+)
+from .measure import RECTIFIER_NAMES, NoRectifierError, batchnorms, kind_of, measure, network_dead_ratio, never_updated
 from .report import RESULTS, advice, figure, findings_or_reason, table, write_csv
 
 DEAD = "pre-activation <= 0 for every probe image and position"  # the study's definition (design section 5)

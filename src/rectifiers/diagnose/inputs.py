@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+
 class UsageError(Exception):
     """Bad input: the message names the problem and the fix, in one line."""
 

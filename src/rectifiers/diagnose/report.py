@@ -194,7 +194,8 @@ def advice(dead_ratio: float, rows: list[dict], findings: dict | None, missing: 
     text = f"{here}. That is at least the {pct_g(thr)}% at which the study calls a setting lethal." + leaky_note
     if not stuck:
         text += " Look at what killed them: the learning rate, the batch size, the initialisation."
-    return text + incomplete + (_what_worked("Do", cells) if cells else " The study has no lethal cell to compare with.")
+    return text + incomplete + (_what_worked("Do", cells) if cells
+                                else " The study has no lethal cell to compare with.")
 
 
 def _what_worked(lead: str, cells: list[dict]) -> str:

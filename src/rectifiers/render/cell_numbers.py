@@ -14,6 +14,7 @@ from rectifiers.analysis.scaling import gap_changes, gaps
 from rectifiers.render import latex
 from rectifiers.render.latex import count, num
 
+
 def lookup(frame: pd.DataFrame, key: str, act: str, col: str = "mean") -> float:
     """A summary's value for (cell, act), NaN where the cell has no such runs."""
     return frame.loc[(key, act), col] if (key, act) in frame.index else np.nan

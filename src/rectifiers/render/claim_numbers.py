@@ -29,7 +29,8 @@ def calibration_numbers(results_dir: Path) -> dict[str, str]:
     bars under each noise model (pooled, per cell), and each rule's power under both."""
     path = results_dir / "claims_calibration.csv"
     models = {"pooled": "Pooled", "cell": "Cell"}
-    m = {"CalibrationSimulations": "n/a", "CalibrationSeeds": "n/a", "CoverageBarPct": latex.pct(bars.MIN_COVERAGE, None),
+    m = {"CalibrationSimulations": "n/a", "CalibrationSeeds": "n/a",
+         "CoverageBarPct": latex.pct(bars.MIN_COVERAGE, None),
          "FalseVerdictBarPct": latex.pct(bars.MAX_FALSE_VERDICT, None)}
     for model in models.values():
         m.update({f"CalibrationMaxFalseContradicted{model}": "n/a", f"CalibrationMaxFalseSupported{model}": "n/a",
@@ -78,7 +79,8 @@ def finished_only_numbers(res) -> dict[str, str]:
         clause = (f" Claim~2's contradiction comes from runs that diverged (at {where}), each scored as "
                   f"every unit dead ({count(div)} of the {count(runs)} runs where Leaky ReLU ends with more dead units "
                   f"than ReLU); with diverged runs left out it is {v2.verdict}.")
-    return {"ClaimTwoDivergedClause": clause, "ClaimTwoFinishedVerdict": v2.verdict, "ClaimTwoFinishedResult": latex.prose(v2.result),
+    return {"ClaimTwoDivergedClause": clause, "ClaimTwoFinishedVerdict": v2.verdict,
+            "ClaimTwoFinishedResult": latex.prose(v2.result),
             "ClaimTwoMoreDead": latex.prose(", ".join(f"{activations.display(a)} at {c}" for a, c in pairs) or "none"),
             "ClaimTwoMoreDeadDiverged": f"{count(div)} of {count(runs)}"}
 
@@ -115,7 +117,8 @@ def reach_numbers(results_dir: Path) -> dict[str, str]:
                                    f"{'misses' if one else 'miss'} a pre-registered bar on false verdicts or coverage; "
                                    f"{'its verdict is' if one else 'their verdicts are'} marked and discussed.")
     if cannot:
-        m["CalibrationClause"] += (f" At {count(cal.seeds.max())} seeds the {'rule' if len(cannot) == 1 else 'rules'} of {m['CannotSupportClaims']} could not "
+        m["CalibrationClause"] += (f" At {count(cal.seeds.max())} seeds the {'rule' if len(cannot) == 1 else 'rules'} "
+                                   f"of {m['CannotSupportClaims']} could not "
                                    "have said ``supported'' in any simulated world where the claim holds.")
     return m
 
@@ -165,7 +168,8 @@ def claim3_numbers(res, results_dir: Path, verdict: claims.Verdict) -> dict[str,
     elif level_v == collapse_v == verdict.verdict:
         m["ClaimThreeRobustness"] = f"Both agree with the verdict of record, {verdict.verdict}: it is robust to them."
     else:  # the declared reading: any disagreement makes the verdict not robust; then say why
-        disagree = [f"{name} says {v}" for name, v in (("the calibrated level", level_v), ("collapse alone", collapse_v))
+        disagree = [f"{name} says {v}" for name, v in (("the calibrated level", level_v),
+                                                       ("collapse alone", collapse_v))
                     if v != verdict.verdict]
         m["ClaimThreeRobustness"] = (
             f"By the reading declared with these analyses the verdict is not robust, since {' and '.join(disagree)}"
@@ -184,7 +188,8 @@ def claim2_cell_noise_numbers(res, results_dir: Path) -> dict[str, str]:
     comparison that makes most of those false verdicts (scripts/calibrate_claims.py's drivers)
     and the shape of its paired differences in the committed runs."""
     m = dict.fromkeys(["ClaimTwoCellFalseSupported", "ClaimTwoDriver", "ClaimTwoDriverShare", "ClaimTwoDriverExact",
-                       "ClaimTwoDriverSeeds", "ClaimTwoDriverNear", "ClaimTwoDriverOutlier", "ClaimTwoDriverMiss"], "n/a")
+                       "ClaimTwoDriverSeeds", "ClaimTwoDriverNear", "ClaimTwoDriverOutlier",
+                       "ClaimTwoDriverMiss"], "n/a")
     path = results_dir / "claims_calibration_drivers.csv"
     d = pd.read_csv(path) if path.is_file() else pd.DataFrame()
     d = d[(d.claim == 2) & (d.noise == "cell") & (d.verdict == claims.SUPPORTED)] if len(d) else d
@@ -204,7 +209,8 @@ def claim2_cell_noise_numbers(res, results_dir: Path) -> dict[str, str]:
     m.update(ClaimTwoCellFalseSupported=latex.pct(false_world.supported.max()),
              ClaimTwoDriver=latex.prose(f"{activations.display(act)} against ReLU at {cell}"),
              ClaimTwoDriverShare=latex.pct(top.share, 0), ClaimTwoDriverExact=latex.pct(top.exact, 0),
-             ClaimTwoDriverSeeds=count(len(diffs)), ClaimTwoDriverNear=latex.pct(np.abs(near - np.median(diffs)).max(), 0),
+             ClaimTwoDriverSeeds=count(len(diffs)),
+             ClaimTwoDriverNear=latex.pct(np.abs(near - np.median(diffs)).max(), 0),
              ClaimTwoDriverOutlier=f"${latex.pct_signed(diffs[far], 0)}$",
              ClaimTwoDriverMiss=latex.pct((1 - 1 / len(diffs)) ** len(diffs), 0))
     return m

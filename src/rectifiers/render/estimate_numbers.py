@@ -20,6 +20,7 @@ from rectifiers.analysis.rules import RULES, cell_key
 from rectifiers.render import latex
 from rectifiers.render.latex import act_name, count, num, spelled
 
+
 def regime_name(scale: str, cell: str) -> str:
     """('long', 'depth=8') -> 'LongEight'; ('stress', 'lr=0.1') -> 'StressLrPointOne';
     ('trained', 'resnet20') -> 'Trained' (the study trains one network to the end)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rectifiers import activations
 from rectifiers.analysis import mechanism as mech
 from rectifiers.analysis.rules import RULES
 from rectifiers.render import latex

@@ -11,13 +11,19 @@ from ..analysis import claims, results
 from ..analysis.rules import RULES
 from ..files import ROOT
 from .cell_numbers import cell_numbers, dead_numbers, scale_numbers
-from .claim_numbers import (calibration_numbers, claim2_cell_noise_numbers, claim3_numbers, claim5_numbers,
-                            finished_only_numbers, power_numbers, reach_numbers)
+from .claim_numbers import (
+    calibration_numbers,
+    claim2_cell_noise_numbers,
+    claim3_numbers,
+    claim5_numbers,
+    finished_only_numbers,
+    power_numbers,
+    reach_numbers,
+)
 from .estimate_numbers import estimate_numbers
 from .mechanism_numbers import mechanism_numbers
 from .reproduction import reproduction_numbers
-from .study_numbers import (claim_numbers, extension_numbers, knob_numbers, rule_numbers, slope_numbers,
-                            study_numbers)
+from .study_numbers import claim_numbers, extension_numbers, knob_numbers, rule_numbers, slope_numbers, study_numbers
 from .tuned_numbers import tuned_numbers
 
 

@@ -11,17 +11,23 @@ END = "<!-- /findings -->"
 
 FINDINGS = """\
 - **Deep plain CNNs (no BatchNorm): use a large slope.** At depth {DepthStress}, trained longer, ReLU
-  trains in {LongTwentyReluTrained} seeds, Leaky ReLU 0.3 and PReLU in {LongTwentyLeakyPointThreeTrained}. At depth {DepthBaseline} they
-  gain {LongEightLeakyPointThreeGain} ({LongEightLeakyPointThreeGainLow} to {LongEightLeakyPointThreeGainHigh}) and {LongEightPreluGain} ({LongEightPreluGainLow} to {LongEightPreluGainHigh}) accuracy points
-  over ReLU. The default slope {LeakyDefaultSlope} gains {StressLeakyPointZeroOneGain} points over the stressful settings.
+  trains in {LongTwentyReluTrained} seeds, Leaky ReLU 0.3 and PReLU in {LongTwentyLeakyPointThreeTrained}. At depth \
+{DepthBaseline} they
+  gain {LongEightLeakyPointThreeGain} ({LongEightLeakyPointThreeGainLow} to {LongEightLeakyPointThreeGainHigh}) and \
+{LongEightPreluGain} ({LongEightPreluGainLow} to {LongEightPreluGainHigh}) accuracy points
+  over ReLU. The default slope {LeakyDefaultSlope} gains {StressLeakyPointZeroOneGain} points over the stressful \
+settings.
 - **The gain survives tuning.** With each activation's learning rate tuned on held-out images,
   Leaky ReLU 0.3 gains {TunedGainEightLeakyPointThree} at depth {DepthBaseline} and {TunedGainTwentyLeakyPointThree} at
   depth {DepthStress}; PReLU {TunedGainEightPrelu} and {TunedGainTwentyPrelu}. Large slopes diverge at
-  learning rate {LrStress} ({StressLrPointOneLeakyPointThreeDiverged} runs of Leaky ReLU 0.3, {StressLrPointOneReluDiverged} of ReLU): lower it when switching.
+  learning rate {LrStress} ({StressLrPointOneLeakyPointThreeDiverged} runs of Leaky ReLU 0.3, \
+{StressLrPointOneReluDiverged} of ReLU): lower it when switching.
 - **A BatchNorm ResNet-{ResnetDepth}: keep ReLU.** No activation beats it; Leaky ReLU 0.3 is
-  {TrainedLeakyPointThreeGain} points ({TrainedLeakyPointThreeGainLow} to {TrainedLeakyPointThreeGainHigh}) from it. Dead units mark a collapse but do not predict one.
+  {TrainedLeakyPointThreeGain} points ({TrainedLeakyPointThreeGainLow} to {TrainedLeakyPointThreeGainHigh}) from it. \
+Dead units mark a collapse but do not predict one.
 
-From {NumRuns} runs, {NumSeeds} seeds per setting, and {TunedGridRuns} selection and {TunedComparisonRuns} comparison runs of
+From {NumRuns} runs, {NumSeeds} seeds per setting, and {TunedGridRuns} selection and {TunedComparisonRuns} comparison \
+runs of
 the tuned study, on a JPEG re-encoded copy of CIFAR-10. Intervals are 95%; the
 [paper](paper/main.pdf) has every number with its caveats."""
 

@@ -12,10 +12,20 @@ import pandas as pd
 
 from rectifiers import activations
 from rectifiers.analysis import results
+from rectifiers.render.reproduction import (
+    AGREE,
+    NOT_COMPARABLE,
+    compare_numbers,
+    compare_verdicts,
+    conclusion,
+    differences,
+    flips,
+    headline_specs,
+    measure,
+    paired_runs,
+    verdict_seeds,
+)
 from rectifiers.render.study_numbers import VERSIONS
-from rectifiers.render.reproduction import (AGREE, NOT_COMPARABLE, compare_numbers, compare_verdicts, conclusion,
-                                            differences, flips, headline_specs, measure, paired_runs,
-                                            verdict_seeds)
 
 
 @dataclass
@@ -30,7 +40,8 @@ class Side:
 
 
 def verdict_rows(side: Side) -> list[dict]:
-    return [{"claim": v.number, "verdict": v.verdict, "not_run": v.not_run, "seeds": verdict_seeds(v.scales, side.seeds)}
+    return [{"claim": v.number, "verdict": v.verdict, "not_run": v.not_run,
+             "seeds": verdict_seeds(v.scales, side.seeds)}
             for v in side.verdicts]
 
 
@@ -38,7 +49,8 @@ def machines(summaries: list[dict]) -> dict[str, str]:
     """Per field (CPU, device, git commit, library versions), its values and how many runs had each."""
     fields = {"CPU": lambda s: f"{s.get('cpu') or 'model not recorded'} ({s.get('cpu_capability') or '?'})",
               "device": lambda s: s.get("device"),
-              "git commit": lambda s: str(s.get("git_commit"))[:12] + ("+dirty" if "dirty" in str(s.get("git_commit")) else ""),
+              "git commit": lambda s: (str(s.get("git_commit"))[:12]
+                                       + ("+dirty" if "dirty" in str(s.get("git_commit")) else "")),
               **{lib: (lambda s, lib=lib: s.get("versions", {}).get(lib)) for lib in VERSIONS}}
     return {k: "; ".join(f"{v} ({n} runs)" for v, n in Counter(f(s) for s in summaries).most_common())
             for k, f in fields.items()}
@@ -77,7 +89,8 @@ def report_text(name: str, manifest: dict, c: Side | None, r: Side) -> tuple[str
     lines = [f"# Reproduction {name}", "",
              f"- Reproduced: profile {study['profile']}, {study['data_description']} (fingerprint "
              f"{study['data_fingerprint'][:12]}), {study['runs']} runs, {sample}; built in reproductions/{name}/.",
-             "- Seeds per cell at the claims' scales (reproduced): " + ", ".join(f"{s} {n}" for s, n in r.seeds.items())]
+             "- Seeds per cell at the claims' scales (reproduced): "
+             + ", ".join(f"{s} {n}" for s, n in r.seeds.items())]
     if c is None:
         lines += ["", f"No committed results of profile {study['profile']} to compare with.", ""]
         return "\n".join(lines) + "\n", pd.DataFrame()

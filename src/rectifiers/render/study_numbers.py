@@ -42,7 +42,8 @@ def extension_numbers(res, results_dir: Path, verdicts: list) -> dict[str, str]:
     five = claims.decide_first_seeds(t, missing, claims.FIVE_SEEDS)  # as the claims table prints them
     pocock = claims.decide(t, dataclasses.replace(RULES, alpha=ext["sensitivity_alpha"]), missing=missing)
     m = {**provenance.extension_commits(results_dir, claims.FIVE_SEEDS), "ExtensionSeeds": count(ext["seeds"]),
-         "FiveSeeds": count(claims.FIVE_SEEDS), "SensitivityAlpha": num(ext["sensitivity_alpha"]), "StabilityResamples": "n/a"}
+         "FiveSeeds": count(claims.FIVE_SEEDS), "SensitivityAlpha": num(ext["sensitivity_alpha"]),
+         "StabilityResamples": "n/a"}
     if (results_dir / "stability.csv").is_file():
         m["StabilityResamples"] = count(pd.read_csv(results_dir / "stability.csv").resamples.max())
     m["VerdictChanges"] = latex.prose(verdict_changes(
@@ -132,7 +133,8 @@ def slope_numbers(runs: pd.DataFrame) -> dict[str, str]:
     def default(config: str, key: str):  # plain YAML: render/ loads no Hydra
         return yaml.safe_load((CONF / "activation" / f"{config}.yaml").read_text())[key]
     return {"LeakySlopes": series((f"{s:g}" for s in sorted(slopes.unique())), ", "),
-            "LeakyDefaultSlope": num(default("leaky_relu", "negative_slope")), "PreluInit": num(default("prelu", "init"))}
+            "LeakyDefaultSlope": num(default("leaky_relu", "negative_slope")),
+            "PreluInit": num(default("prelu", "init"))}
 
 
 def knob_numbers(study: dict) -> dict[str, str]:

@@ -18,6 +18,7 @@ from omegaconf import OmegaConf
 
 from .schema import Train
 
+
 class ConfigError(ValueError):
     """An impossible or unknown setting; the message names it and the fix."""
 
@@ -213,7 +214,8 @@ def check_config(cfg) -> None:
 
 # --- identity -------------------------------------------------------------------------
 
-NOT_IDENTITY = ("runtime", "runs_dir", "profile", "study", "logger", "hydra")  # labels and settings that do not change a result
+# labels and settings that do not change a result
+NOT_IDENTITY = ("runtime", "runs_dir", "profile", "study", "logger", "hydra")
 DATA_IDENTITY = ("train_size", "eval_size", "subset_seed")  # with the fingerprint, what data a run sees
 SET_DATA_IDENTITY = ("val_size",)  # what data a run sees too, but only when set: older ids stay valid
 

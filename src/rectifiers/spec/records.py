@@ -22,7 +22,8 @@ from ..provenance import git_commit
 
 FINISHED = ("ok", "diverged")  # a run with either status is done; "failed" resumes from its checkpoint
 RECORD_FILES = ("config.yaml", "metrics.jsonl", "layers.jsonl", "summary.json")  # what results/ keeps
-WEIGHTS = "weights.pt"  # the final state dict, kept in the run folder on request (runtime.keep_weights), never in results/
+# the final state dict, kept in the run folder on request (runtime.keep_weights), never in results/
+WEIGHTS = "weights.pt"
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:
@@ -136,5 +137,7 @@ def run_row(s: dict) -> dict:
             "activation": c["activation"]["name"], "negative_slope": c["activation"].get("negative_slope"),
             "lr": c["optim"]["lr"], "batch_size": c["optim"]["batch_size"], "init_bias": c["model"]["init"]["bias"],
             "weight_scale": c["model"]["init"]["weight_scale"], "epochs": c["optim"]["epochs"],
-            "train_size": s.get("train_images") or c["data"]["train_size"], "seed": s["seed"], **{k: s.get(k) for k in SUMMARY_FIELDS},
-            **({"val_size": c["data"]["val_size"], "final_val_acc": s.get("final_val_acc")} if "val_size" in c["data"] else {})}
+            "train_size": s.get("train_images") or c["data"]["train_size"], "seed": s["seed"],
+            **{k: s.get(k) for k in SUMMARY_FIELDS},
+            **({"val_size": c["data"]["val_size"], "final_val_acc": s.get("final_val_acc")}
+               if "val_size" in c["data"] else {})}

@@ -143,7 +143,8 @@ def tally(runs) -> tuple[dict, list[str]]:
         status = s["status"] if s and s.get("status") in counts else "failed"
         counts[status] += 1
         if status == "failed":
-            failed.append(outcome_line(s, where) if s else f"{rid} failed · stopped before training (its error is above)")
+            failed.append(outcome_line(s, where) if s
+                          else f"{rid} failed · stopped before training (its error is above)")
     return counts, failed
 
 

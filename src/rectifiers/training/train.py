@@ -182,7 +182,7 @@ def set_up(cfg: DictConfig, ident: dict, out: Path, kept: Path | None) -> Run:
     device = select_device(cfg.runtime)
     ds = tensors.load(cfg.data, cfg.monitor.probe_size, device)  # bad data fails here, nothing written
     if cfg.optim.batch_size > len(ds.train.y):
-        raise ConfigError(f"optim.batch_size={cfg.optim.batch_size} exceeds the {len(ds.train.y)} training images: lower it")
+        raise ConfigError(f"optim.batch_size={cfg.optim.batch_size} exceeds the {len(ds.train.y)} training images: lower it")  # noqa: E501
     torch.manual_seed(cfg.seed)
     net = models.build_model(cfg.model, cfg.activation).to(device, memory_format=torch.channels_last)
     model = torch.compile(net) if cfg.runtime.compile else net
@@ -278,7 +278,7 @@ def finish(run: Run) -> dict:
     p, ds, final = run.progress, run.ds, {}
     for name, split in (("test", ds.test), ("val", ds.val)) if p.status == "ok" else ():
         if split is not None:
-            final[f"final_{name}_acc"], final[f"final_{name}_loss"] = evaluate(run.model, split.x, split.y, ds, run.autocast)
+            final[f"final_{name}_acc"], final[f"final_{name}_loss"] = evaluate(run.model, split.x, split.y, ds, run.autocast)  # noqa: E501
     summary = {**records.summarise(run.out.name, run.cfg, run.ident, asdict(p), final),
                "wall_time_s": time.perf_counter() - run.started,
                "monitor_seconds": run.monitor.seconds if run.monitor else None,  # within wall_time_s
