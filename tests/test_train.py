@@ -237,6 +237,7 @@ def test_script_runs(tmp_path):
     assert summary["status"] == "ok" and summary["profile"] == "smoke"
     assert "scripts/train.py" in summary["command"]
     assert "epoch 1/1" in p.stdout  # runtime.progress defaults to true
+    assert re.search(r"epoch 1/1 .* test [\d.]+% of \d+ images ", p.stdout)  # the per-epoch subset, so labelled
     assert p.stdout.splitlines()[-1] == (f"{summary['run_id']} ok · final test {100 * summary['final_test_acc']:.1f}% "
                                          f"· {summary_path.parent}/")
     # Hydra's output folder is the run's: .hydra/ and train.log are there, and nowhere else
