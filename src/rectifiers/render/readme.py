@@ -11,8 +11,8 @@ END = "<!-- /findings -->"
 
 FINDINGS = """\
 - **Deep plain CNNs (no BatchNorm): use a large slope.** At depth {DepthStress}, trained longer, ReLU
-  trains in {LongTwentyReluTrained} seeds, Leaky ReLU 0.3 and PReLU in {LongTwentyLeakyPointThreeTrained}. At depth \
-{DepthBaseline} they
+  trains in {LongTwentyReluTrained} seeds, Leaky ReLU 0.3 in {LongTwentyLeakyPointThreeTrained} and PReLU in \
+{LongTwentyPreluTrained}. At depth {DepthBaseline} they
   gain {LongEightLeakyPointThreeGain} ({LongEightLeakyPointThreeGainLow} to {LongEightLeakyPointThreeGainHigh}) and \
 {LongEightPreluGain} ({LongEightPreluGainLow} to {LongEightPreluGainHigh}) accuracy points
   over ReLU. The default slope {LeakyDefaultSlope} gains {StressLeakyPointZeroOneGain} points over the stressful \
