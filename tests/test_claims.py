@@ -307,8 +307,7 @@ def test_rule_text_is_written_from_the_constants():
 def test_verdict_changes_names_the_comparisons_that_moved():
     def verdict(n, v, *rows, not_run=False):  # rows: (label, estimate, p_adj, p_adj_more)
         rows = [dict(label=label, estimate=e, p_adj=p, p_adj_more=q) for label, e, p, q in rows]
-        return claims.Verdict(number=n, verdict=v, result="", scales=("stress",), method="", family="",
-                              family_size=len(rows), correction="", comparisons=rows, not_run=not_run)
+        return claims.Verdict(n, v, "", ("stress",), "", "", len(rows), "", rows, not_run=not_run)
     five = [verdict(1, "supported", ("lr=0.1", 0.4, 0.01, 1.0), ("bs=4", 0.3, 0.2, 1.0)),
             verdict(2, "inconclusive", ("a", 0.0, 0.5, 0.5)),
             verdict(3, "supported", ("b", 0.1, 0.01, 1.0))]

@@ -31,7 +31,7 @@ VERDICTS = (SUPPORTED, CONTRADICTED, INCONCLUSIVE)  # what a rule can say, in ta
 FIVE_SEEDS = 5  # seeds 0-4: the study before its pre-registered extension (conf/claims.yaml, extension)
 
 
-@dataclass(kw_only=True)  # eleven fields: built by name, never by position
+@dataclass
 class Verdict:
     number: int
     verdict: str
@@ -72,8 +72,7 @@ def _adjust(rows: list[dict], key: str, out: str) -> None:
 
 def _not_run(n: int, scales: tuple[str, ...], missing: str, method: str, family: str, size: int,
              correction: str) -> Verdict:
-    return Verdict(number=n, verdict=INCONCLUSIVE, result=words.not_run(missing), scales=scales, method=method,
-                   family=family, family_size=size, correction=correction, not_run=True)
+    return Verdict(n, INCONCLUSIVE, words.not_run(missing), scales, method, family, size, correction, not_run=True)
 
 
 def claim1(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
@@ -91,10 +90,9 @@ def claim1(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     below_all = all(r["p_less"] < rules.alpha for r in rows)   # intersection-union: no correction
     v = SUPPORTED if above else CONTRADICTED if below_all else INCONCLUSIVE
     worst = max(rows, key=lambda r: -np.inf if np.isnan(r["estimate"]) else r["estimate"])
-    return Verdict(number=1, verdict=v, result=words.result1(len(above), len(cells), worst, rules),
-                   scales=("stress",), method=method, family=family, family_size=len(cells), correction=corr,
-                   comparisons=rows,
-                   numbers=dict(cells_above=above, max_peak=worst["estimate"], max_cell=worst["label"]))
+    return Verdict(1, v, words.result1(len(above), len(cells), worst, rules), ("stress",), method, family,
+                   len(cells), corr, rows,
+                   dict(cells_above=above, max_peak=worst["estimate"], max_cell=worst["label"]))
 
 
 def claim2(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
@@ -117,10 +115,9 @@ def claim2(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     p_equiv = max(r["p_tost"] if not np.isnan(r["p_tost"]) else 1.0 for r in rows)
     v = (CONTRADICTED if more or p_equiv < rules.alpha / 2 else SUPPORTED if fewer else INCONCLUSIVE)
     rev = _revival(t[t.scale == "stress"], rules)
-    return Verdict(number=2, verdict=v, result=words.result2(fewer, more, size, p_equiv < rules.alpha / 2, rev),
-                   scales=("stress",), method=method, family=family, family_size=size, correction=corr,
-                   comparisons=rows, numbers=dict(n_fewer=fewer, n_more=more, p_equivalent=p_equiv,
-                                                  revival_relu=rev[0], revival_leaky=rev[1]))
+    return Verdict(2, v, words.result2(fewer, more, size, p_equiv < rules.alpha / 2, rev), ("stress",), method,
+                   family, size, corr, rows,
+                   dict(n_fewer=fewer, n_more=more, p_equivalent=p_equiv, revival_relu=rev[0], revival_leaky=rev[1]))
 
 
 def _revival(t: pd.DataFrame, rules: Rules) -> tuple[float, float]:
@@ -156,9 +153,8 @@ def claim3(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     worse = [r["label"] for r in rows if r["p_adj"] < rules.alpha]
     v = CONTRADICTED if worse else SUPPORTED if noninf else INCONCLUSIVE
     passed = sum(r["p_noninf"] < rules.alpha for r in rows)
-    return Verdict(number=3, verdict=v, result=words.result3(passed, size, len(worse), rules), scales=("long",),
-                   method=method, family=family, family_size=size, correction=corr, comparisons=rows,
-                   numbers=dict(n_noninferior=passed, worse=worse))
+    return Verdict(3, v, words.result3(passed, size, len(worse), rules), ("long",), method, family, size, corr, rows,
+                   dict(n_noninferior=passed, worse=worse))
 
 
 def claim4(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
@@ -188,9 +184,8 @@ def claim4(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     gain["p_adj_tost"] = float(against[2])
     supported = s.p_greater < rules.alpha and gain["p_greater"] < rules.alpha
     v = CONTRADICTED if (against < rules.alpha).any() else SUPPORTED if supported else INCONCLUSIVE
-    return Verdict(number=4, verdict=v, result=words.result4(s, deepest, gain), scales=("long",), method=method,
-                   family=family, family_size=2, correction=corr, comparisons=[slope_row, gain],
-                   numbers=dict(slope=s.slope, gain_deepest=gain["estimate"]))
+    return Verdict(4, v, words.result4(s, deepest, gain), ("long",), method, family, 2, corr, [slope_row, gain],
+                   dict(slope=s.slope, gain_deepest=gain["estimate"]))
 
 
 def claim5(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
@@ -233,10 +228,9 @@ def claim5(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     differs_ref = any(r["p_adj_outside"] < a / 2 for r in ref)
     v = (CONTRADICTED if differs_ref or (knob_equiv_adj < a / 2).any() else
          SUPPORTED if equiv_ref and all(matters.values()) else INCONCLUSIVE)
-    n_equivalent = sum(r["p_tost"] < a for r in ref)
-    return Verdict(number=5, verdict=v, result=words.result5(n_equivalent, len(ref), matters, rules),
-                   scales=("trained", "stress"), method=method, family=family, family_size=size_b, correction=corr,
-                   comparisons=ref + stress, numbers=dict(ref_equivalent=equiv_ref, matters=matters))
+    return Verdict(5, v, words.result5(sum(r["p_tost"] < a for r in ref), len(ref), matters, rules),
+                   ("trained", "stress"), method, family, size_b, corr, ref + stress,
+                   dict(ref_equivalent=equiv_ref, matters=matters))
 
 
 def claim6(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
@@ -269,9 +263,8 @@ def claim6(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     ruled_out = sum(r["p_adj_ruled_out"] < a / 2 for r in cure)
     contradicted = assoc.p_greater < a / 2 or ruled_out > len(cells) - need
     v = CONTRADICTED if contradicted else SUPPORTED if assoc.p_less < a and cured >= need else INCONCLUSIVE
-    return Verdict(number=6, verdict=v, result=words.result6(assoc, cured, len(cells), need), scales=("stress",),
-                   method=method, family=family, family_size=len(cells) + 1, correction=corr,
-                   comparisons=[diag] + cure, numbers=dict(rho=assoc.rho, n_cured=cured, n_ruled_out=ruled_out))
+    return Verdict(6, v, words.result6(assoc, cured, len(cells), need), ("stress",), method, family, len(cells) + 1,
+                   corr, [diag] + cure, dict(rho=assoc.rho, n_cured=cured, n_ruled_out=ruled_out))
 
 
 CLAIM_FUNCS = {1: claim1, 2: claim2, 3: claim3, 4: claim4, 5: claim5, 6: claim6}
