@@ -21,12 +21,6 @@ from rectifiers.analysis.rules import RULES
 from rectifiers.render import cli, latex
 
 TAUS = (RULES.collapse_accuracy, 0.3, 0.4)  # the performance profile's thresholds
-CAPTION = (r"% Suggested caption: Aggregates over the cells of each scale (\texttt{scripts/table\_aggregates.py}): "
-           r"IQM of test accuracy, P(improvement) over ReLU and mean difference from ReLU (paired by seed, "
-           r"cells weighted equally), and the share of runs above each accuracy threshold (above COLLAPSE\%: trained), "
-           r"each [95\% stratified "
-           r"bootstrap interval, seeds resampled within cells, RESAMPLES resamples]. Unadjusted for multiple "
-           r"comparisons." + "\n")
 
 
 def with_interval(x, low, high, fmt) -> str:
@@ -68,9 +62,7 @@ def table(res: results.Results) -> str:
                         rf"\cmidrule(lr){{3-4}}\cmidrule(lr){{5-{4 + len(TAUS)}}}",
                         r"Activation & IQM (\%) & P(improvement) & $\Delta$, points & " + above + r" \\"])
     text = latex.tabular("@{}" + "l" * (4 + len(TAUS)) + "@{}", header, lines)
-    caption = CAPTION.replace("RESAMPLES", latex.count(estimates.RESAMPLES))
-    caption = caption.replace("COLLAPSE", latex.pct(RULES.collapse_accuracy))
-    return caption + "\\setlength{\\tabcolsep}{4pt}\n" + text
+    return "\\setlength{\\tabcolsep}{4pt}\n" + text
 
 
 def main(argv=None) -> int:

@@ -17,12 +17,6 @@ from rectifiers.analysis import estimates, results
 from rectifiers.render import cli, latex
 
 TABCOLSEP = "\\setlength{\\tabcolsep}{4pt}\n"  # local to the table environment that inputs the file
-CAPTION = (r"% Suggested caption: Estimates per scale, cell and activation (\texttt{scripts/table\_estimates.py}). "
-           r"Trained: runs that neither collapsed nor diverged, k/n [exact Clopper--Pearson 95\% interval, \%]; "
-           r"accuracy of the runs that trained; median and interquartile mean (IQM) of all runs, a diverged run at "
-           r"chance; against ReLU, paired by seed: P(improvement) (a tie counts 1/2) and the mean difference in "
-           r"points, each [95\% percentile bootstrap interval over seeds, RESAMPLES resamples]. Intervals are "
-           r"unadjusted for multiple comparisons." + "\n")
 
 
 def label_tex(g: dict) -> str:
@@ -61,8 +55,7 @@ def table(res: results.Results) -> str:
                         r"\cmidrule(lr){4-6}\cmidrule(lr){7-8}",
                         r"Regime & Activation & Trained [CI, \%] & Trained runs & Median & IQM & "
                         r"P(improvement) [CI] & $\Delta$, points [CI] \\"])
-    caption = CAPTION.replace("RESAMPLES", latex.count(estimates.RESAMPLES))
-    return caption + TABCOLSEP + latex.tabular("@{}llrrrrll@{}", header, lines)
+    return TABCOLSEP + latex.tabular("@{}llrrrrll@{}", header, lines)
 
 
 def main(argv=None) -> int:

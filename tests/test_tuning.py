@@ -123,3 +123,17 @@ def test_the_papers_tuned_numbers_come_from_the_fake_study(tmp_path):
     assert (m["TunedSentence"].startswith("With each activation's learning rate tuned")
             and "depth 20" in m["TunedSentence"])
     assert all(name.isalpha() for name in m)
+
+
+def test_the_tuned_sentence_groups_the_differences_by_what_tuning_did():
+    from rectifiers.render.tuned_numbers import FATE_ORDER, sentence
+    fates = [(8, "leaky_relu_0.3", "survives", None, None), (20, "leaky_relu_0.3", "survives", None, None),
+             (20, "prelu", "survives", None, None), (8, "leaky_relu_0.01", "appears", None, None),
+             (20, "leaky_relu_0.01", "is absent either way", None, None)]
+    assert sentence(fates, None) == (
+        "With each activation's learning rate tuned on held-out images, the difference from ReLU survives for "
+        "Leaky 0.3 at depths 8 and 20 and PReLU at depth 20; appears for Leaky 0.01 at depth 8; and is absent "
+        "either way for Leaky 0.01 at depth 20.")
+    assert sentence(fates[3:4], None).endswith("the difference from ReLU appears for Leaky 0.01 at depth 8.")
+    words = {tuning.fate(f, t) for f in [(1, 2), (-1, 1), (-2, -1)] for t in [(1, 2), (-1, 1), (-2, -1)]}
+    assert set(FATE_ORDER) == words  # every fate has its place in the text
