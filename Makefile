@@ -36,12 +36,13 @@ TABLES := $(patsubst scripts/%.py,$(GEN)/%.tex,$(wildcard scripts/table_*.py)) $
 PAPER_SRC := $(wildcard paper/*.tex paper/sections/*.tex) paper/refs.bib
 PDF := $(TREE)paper/main.pdf
 # The code figures, tables and numbers are drawn with: the package's folders without torch (the
-# root vocabulary, spec/, analysis/, render/; docs/design.md, the map), and the claim constants.
+# root vocabulary, spec/, analysis/, render/; docs/design.md, the map), and the claim constants
+# with the stress levels they read.
 STYLE := $(wildcard src/rectifiers/*.py src/rectifiers/spec/*.py src/rectifiers/analysis/*.py \
-  src/rectifiers/render/*.py) conf/claims.yaml
+  src/rectifiers/render/*.py) conf/claims.yaml conf/levels.yaml
 # What the claim rules read (the calibration, stability and power).
 CLAIM_CODE := $(addprefix src/rectifiers/analysis/,claims.py claim_text.py stats.py rules.py tidy.py bars.py) \
-  src/rectifiers/studies.py conf/claims.yaml
+  src/rectifiers/studies.py conf/claims.yaml conf/levels.yaml
 CLAIMS_CAL := $(RESULTS)/claims_calibration.csv
 # written with it: claim 3's calibrated level (conf/claims.yaml, sensitivity) and what makes each missed bar
 CAL_SIDE := $(RESULTS)/claim3_level.csv $(RESULTS)/claims_calibration_drivers.csv
@@ -152,7 +153,7 @@ $(FIG_DIR)/power.pdf $(FIG_DIR)/power.png: $(POWER)
 # as its run builds it, on the monitor's probe; seconds of CPU per network. The mechanism figure reads it.
 SIGNAL := $(RESULTS)/signal_scale.csv
 $(SIGNAL): scripts/signal_scale.py src/rectifiers/training/models.py src/rectifiers/activations.py \
-  src/rectifiers/analysis/mechanism.py conf/claims.yaml
+  src/rectifiers/analysis/mechanism.py conf/claims.yaml conf/levels.yaml
 	$(PY) scripts/signal_scale.py --profile $(PROFILE) --out $@ $(DATA)
 # a profile without it (smoke: synthetic data has no probe to measure) draws the figure without those panels
 $(FIG_DIR)/mechanism.pdf $(FIG_DIR)/mechanism.png $(GEN)/numbers.tex: $(wildcard $(SIGNAL))

@@ -1,6 +1,7 @@
-"""One placement of runs into cells, one reader of summary.json: the stress grid's two
-declarations (conf/study/*.yaml and conf/claims.yaml) agree, the tables' cells are the
-claims' cells, and every reader of a record reads it the same way."""
+"""One placement of runs into cells, one reader of summary.json: the stress grid's model and
+budget in conf/claims.yaml are the studies' (its levels are declared once, conf/levels.yaml:
+tests/test_levels.py), the tables' cells are the claims' cells, and every reader of a record
+reads it the same way."""
 from __future__ import annotations
 
 import json
@@ -10,32 +11,20 @@ import pytest
 from rectifiers.analysis import results
 from rectifiers.analysis.rules import RULES
 from rectifiers.files import RESULTS
-from rectifiers.knobs import BY_KEY
 from rectifiers.spec.records import load_summary, read_summary
 from rectifiers.spec.study import read_outcome, study_runs
 from rectifiers.studies import STUDIES
 
 
-def test_the_two_declarations_of_the_stress_grid_agree():
-    """conf/claims.yaml's design.stress (pre-registered) is the grid conf/study/*.yaml sweeps:
-    the same knobs, levels, baseline, model and budget, and the same reference network."""
+def test_the_claims_design_has_the_studies_model_and_budget():
+    """conf/claims.yaml's design.stress (pre-registered) names the model and budget that
+    conf/study/*.yaml train at, and the reference network the one study with a single level."""
     runs = study_runs("cpu", STUDIES)
-    levels, model, column = {}, {}, {}
+    design, levels, model = RULES.design["stress"], {}, {}
     for name, cell, cfg in runs:
-        column[name], model[name] = BY_KEY[cfg.study.knob].column, cfg.model.name
-        levels.setdefault(name, {})[cell[cfg.study.knob]] = None  # an ordered set
-    levels = {n: list(v) for n, v in levels.items()}
+        model[name] = cfg.model.name
+        levels.setdefault(name, set()).add(cell[cfg.study.knob])
     stress = [n for n in STUDIES if len(levels[n]) > 1]
-    design = RULES.design["stress"]
-    assert {column[n]: levels[n][1:] for n in stress} == design["knobs"] and \
-        [column[n] for n in stress] == list(design["knobs"])
-    assert {column[n]: levels[n][0] for n in stress} == design["baseline"]
-    for name, _, cfg in runs:  # each study holds the other knobs at the declared baseline
-        row = {"lr": cfg.optim.lr, "batch_size": cfg.optim.batch_size, "depth": cfg.model.depth,
-               "init_bias": cfg.model.init.bias}
-        if name in stress:
-            assert {c: v for c, v in row.items() if c != column[name]} == \
-                {c: v for c, v in design["baseline"].items() if c != column[name]}
     assert {model[n] for n in stress} == {design["model"]}
     assert {(c.data.train_size, c.optim.epochs) for _, _, c in runs} == {(design["train_size"], design["epochs"])}
     assert [model[n] for n in STUDIES if n not in stress] == [RULES.design["trained"]["model"]]

@@ -9,10 +9,11 @@ import sys
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 import rectifiers.training.train as train_mod
 from conftest import RESUME, ROOT, STEPS, crash_at_epoch, files_under, outputs, read_jsonl
-from rectifiers.spec.config import identity, run_dir, run_id
+from rectifiers.spec.config import identity, resolved, run_dir, run_id
 from rectifiers.training.train import train
 
 
@@ -38,11 +39,11 @@ def test_synthetic_run_learns(tiny_cfg, caplog):
     assert summary["best_test_acc"] == max(m["test_acc"] for m in metrics[1:])
     assert summary["data_fingerprint"] and summary["data_description"].startswith("synthetic")
     assert summary["config"] == identity(cfg)
+    assert OmegaConf.load(out / "config.yaml") == resolved(cfg)  # without conf/levels.yaml, which it read
     assert metrics[-1]["learning_rate"] < metrics[1]["learning_rate"] <= 0.1  # cosine decay, recorded per epoch
 
 
 def test_lr_schedule():
-    from omegaconf import OmegaConf
     o = OmegaConf.create({"lr": 0.1, "schedule": "cosine"})
     assert train_mod.lr_at(0, 100, 0, o) == pytest.approx(0.1)
     assert train_mod.lr_at(50, 100, 0, o) == pytest.approx(0.05)

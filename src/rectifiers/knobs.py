@@ -1,8 +1,9 @@
 """The stress knobs: one table of what each knob is called, wherever it is named.
 
-A knob turns one setting of the baseline network (conf/study/<knob>.yaml sweeps it). KNOBS
-holds, per knob (its column in results/<profile>/*.csv), its config key, its names for
-figures, tables and prose, long and short, and its unit. Pure data, no torch.
+A knob turns one setting of the baseline network (conf/study/<knob>.yaml sweeps it over the
+levels conf/levels.yaml declares for its column). KNOBS holds, per knob (its column in
+results/<profile>/*.csv), its config key, its names for figures, tables and prose, long and
+short, and its unit. Pure data, no torch.
 """
 from __future__ import annotations
 

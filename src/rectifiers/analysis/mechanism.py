@@ -152,7 +152,7 @@ SEEDED = SETTING + ["seed"]
 
 def signal_settings(rules: Rules = RULES) -> list[tuple[int, float]]:
     """(depth, init bias) of the signal measurement: the long study's depths at bias 0, and the
-    init-bias knob's most stressful level at the grid's baseline depth (conf/claims.yaml)."""
+    init-bias knob's most stressful level at the grid's baseline depth (the claims' design)."""
     d = rules.design
     worst = float(d["stress"]["knobs"]["init_bias"][-1])
     return [(int(depth), 0.0) for depth in d["long"]["depths"]] + [(int(d["stress"]["baseline"]["depth"]), worst)]

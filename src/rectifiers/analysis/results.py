@@ -147,7 +147,7 @@ def placed(df: pd.DataFrame, study: dict, budget: float | None = None) -> pd.Ser
 def stress_design(study: dict) -> dict:
     """study.json's stress grid in the shape of conf/claims.yaml's design.stress (model,
     baseline {column: level}, knobs {column: [stress levels]}), plus its reference model: the
-    two declarations of the grid, which a test holds equal."""
+    grid the studies swept, whose levels the claims' design reads too (conf/levels.yaml)."""
     stress = {k: v for k, v in study["knobs"].items() if len(v["levels"]) > 1}
     ref = [v["model"] for v in study["knobs"].values() if len(v["levels"]) == 1]
     return {"model": next(v["model"] for v in stress.values()) if stress else None,

@@ -1,7 +1,8 @@
 """The numbers every claim rule uses, declared once in conf/claims.yaml before the data they
 decide on: alpha, the margins, the dead-ratio threshold, what a diverged run counts as, and
-the design (which activations, cells and scales each claim reads). Loaded once into RULES.
-How the rules use them: docs/design.md section 6.
+the design (which activations, cells and scales each claim reads). The stress grid's levels
+(design.stress: baseline, knobs) are those the studies train, declared in conf/levels.yaml.
+Loaded once into RULES. How the rules use them: docs/design.md section 6.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import yaml
 from ..files import CONF
 
 CONFIG = CONF / "claims.yaml"
+LEVELS = CONF / "levels.yaml"  # per knob column: baseline, stress levels (mildest first)
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,14 @@ class Rules:
         return [cell_key(k, levels[-1]) for k, levels in self.knobs.items()]
 
 
-def load_rules(path: Path = CONFIG) -> Rules:
-    return Rules(**yaml.safe_load(Path(path).read_text()))
+def load_rules(path: Path = CONFIG, levels: Path = LEVELS) -> Rules:
+    """The rules of `path`, their design's stress grid completed with the levels of `levels`:
+    baseline {column: level} and knobs {column: [stress levels]}."""
+    rules = yaml.safe_load(Path(path).read_text())
+    knobs = yaml.safe_load(Path(levels).read_text())
+    rules["design"]["stress"] |= {"baseline": {k: v["baseline"] for k, v in knobs.items()},
+                                  "knobs": {k: list(v["stress"]) for k, v in knobs.items()}}
+    return Rules(**rules)
 
 
 RULES = load_rules()

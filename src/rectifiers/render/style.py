@@ -191,9 +191,10 @@ def legend_on_top(fig, handles, ncol: int | None = None) -> None:
 
 # What shapes a figure besides its script: the folders whose modules a figure script may load
 # (the root vocabulary, analysis/ and render/: a test checks that it loads no other) and the
-# claim constants (chance accuracy, what a diverged run is). Git pathspecs, from ROOT.
+# claim constants (chance accuracy, what a diverged run is) with the stress levels of their
+# design. Git pathspecs, from ROOT.
 DRAWING_FOLDERS = ("src/rectifiers", "src/rectifiers/analysis", "src/rectifiers/render")
-DRAWING_CODE = (*(f":(glob){folder}/*.py" for folder in DRAWING_FOLDERS), "conf/claims.yaml")
+DRAWING_CODE = (*(f":(glob){folder}/*.py" for folder in DRAWING_FOLDERS), "conf/claims.yaml", "conf/levels.yaml")
 
 
 def drawing_commit(script) -> str:

@@ -117,9 +117,14 @@ def variants_with(key: str) -> tuple[str, list[str]] | None:
     return by, [name for name, option in options.items() if rest.split(".")[0] in _fields(option)]
 
 
+LEVELS = "levels"  # conf/levels.yaml: the stress knobs' levels, which settings read; itself no setting
+
+
 def resolved(cfg) -> dict:
-    """The composed config as plain values, without Hydra's own node."""
-    return OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), resolve=True)
+    """The composed config as plain values, without Hydra's own node and the levels (LEVELS):
+    what a run's config.yaml holds."""
+    c = OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), resolve=True)
+    return {k: v for k, v in c.items() if k != LEVELS}
 
 
 # --- checks ---------------------------------------------------------------------------
@@ -145,8 +150,8 @@ def check_overrides(args) -> None:
         if key in ADDED and not (ov.is_add() or ov.is_force_add() or ov.is_delete()):  # Hydra: "No match in..."
             raise ConfigError(f"{arg}: a {key} is added to the config, not chosen in it: use +{arg}"
                               + (" with -m (a study is a sweep)" if key == "study" else ""))
-        if ov.is_delete() or ov.package or key.startswith("hydra") or "/" in key or key in GROUPS:
-            continue
+        if ov.is_delete() or ov.package or key.split(".")[0] in ("hydra", LEVELS) or "/" in key or key in GROUPS:
+            continue  # Hydra checks these itself
         kind, f = schema_type(key)
         if ov.is_sweep_override():
             try:
@@ -214,8 +219,8 @@ def check_config(cfg) -> None:
 
 # --- identity -------------------------------------------------------------------------
 
-# labels and settings that do not change a result
-NOT_IDENTITY = ("runtime", "runs_dir", "profile", "study", "logger", "hydra")
+# labels and settings that do not change a result; the levels enter by the settings that read them
+NOT_IDENTITY = ("runtime", "runs_dir", "profile", "study", "logger", "hydra", LEVELS)
 DATA_IDENTITY = ("train_size", "eval_size", "subset_seed")  # with the fingerprint, what data a run sees
 SET_DATA_IDENTITY = ("val_size",)  # what data a run sees too, but only when set: older ids stay valid
 

@@ -5,7 +5,8 @@ its folder, and that folder, the run's own, as Hydra's output folder.
 Hydra writes .hydra/ (config.yaml, hydra.yaml, overrides.yaml) and train.log into its output
 folder. Here `hydra.run.dir` and a sweep job's `hydra.sweep.subdir` are `${rectifiers.run_dir:}`
 (conf/train.yaml), so they sit in runs/<profile>/<run-id>/ beside metrics.jsonl. A sweep's own
-folder, with its multirun.yaml, is timestamped: one per sweep. No torch at import.
+folder, with its multirun.yaml, is timestamped: one per sweep. A stress study sweeps its knob's
+levels as `${rectifiers.sweep:${levels.<knob>}}` (conf/levels.yaml). No torch at import.
 """
 from __future__ import annotations
 
@@ -36,8 +37,16 @@ def _run_folder(*, _root_) -> str:
     return str(run_dir(task_config(_root_)).absolute())
 
 
-# At import: every process that runs a job imports this module, with the callback below.
+def _sweep(knob) -> str:
+    """`${rectifiers.sweep:${levels.lr}}`: a knob's levels (conf/levels.yaml) as a study sweeps
+    them, in hydra.sweeper.params: its baseline, then its stress levels ('0.02,0.05,0.1')."""
+    return ",".join(str(level) for level in [knob.baseline, *knob.stress])
+
+
+# At import: every process that runs a job or composes a study imports this module (scripts/
+# train.py, spec/study.py, and the callbacks below).
 OmegaConf.register_new_resolver("rectifiers.run_dir", _run_folder, replace=True)
+OmegaConf.register_new_resolver("rectifiers.sweep", _sweep, replace=True)
 
 
 def one_line(e: Exception) -> str:

@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from .. import activations
 from ..files import set_aside, write_atomic
 from ..spec import data, records
-from ..spec.config import ConfigError, check_config, identity, record_dir, run_dir
+from ..spec.config import ConfigError, check_config, identity, record_dir, resolved, run_dir
 from . import models, tensors
 from .device import autocast_for, describe_device, keep_freed_memory, select_device
 from .monitor import Monitor
@@ -192,7 +192,7 @@ def set_up(cfg: DictConfig, ident: dict, out: Path, kept: Path | None) -> Run:
     probe_x = tensors.normalise(ds.train.x[ds.probe_idx], ds.mean, ds.std)
     monitor = Monitor(net, probe_x, cfg.monitor.tau, cfg.monitor.chunk) if cfg.monitor.enabled else None
     out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    write_atomic(out / "config.yaml", OmegaConf.to_yaml(resolved(cfg)))
     writer = instantiate(cfg.logger, log_dir=str(out / "tensorboard")) if cfg.get("logger") else None
     return Run(cfg, ident, out, kept, device, autocast_for(device), ds, net, model, opt,
                torch.Generator().manual_seed(cfg.seed), monitor, writer)
