@@ -41,7 +41,7 @@ PDF := $(TREE)paper/main.pdf
 STYLE := $(wildcard src/rectifiers/*.py src/rectifiers/spec/*.py src/rectifiers/analysis/*.py \
   src/rectifiers/render/*.py) conf/claims.yaml conf/levels.yaml
 # What the claim rules read (the calibration, stability and power).
-CLAIM_CODE := $(addprefix src/rectifiers/analysis/,claims.py claim_text.py stats.py rules.py tidy.py bars.py) \
+CLAIM_CODE := $(addprefix src/rectifiers/analysis/,claims.py comparisons.py claim_text.py stats.py rules.py tidy.py bars.py) \
   src/rectifiers/studies.py conf/claims.yaml conf/levels.yaml
 CLAIMS_CAL := $(RESULTS)/claims_calibration.csv
 # written with it: claim 3's calibrated level (conf/claims.yaml, sensitivity) and what makes each missed bar

@@ -29,17 +29,17 @@ def mean_cell(s, bold: bool = False) -> str:
 
 
 def level_tex(c) -> str:
-    return "---" if c["kind"] != "stress" else latex.num(c["level"])
+    return "---" if c.kind != "stress" else latex.num(c.level)
 
 
 def group_name(c, study: dict) -> str:
     """The name of a group of rows: 'Baseline', the reference ('ResNet-20') or the knob
     ('Learning rate')."""
-    if c["kind"] == "baseline":
+    if c.kind == "baseline":
         return "Baseline"
-    if c["kind"] == "reference":
-        return c["label"]
-    return latex.tex_escape(knobs.capital(knobs.KNOBS[study["knobs"][c["knob"]]["column"]].name))
+    if c.kind == "reference":
+        return c.label
+    return latex.tex_escape(knobs.capital(knobs.KNOBS[study["knobs"][c.knob]["column"]].name))
 
 
 def table(res: results.Results) -> str:
@@ -49,13 +49,13 @@ def table(res: results.Results) -> str:
     lines = []
     group = None
     for c in results.cells(res.study):
-        g = c["knob"] if c["kind"] == "stress" else c["key"]
+        g = c.knob if c.kind == "stress" else c.key
         name = ""
         if g != group:
             if group is not None:
                 lines.append(r"\addlinespace")
             name, group = group_name(c, res.study), g
-        row = {a: summ.loc[(c["key"], a)] if (c["key"], a) in summ.index else None for a in acts}
+        row = {a: summ.loc[(c.key, a)] if (c.key, a) in summ.index else None for a in acts}
         means = {a: s["mean"] for a, s in row.items() if s is not None and s.n}
         best = max(means, key=means.get) if means else None
         lines.append(f"{name} & {level_tex(c)} & " + " & ".join(mean_cell(s, a == best) for a, s in row.items())

@@ -37,17 +37,17 @@ def paired_rows(df: pd.DataFrame, acts: list[str], keys: list[str]) -> pd.DataFr
 
 def label_tex(c) -> str:
     """'Baseline', 'lr 0.1', 'bias $-$0.5', 'ResNet-20'."""
-    if c["kind"] == "baseline":
+    if c.kind == "baseline":
         return "Baseline"
-    text = latex.tex_escape(c["label"])
-    return latex.minus(text) if c["kind"] == "stress" else text
+    text = latex.tex_escape(c.label)
+    return latex.minus(text) if c.kind == "stress" else text
 
 
 def table(res: results.Results) -> str:
     df = results.cell_frame(res.runs, res.study)
     cells = results.cells(res.study)
     acts = [a for a in activations.ordered(df.act.unique()) if a != activations.REFERENCE]
-    rows = paired_rows(df, acts, [c["key"] for c in cells]).set_index(["cell", "act", "outcome"])
+    rows = paired_rows(df, acts, [c.key for c in cells]).set_index(["cell", "act", "outcome"])
     header = "\n".join([r"& & \multicolumn{2}{c}{Test accuracy} & \multicolumn{2}{c}{End dead ratio} & \\",
                         r"\cmidrule(lr){3-4}\cmidrule(lr){5-6}",
                         r"Regime & Activation & $\Delta$ (points) [95\% CI] & $p_{\mathrm{Holm}}$ & "
@@ -57,7 +57,7 @@ def table(res: results.Results) -> str:
         if i:
             lines.append(r"\addlinespace")
         for j, a in enumerate(acts):
-            acc, dead = rows.loc[(c["key"], a, "acc")], rows.loc[(c["key"], a, "dead_final")]
+            acc, dead = rows.loc[(c.key, a, "acc")], rows.loc[(c.key, a, "dead_final")]
             lines.append(f"{label_tex(c) if j == 0 else ''} & {activations.display(a)} & "
                          f"{latex.signed_interval_tex(acc['mean'], acc.low, acc.high)} & {latex.p_value(acc.p_holm)} & "
                          f"{latex.signed_interval_tex(dead['mean'], dead.low, dead.high)} & "

@@ -44,8 +44,8 @@ def table(res: results.Results) -> str:
     df = results.cell_frame(res.runs, res.study)
     cells = results.cells(res.study)
     acts = [a for a in activations.ordered(df.act.unique()) if a != activations.REFERENCE]
-    r = rates(df, [c["key"] for c in cells], acts)
-    label = {c["key"]: c["label"] for c in cells}
+    r = rates(df, [c.key for c in cells], acts)
+    label = {c.key: c.label for c in cells}
     lines = []
     shown = [k for k in dict.fromkeys(r.cell) if (r[r.cell == k][["diverged", "collapsed", "collapsed_relu"]]
                                                   .to_numpy().sum() > 0)]

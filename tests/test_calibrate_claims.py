@@ -124,8 +124,8 @@ def test_noise_free_table_gives_the_planted_differences(committed):
     world = next(w for w in worlds(shape, C.RULES) if w.claim == 4 and w.role == "effect")
     slope, gain = C.claim4(S.noiseless(shape, world.means)).comparisons
     effect = C.RULES.calibration["accuracy_effect"]
-    assert gain["estimate"] == pytest.approx(effect)
-    assert slope["estimate"] == pytest.approx(effect / 12)
+    assert gain.estimate == pytest.approx(effect)
+    assert slope.estimate == pytest.approx(effect / 12)
 
 
 def test_fast_calibration_runs_every_claim_and_world(committed):

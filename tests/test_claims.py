@@ -9,7 +9,8 @@ import pytest
 
 from rectifiers.analysis import claim_text, claims, stability
 from rectifiers.analysis.claim_text import CLAIMS, rule_text
-from rectifiers.analysis.rules import RULES
+from rectifiers.analysis.comparisons import Comparison, PValues, compare, holm
+from rectifiers.analysis.rules import RULES, Cell, cell_key
 from rectifiers.analysis.tidy import Values, resample_seeds, tidy
 
 BASE = RULES.design["stress"]["baseline"]
@@ -140,15 +141,39 @@ def NOT_RUN_IN(v):
     return v.not_run and v.result.startswith(claim_text.NOT_RUN)
 
 
+# --- the types ----------------------------------------------------------------------
+
+def test_a_cell_key_parses_back_into_its_cell():
+    c = Cell.parse(cell_key("init_bias", -0.5))
+    assert (c.key, c.kind, c.knob, c.level, c.label) == ("init_bias=-0.5", "stress", "init_bias", -0.5,
+                                                          "init_bias -0.5")
+    assert Cell.parse("depth=8", "long") == Cell("depth=8", "long", "depth", 8.0, "depth 8")
+
+
+def test_a_comparison_keeps_raw_and_holm_adjusted_p_values_apart():
+    x = [0.1, 0.2, 0.3]                               # mean 0.2, se 0.1 / sqrt(3)
+    c = compare("a @ lr=0.1", x, 0.0, RULES, 0.5, act="a", vs="relu", cell="lr=0.1")
+    p = 1 - cdf_df2(0.2 / (0.1 / math.sqrt(3)))
+    assert (c.n, c.estimate, c.act, c.vs, c.cell, c.depth) == (3, pytest.approx(0.2), "a", "relu", "lr=0.1", None)
+    assert c.p.greater == pytest.approx(p, abs=1e-9) and c.p.two == pytest.approx(2 * p, abs=1e-9)
+    assert np.isnan(c.adjusted.greater) and np.isnan(c.p.outside)      # no correction yet; no such test made
+    # TOST at +-0.5: the worse of the two one-sided tests, t = (0.5 - 0.2) / se
+    assert c.p.tost == pytest.approx(1 - cdf_df2(0.3 / (0.1 / math.sqrt(3))), abs=1e-9)
+    other = Comparison("b", 3, 0.0, p=PValues(greater=0.5))
+    first, second = holm([c, other], "greater")       # Holm over two: 2p, then max(2p, 0.5)
+    assert first.adjusted.greater == pytest.approx(2 * p) and second.adjusted.greater == 0.5
+    assert first.p == c.p and np.isnan(first.adjusted.less)
+
+
 # --- claim 1 ------------------------------------------------------------------------
 
 def test_claim1_hand_computed_p_and_holm():
     rows = [run("stress", "lr=0.1", "relu", s, dead_peak=p) for s, p in enumerate([0.5, 0.6, 0.7])]
     v = claims.claim1(table(rows))
-    row = next(r for r in v.comparisons if r["label"] == "lr=0.1")
+    row = next(r for r in v.comparisons if r.label == "lr=0.1")
     p = 1 - cdf_df2(0.3 / (0.1 / math.sqrt(3)))     # t = (0.6 - 0.3) / se
-    assert row["p_greater"] == pytest.approx(p, abs=1e-9)
-    assert row["p_adj"] == pytest.approx(9 * p, abs=1e-9)  # the 8 cells without runs keep p = 1
+    assert row.p.greater == pytest.approx(p, abs=1e-9)
+    assert row.adjusted.greater == pytest.approx(9 * p, abs=1e-9)  # the 8 cells without runs keep p = 1
     assert v.family_size == 9 and v.verdict == claims.INCONCLUSIVE   # 9 p = 0.158: not enough
 
 
@@ -197,8 +222,8 @@ def test_claim3_noninferiority_by_hand():
         return dict(acc=0.5 + (offset[s] if a == "leaky_relu_0.01" else 0.0))
     v = claims.claim3(table(grid(acc, cells=LONG, scale="long")))
     row = v.comparisons[0]
-    assert row["label"] == "leaky_relu_0.01 vs relu @ depth 8"
-    assert row["p_noninf"] == pytest.approx(1 - cdf_df2(0.01 / (0.005 / math.sqrt(3))), abs=1e-9)
+    assert row.label == "leaky_relu_0.01 vs relu @ depth 8"
+    assert row.p.greater == pytest.approx(1 - cdf_df2(0.01 / (0.005 / math.sqrt(3))), abs=1e-9)
     assert v.family_size == 6 and v.verdict == claims.SUPPORTED
 
 
@@ -221,8 +246,8 @@ def test_claim4_trend_slope_by_hand():
         return dict(acc=0.4 + (gains[int(c.split("=")[1])][s] if a == "prelu" else 0.0))
     v = claims.claim4(table(grid(acc, cells=LONG, scale="long", acts=["relu", "prelu"])))
     slope, gain = v.comparisons
-    assert slope["estimate"] == pytest.approx(0.04 / 12) and gain["estimate"] == pytest.approx(0.05)
-    assert gain["low"] == pytest.approx(0.05 - 4.302653 * 0.01 / math.sqrt(3), abs=1e-6)
+    assert slope.estimate == pytest.approx(0.04 / 12) and gain.estimate == pytest.approx(0.05)
+    assert gain.low == pytest.approx(0.05 - 4.302653 * 0.01 / math.sqrt(3), abs=1e-6)
     assert v.verdict == claims.SUPPORTED
 
 
@@ -239,7 +264,7 @@ def test_claim4_contradicted_when_prelu_is_shown_to_make_no_difference_at_depth(
     def acc(c, a, s):
         return dict(acc=0.4 + (jitter(s, a) - 0.003) * (a == "prelu") * 0.3)
     v = claims.claim4(table(grid(acc, cells=LONG, scale="long", acts=["relu", "prelu"], seeds=range(5))))
-    assert v.comparisons[1]["p_adj_tost"] < RULES.alpha and v.verdict == claims.CONTRADICTED
+    assert v.comparisons[1].adjusted.tost < RULES.alpha and v.verdict == claims.CONTRADICTED
 
 
 # --- claim 5 ------------------------------------------------------------------------
@@ -282,15 +307,15 @@ def test_claim6_diagnosis_and_cure():
     rows = grid(acc, seeds=range(5))
     t = tidy(pd.DataFrame(rows), epochs_for(rows, lambda r: 0.1 * r["seed"] if r["act"] == "relu" else 0.0))
     v = claims.claim6(t)
-    assert v.comparisons[0]["estimate"] == pytest.approx(-1.0)  # every informative group perfectly ordered
+    assert v.comparisons[0].estimate == pytest.approx(-1.0)  # every informative group perfectly ordered
     assert v.numbers["n_cured"] == 4 and v.verdict == claims.SUPPORTED
     # the association the wrong way round (more dead units, more accurate): contradicted
     flipped = tidy(pd.DataFrame(rows), epochs_for(rows, lambda r: -0.1 * r["seed"] if r["act"] == "relu" else 0.0))
-    assert claims.claim6(flipped).comparisons[0]["estimate"] == pytest.approx(1.0)
+    assert claims.claim6(flipped).comparisons[0].estimate == pytest.approx(1.0)
     assert claims.claim6(flipped).verdict == claims.CONTRADICTED
     # runs already at chance after epoch 1 are left out of the diagnosis
     t2 = tidy(pd.DataFrame(rows), epochs_for(rows, lambda r: 0.1 * r["seed"]).assign(test_acc=0.1))
-    assert claims.claim6(t2).comparisons[0]["n"] == 0 and claims.claim6(t2).verdict == claims.INCONCLUSIVE
+    assert claims.claim6(t2).comparisons[0].n == 0 and claims.claim6(t2).verdict == claims.INCONCLUSIVE
 
 
 # --- the words ----------------------------------------------------------------------
@@ -305,9 +330,10 @@ def test_rule_text_is_written_from_the_constants():
 
 
 def test_verdict_changes_names_the_comparisons_that_moved():
-    def verdict(n, v, *rows, not_run=False):  # rows: (label, estimate, p_adj, p_adj_more)
-        rows = [dict(label=label, estimate=e, p_adj=p, p_adj_more=q) for label, e, p, q in rows]
-        return claims.Verdict(n, v, "", ("stress",), "", "", len(rows), "", rows, not_run=not_run)
+    def verdict(n, v, *rows, not_run=False):  # rows: (label, estimate, Holm p fewer, Holm p more)
+        rows = [Comparison(label, 3, e, adjusted=PValues(less=p, greater=q)) for label, e, p, q in rows]
+        return claims.Verdict(number=n, verdict=v, result="", scales=("stress",), method="", family="",
+                              family_size=len(rows), correction="", comparisons=rows, not_run=not_run)
     five = [verdict(1, "supported", ("lr=0.1", 0.4, 0.01, 1.0), ("bs=4", 0.3, 0.2, 1.0)),
             verdict(2, "inconclusive", ("a", 0.0, 0.5, 0.5)),
             verdict(3, "supported", ("b", 0.1, 0.01, 1.0))]

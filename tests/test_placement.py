@@ -37,7 +37,7 @@ def test_the_tables_place_the_committed_runs_in_the_claims_cells():
     stress = t[t.scale == "stress"]
     assert sorted(frame.run_id) == sorted(stress.index)
     assert (frame.cell.to_numpy() == stress.cell[frame.run_id].to_numpy()).all()
-    assert {c["key"] for c in results.cells(res.study)} == set(RULES.stress_cells()) | {"resnet20"}
+    assert {c.key for c in results.cells(res.study)} == set(RULES.stress_cells()) | {"resnet20"}
 
 
 def record(tmp_path, text: str):

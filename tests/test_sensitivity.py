@@ -61,7 +61,7 @@ def test_at_level_is_the_rule_at_that_alpha():
             rows.append(dict(scale="long", cell=f"depth={d}", act="leaky_relu_0.01", seed=s,
                              acc=base - 0.02 + 0.02 * rng.standard_normal()))
     t = pd.DataFrame(rows)
-    worst = min(r["p_adj"] for r in claims.claim3(t).comparisons)
+    worst = min(r.adjusted.less for r in claims.claim3(t).comparisons)
     assert sensitivity.at_level(t, worst * 1.01).verdict == claims.CONTRADICTED
     assert sensitivity.at_level(t, worst * 0.99).verdict != claims.CONTRADICTED
 

@@ -52,16 +52,16 @@ def check_world(shape: Shape, world: World) -> None:
 def run_world(shape: Shape, world: World, n_sim: int, rng, rules: Rules) -> dict:
     check_world(shape, world)
     f = claims.CLAIM_FUNCS[world.claim]
-    truth = [r["estimate"] for r in f(noiseless(shape, world.means), rules).comparisons]
+    truth = [r.estimate for r in f(noiseless(shape, world.means), rules).comparisons]
     counts = dict.fromkeys(claims.VERDICTS, 0)
     covered = intervals = 0
     for _ in range(n_sim):
         v = f(simulate(shape, world.means, rng, world.slope, SCALES_BY_CLAIM[world.claim]), rules)
         counts[v.verdict] += 1
         for r, true in zip(v.comparisons, truth):
-            if not (np.isnan(r["low"]) or np.isnan(true)):
+            if not (np.isnan(r.low) or np.isnan(true)):
                 intervals += 1
-                covered += r["low"] <= true <= r["high"]
+                covered += r.low <= true <= r.high
     return dict(claim=world.claim, world=world.world, role=world.role, description=world.description,
                 simulations=n_sim, **{v: n / n_sim for v, n in counts.items()},
                 coverage=covered / intervals if intervals else np.nan, intervals=intervals)
@@ -115,7 +115,7 @@ def claim3_level(runs: pd.DataFrame, epochs: pd.DataFrame | None, acts: dict, se
     index, world = next((i, w) for i, w in enumerate(worlds(shape, rules)) if w.claim == 3 and w.world == spec["world"])
     check_world(shape, world)
     rng = np.random.default_rng([seed, index, 3])
-    smallest = [min(r["p_adj"] for r in claims.claim3(simulate(shape, world.means, rng, 0.0, SCALES_BY_CLAIM[3]),
+    smallest = [min(r.adjusted.less for r in claims.claim3(simulate(shape, world.means, rng, 0.0, SCALES_BY_CLAIM[3]),
                                                        rules).comparisons)
                 for _ in range(spec["simulations"])]
     level = simulation.calibrated_level(smallest, spec["false_contradicted"])
@@ -125,10 +125,10 @@ def claim3_level(runs: pd.DataFrame, epochs: pd.DataFrame | None, acts: dict, se
                 contradicted_at_alpha=float(np.mean(np.less(smallest, rules.alpha))))
 
 
-# the key of a comparison's Holm-adjusted p-value whose rejection gives the verdict, and the share of
+# the test of a comparison whose Holm-adjusted p-value, by rejecting, gives the verdict, and the share of
 # alpha it is tested at: what a false verdict of these rules is made of (claims.py)
-DECIDING = {(1, claims.SUPPORTED): ("p_adj", 1.0), (2, claims.SUPPORTED): ("p_adj", 1.0),
-            (3, claims.CONTRADICTED): ("p_adj", 1.0), (5, claims.CONTRADICTED): ("p_adj_outside", 0.5)}
+DECIDING = {(1, claims.SUPPORTED): ("greater", 1.0), (2, claims.SUPPORTED): ("less", 1.0),
+            (3, claims.CONTRADICTED): ("less", 1.0), (5, claims.CONTRADICTED): ("outside", 0.5)}
 DRIVER_COLUMNS = ["noise", "claim", "world", "verdict", "simulations", "false_verdicts", "comparison", "share", "exact"]
 
 
@@ -137,7 +137,7 @@ def drivers(shape: Shape, world: World, verdict: str, n_sim: int, rng, rules: Ru
     """Which comparisons make a rule's false verdict in a world: among the simulations that give
     `verdict`, the share in which each comparison's deciding test rejected, and the share of those
     in which its simulated values had no spread (an exact point passes every test: stats.py)."""
-    f, (key, share) = claims.CLAIM_FUNCS[world.claim], DECIDING[(world.claim, verdict)]
+    f, (test, share) = claims.CLAIM_FUNCS[world.claim], DECIDING[(world.claim, verdict)]
     hits, exact, false = {}, {}, 0
     for _ in range(n_sim):
         v = f(simulate(shape, world.means, rng, world.slope, SCALES_BY_CLAIM[world.claim]), rules)
@@ -145,9 +145,9 @@ def drivers(shape: Shape, world: World, verdict: str, n_sim: int, rng, rules: Ru
             continue
         false += 1
         for r in v.comparisons:
-            if r.get(key, 1.0) < share * rules.alpha:
-                hits[r["label"]] = hits.get(r["label"], 0) + 1
-                exact[r["label"]] = exact.get(r["label"], 0) + (r["low"] == r["high"])
+            if getattr(r.adjusted, test) < share * rules.alpha:   # NaN where the rule does not correct that test
+                hits[r.label] = hits.get(r.label, 0) + 1
+                exact[r.label] = exact.get(r.label, 0) + (r.low == r.high)
     ranked = sorted(hits, key=lambda k: -hits[k])[:top]
     return [dict(noise=shape.noise, claim=world.claim, world=world.world, verdict=verdict, simulations=n_sim,
                  false_verdicts=false, comparison=k, share=hits[k] / false, exact=exact[k] / hits[k]) for k in ranked]

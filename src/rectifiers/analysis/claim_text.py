@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 
 from .rules import RULES, Rules
@@ -98,9 +100,9 @@ def incomplete(gaps: dict[str, int], result: str) -> str:
 
 # What the data say of each claim, in one sentence, from the numbers its rule computed (claims.py).
 
-def result1(above: int, cells: int, worst: dict, rules: Rules = RULES) -> str:
+def result1(above: int, cells: int, worst, rules: Rules = RULES) -> str:
     return (f"ReLU's mean peak dead ratio is detectably above {pct0(rules.dead_threshold)} in {above} of {cells} "
-            f"cells; highest mean {pct0(worst['estimate'])} ({worst['label']})")
+            f"cells; highest mean {pct0(worst.estimate)} ({worst.label})")
 
 
 def result2(fewer: int, more: int, size: int, equivalent: bool, revival: tuple[float, float]) -> str:
@@ -114,12 +116,12 @@ def result3(passed: int, size: int, worse: int, rules: Rules = RULES) -> str:
             f"comparisons; worse by more than the margin in {worse}")
 
 
-def result4(slope, deepest: float, gain: dict) -> str:
+def result4(slope, deepest: float, gain) -> str:
     def signed(x):
         return pts(x, signed=True)
-    return (f"PReLU's gain over ReLU changes by {signed(slope.slope * 10)} per 10 layers [{signed(slope.low * 10)}, "
-            f"{signed(slope.high * 10)}]; at depth {deepest:g}: {signed(gain['estimate'])} [{signed(gain['low'])}, "
-            f"{signed(gain['high'])}]")
+    return (f"PReLU's gain over ReLU changes by {signed(slope.estimate * 10)} per 10 layers [{signed(slope.low * 10)}, "
+            f"{signed(slope.high * 10)}]; at depth {deepest:g}: {signed(gain.estimate)} [{signed(gain.low)}, "
+            f"{signed(gain.high)}]")
 
 
 def result5(equivalent: int, compared: int, matters: dict[str, int], rules: Rules = RULES) -> str:
@@ -142,20 +144,23 @@ def outcome_text(rules: Rules = RULES) -> str:
 
 
 def moved(before, after, alpha: float) -> list[str]:
-    """The comparisons of one claim whose corrected test (a `p_adj...` p-value of its rule)
+    """The comparisons of one claim whose corrected test (an `adjusted` p-value of its rule)
     crossed alpha or alpha/2 (the level of each way to contradict) between two looks at its
-    runs, each as 'label (estimate from a to b, corrected p from a to b)'."""
+    runs, each as 'label (estimate from a to b, corrected p from a to b)'. A test a rule does
+    not correct is NaN at both looks, and NaN crosses nothing."""
     def crossed(p0, p1):
         return any(min(p0, p1) < level <= max(p0, p1) for level in (alpha, alpha / 2))
-    first = {r["label"]: r for r in before.comparisons}
+    first = {r.label: r for r in before.comparisons}
     out = []
     for r in after.comparisons:
-        r0 = first.get(r["label"])
-        keys = [k for k in r if k.startswith("p_adj") and r0 is not None and k in r0 and crossed(r0[k], r[k])]
-        if keys:
-            k = keys[0]
-            out.append(f"{r['label']} (estimate from {r0['estimate']:.3g} to {r['estimate']:.3g}, corrected p "
-                       f"from {r0[k]:.3g} to {r[k]:.3g})")
+        r0 = first.get(r.label)
+        if r0 is None:
+            continue
+        p0, p1 = asdict(r0.adjusted), asdict(r.adjusted)
+        test = next((k for k in p1 if crossed(p0[k], p1[k])), None)
+        if test:
+            out.append(f"{r.label} (estimate from {r0.estimate:.3g} to {r.estimate:.3g}, corrected p "
+                       f"from {p0[test]:.3g} to {p1[test]:.3g})")
     return out
 
 

@@ -1,7 +1,8 @@
 """The six claims of the paper (docs/design.md sections 1 and 6), each decided by one small
 pure function over the tidy table of runs (tidy.py). Every number a rule uses is declared in
 conf/claims.yaml (rules.py); the families, their sizes and corrections are fixed here, and
-claim_text.py writes each rule in words from the same constants.
+claim_text.py writes each rule in words from the same constants. Each rule reads in three
+steps: its comparisons (comparisons.py), their corrections within the family, the decision.
 
 Verdicts:
 - supported: the test in the claim's direction rejects, within its family's correction;
@@ -23,7 +24,8 @@ from ..studies import STUDIES_BY_SCALE
 from . import claim_text as words
 from . import stats
 from .claim_text import CLAIMS, rule_text
-from .rules import RULES, Rules, cell_key
+from .comparisons import Comparison, PValues, adjusted, compare, holm, or_one, with_p
+from .rules import RULES, Cell, Rules, cell_key
 from .tidy import Values, has_scale
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
@@ -31,7 +33,7 @@ VERDICTS = (SUPPORTED, CONTRADICTED, INCONCLUSIVE)  # what a rule can say, in ta
 FIVE_SEEDS = 5  # seeds 0-4: the study before its pre-registered extension (conf/claims.yaml, extension)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Verdict:
     number: int
     verdict: str
@@ -41,7 +43,7 @@ class Verdict:
     family: str                    # what the family is
     family_size: int
     correction: str
-    comparisons: list = field(default_factory=list)   # one dict per test, see `_row`
+    comparisons: list[Comparison] = field(default_factory=list)
     numbers: dict = field(default_factory=dict)
     not_run: bool = False          # some of its runs do not exist yet: inconclusive for that reason
 
@@ -54,70 +56,57 @@ class Verdict:
         return rule_text(self.number)
 
 
-def _row(label: str, x, null: float = 0.0, rules: Rules = RULES, margin: float | None = None, **where) -> dict:
-    """One comparison: its t analysis against `null` (and TOST against `margin`). `where` says what
-    is compared, typed (act, vs, cell, depth), so that no reader parses the label."""
-    r = stats.t_test(x, null, rules.alpha)
-    out = dict(label=label, **where, n=r.n, estimate=r.mean, low=r.low, high=r.high, p_greater=r.p_greater,
-               p_less=r.p_less, p_two=r.p_two)
-    if margin is not None:
-        out["p_tost"] = stats.tost(x, margin)
-    return out
+def _decision(contradicted: bool, supported: bool) -> str:
+    """A contradiction outranks support: both can hold only where the claim is tested two ways."""
+    return CONTRADICTED if contradicted else SUPPORTED if supported else INCONCLUSIVE
 
 
-def _adjust(rows: list[dict], key: str, out: str) -> None:
-    for r, p in zip(rows, stats.holm([r[key] for r in rows])):
-        r[out] = float(p)
-
-
-def _not_run(n: int, scales: tuple[str, ...], missing: str, method: str, family: str, size: int,
-             correction: str) -> Verdict:
-    return Verdict(n, INCONCLUSIVE, words.not_run(missing), scales, method, family, size, correction, not_run=True)
+def _not_run(number: int, scales: tuple[str, ...], missing: str, **test: str | int) -> Verdict:
+    return Verdict(number=number, verdict=INCONCLUSIVE, result=words.not_run(missing), scales=scales, not_run=True,
+                   **test)
 
 
 def claim1(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     """ReLU can lose a large fraction of its units. Per stress cell, one-sided t tests of
     ReLU's mean peak dead ratio against the threshold."""
     cells = rules.stress_cells()
-    method, family, corr = ("one-sided t test of ReLU's mean peak dead ratio vs the threshold",
-                            "plain cells of the stress grid", "Holm")
+    test = dict(method="one-sided t test of ReLU's mean peak dead ratio vs the threshold",
+                family="plain cells of the stress grid", family_size=len(cells), correction="Holm")
     if not has_scale(t, "stress"):
-        return _not_run(1, ("stress",), "stress", method, family, len(cells), corr)
+        return _not_run(1, ("stress",), "stress", **test)
     here = t[(t.scale == "stress") & (t.act == rules.relu)]
-    rows = [_row(c, here[here.cell == c].dead_peak, rules.dead_threshold, rules) for c in cells]
-    _adjust(rows, "p_greater", "p_adj")
-    above = [r["label"] for r in rows if r["p_adj"] < rules.alpha]
-    below_all = all(r["p_less"] < rules.alpha for r in rows)   # intersection-union: no correction
-    v = SUPPORTED if above else CONTRADICTED if below_all else INCONCLUSIVE
-    worst = max(rows, key=lambda r: -np.inf if np.isnan(r["estimate"]) else r["estimate"])
-    return Verdict(1, v, words.result1(len(above), len(cells), worst, rules), ("stress",), method, family,
-                   len(cells), corr, rows,
-                   dict(cells_above=above, max_peak=worst["estimate"], max_cell=worst["label"]))
+    rows = [compare(c, here[here.cell == c].dead_peak, rules.dead_threshold, rules, cell=c) for c in cells]
+    rows = holm(rows, "greater")
+    above = [r.label for r in rows if r.adjusted.greater < rules.alpha]
+    below_all = all(r.p.less < rules.alpha for r in rows)   # intersection-union: no correction
+    worst = max(rows, key=lambda r: -np.inf if np.isnan(r.estimate) else r.estimate)
+    return Verdict(number=1, verdict=_decision(below_all and not above, bool(above)),
+                   result=words.result1(len(above), len(cells), worst, rules), scales=("stress",), **test,
+                   comparisons=rows, numbers=dict(cells_above=above, max_peak=worst.estimate, max_cell=worst.label))
 
 
 def claim2(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     """Leaky ReLU keeps gradient flowing, so fewer units end dead. Paired (by seed) end dead
     ratio of each Leaky slope minus ReLU in every stress cell."""
-    cells, leaky = rules.stress_cells(), rules.leaky
-    size = len(cells) * len(leaky)
-    method = "paired t test of the end dead ratio, Leaky minus ReLU; TOST against the dead-ratio margin"
-    family, corr = "Leaky slopes x plain cells of the stress grid", \
-        "Holm; alpha split between the two ways to contradict (more dead units, all within the margin)"
+    cells, leaky, a = rules.stress_cells(), rules.leaky, rules.alpha
+    test = dict(method="paired t test of the end dead ratio, Leaky minus ReLU; TOST against the dead-ratio margin",
+                family="Leaky slopes x plain cells of the stress grid", family_size=len(cells) * len(leaky),
+                correction="Holm; alpha split between the two ways to contradict (more dead units, all within the "
+                           "margin)")
     if not has_scale(t, "stress"):
-        return _not_run(2, ("stress",), "stress", method, family, size, corr)
+        return _not_run(2, ("stress",), "stress", **test)
     dead = Values(t, "stress", "dead_final")
-    rows = [_row(f"{a} @ {c}", dead.diff(c, a, rules.relu), 0.0, rules, rules.dead_margin, act=a, vs=rules.relu, cell=c)
-            for c in cells for a in leaky]
-    _adjust(rows, "p_less", "p_adj")           # fewer dead units: the claim's direction
-    _adjust(rows, "p_greater", "p_adj_more")   # more dead units: against the claim
-    fewer = sum(r["p_adj"] < rules.alpha for r in rows)
-    more = sum(r["p_adj_more"] < rules.alpha / 2 for r in rows)
-    p_equiv = max(r["p_tost"] if not np.isnan(r["p_tost"]) else 1.0 for r in rows)
-    v = (CONTRADICTED if more or p_equiv < rules.alpha / 2 else SUPPORTED if fewer else INCONCLUSIVE)
+    rows = [compare(f"{x} @ {c}", dead.diff(c, x, rules.relu), 0.0, rules, rules.dead_margin, act=x, vs=rules.relu,
+                    cell=c) for c in cells for x in leaky]
+    rows = holm(holm(rows, "less"), "greater")   # fewer dead units: the claim's direction; more: against it
+    fewer = sum(r.adjusted.less < a for r in rows)
+    more = sum(r.adjusted.greater < a / 2 for r in rows)
+    p_equiv = max(or_one(r.p.tost) for r in rows)   # every difference within the margin: against the claim
     rev = _revival(t[t.scale == "stress"], rules)
-    return Verdict(2, v, words.result2(fewer, more, size, p_equiv < rules.alpha / 2, rev), ("stress",), method,
-                   family, size, corr, rows,
-                   dict(n_fewer=fewer, n_more=more, p_equivalent=p_equiv, revival_relu=rev[0], revival_leaky=rev[1]))
+    return Verdict(number=2, verdict=_decision(more > 0 or p_equiv < a / 2, fewer > 0),
+                   result=words.result2(fewer, more, test["family_size"], p_equiv < a / 2, rev), scales=("stress",),
+                   **test, comparisons=rows, numbers=dict(n_fewer=fewer, n_more=more, p_equivalent=p_equiv,
+                                                          revival_relu=rev[0], revival_leaky=rev[1]))
 
 
 def _revival(t: pd.DataFrame, rules: Rules) -> tuple[float, float]:
@@ -133,28 +122,33 @@ def _revival(t: pd.DataFrame, rules: Rules) -> tuple[float, float]:
 
 def claim3(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     """Leaky 0.01 works well: it is not worse, by more than the margin, than ReLU or the
-    larger slopes (non-inferiority), in the long plain runs at every depth."""
+    larger slopes (non-inferiority), in the long plain runs at every depth. Against -margin,
+    `greater` is the test of non-inferiority and `less` the test of inferiority."""
     default, others = rules.leaky[0], [rules.relu] + rules.leaky[1:]
     depths = rules.design["long"]["depths"]
-    size = len(depths) * len(others)
-    method = "paired t tests of non-inferiority (Leaky 0.01 minus other > -margin)"
-    family, corr = "Leaky 0.01 vs ReLU and each larger slope x long-run depths", \
-        "none for support (all must pass); Holm for contradiction"
+    test = dict(method="paired t tests of non-inferiority (Leaky 0.01 minus other > -margin)",
+                family="Leaky 0.01 vs ReLU and each larger slope x long-run depths",
+                family_size=len(depths) * len(others),
+                correction="none for support (all must pass); Holm for contradiction")
     if not has_scale(t, "long"):
-        return _not_run(3, ("long",), "long", method, family, size, corr)
-    m, acc = rules.accuracy_margin, Values(t, "long")
-    rows = [_row(f"{default} vs {o} @ depth {d:g}", acc.diff(cell_key("depth", d), default, o), -m, rules,
-                 act=default, vs=o, cell=cell_key("depth", d), depth=d) for d in depths for o in others]
-    for r in rows:
-        r["p_noninf"] = r["p_greater"]        # H0: difference <= -margin
-        r["p_inferior"] = r["p_less"]         # H0: difference >= -margin
-    _adjust(rows, "p_inferior", "p_adj")
-    noninf = all(r["p_noninf"] < rules.alpha for r in rows)
-    worse = [r["label"] for r in rows if r["p_adj"] < rules.alpha]
-    v = CONTRADICTED if worse else SUPPORTED if noninf else INCONCLUSIVE
-    passed = sum(r["p_noninf"] < rules.alpha for r in rows)
-    return Verdict(3, v, words.result3(passed, size, len(worse), rules), ("long",), method, family, size, corr, rows,
-                   dict(n_noninferior=passed, worse=worse))
+        return _not_run(3, ("long",), "long", **test)
+    acc = Values(t, "long")
+    rows = [compare(f"{default} vs {o} @ depth {d:g}", acc.diff(cell_key("depth", d), default, o),
+                    -rules.accuracy_margin, rules, act=default, vs=o, cell=cell_key("depth", d), depth=d)
+            for d in depths for o in others]
+    rows = holm(rows, "less")
+    noninferior = sum(r.p.greater < rules.alpha for r in rows)
+    worse = [r.label for r in rows if r.adjusted.less < rules.alpha]
+    return Verdict(number=3, verdict=_decision(bool(worse), noninferior == len(rows)),
+                   result=words.result3(noninferior, len(rows), len(worse), rules), scales=("long",), **test,
+                   comparisons=rows, numbers=dict(n_noninferior=noninferior, worse=worse))
+
+
+def _slope(acc: Values, depths: list[float], rules: Rules) -> Comparison:
+    """The least-squares slope on depth of PReLU's paired gain over ReLU, every seed a point."""
+    gains = [acc.diff(cell_key("depth", d), rules.prelu, rules.relu) for d in depths]
+    s = stats.slope_test([d for d, g in zip(depths, gains) for _ in g], [x for g in gains for x in g], rules.alpha)
+    return Comparison("slope per layer", s.n, s.slope, s.low, s.high, PValues(less=s.p_less, greater=s.p_greater))
 
 
 def claim4(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
@@ -162,30 +156,34 @@ def claim4(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     (per seed) regressed on depth, and the mean gain at the deepest depth, in the long runs."""
     depths = rules.design["long"]["depths"]
     deepest = max(depths)
-    method = ("least-squares slope of PReLU's paired gain over ReLU on depth (t interval); "
-              "paired t test and TOST of the gain at the deepest depth")
-    family, corr = "the slope and the gain at the deepest depth, both needed for support", \
-        "none for support (both must pass); Holm over the 3 tests against the claim"
+    test = dict(method="least-squares slope of PReLU's paired gain over ReLU on depth (t interval); "
+                       "paired t test and TOST of the gain at the deepest depth",
+                family="the slope and the gain at the deepest depth, both needed for support", family_size=2,
+                correction="none for support (both must pass); Holm over the 3 tests against the claim")
     if not has_scale(t, "long"):
-        return _not_run(4, ("long",), "long", method, family, 2, corr)
-    xs, ys, acc = [], [], Values(t, "long")
-    for d in depths:
-        g = acc.diff(cell_key("depth", d), rules.prelu, rules.relu)
-        xs += [d] * len(g)
-        ys += list(g)
-    s = stats.slope_test(xs, ys, rules.alpha)
-    gain = _row(f"gain @ depth {deepest:g}", acc.diff(cell_key("depth", deepest), rules.prelu, rules.relu),
-                0.0, rules, rules.accuracy_margin)
-    slope_row = dict(label="slope per layer", n=s.n, estimate=s.slope, low=s.low, high=s.high,
-                     p_greater=s.p_greater, p_less=s.p_less)
-    against = stats.holm([s.p_less, gain["p_less"], gain["p_tost"]])
-    for r, p in zip((slope_row, gain), (against[0], against[1])):
-        r["p_adj"] = float(p)
-    gain["p_adj_tost"] = float(against[2])
-    supported = s.p_greater < rules.alpha and gain["p_greater"] < rules.alpha
-    v = CONTRADICTED if (against < rules.alpha).any() else SUPPORTED if supported else INCONCLUSIVE
-    return Verdict(4, v, words.result4(s, deepest, gain), ("long",), method, family, 2, corr, [slope_row, gain],
-                   dict(slope=s.slope, gain_deepest=gain["estimate"]))
+        return _not_run(4, ("long",), "long", **test)
+    acc = Values(t, "long")
+    slope = _slope(acc, depths, rules)
+    gain = compare(f"gain @ depth {deepest:g}", acc.diff(cell_key("depth", deepest), rules.prelu, rules.relu),
+                   0.0, rules, rules.accuracy_margin)
+    # the three ways against the claim, one family: the slope negative, the gain negative, the gain within the margin
+    against = stats.holm([slope.p.less, gain.p.less, gain.p.tost])
+    slope, gain = adjusted(slope, less=against[0]), adjusted(gain, less=against[1], tost=against[2])
+    supported = slope.p.greater < rules.alpha and gain.p.greater < rules.alpha
+    return Verdict(number=4, verdict=_decision(bool((against < rules.alpha).any()), supported),
+                   result=words.result4(slope, deepest, gain), scales=("long",), **test, comparisons=[slope, gain],
+                   numbers=dict(slope=slope.estimate, gain_deepest=gain.estimate))
+
+
+def _outside(d: np.ndarray, margin: float, alpha: float) -> float:
+    """The p-value that the mean of `d` lies beyond +-margin: the better of the two one-sided tests."""
+    return min(stats.t_test(d, margin, alpha).p_greater, stats.t_test(d, -margin, alpha).p_less)
+
+
+def _against_relu(acc: Values, cells: list[str], acts: list[str], rules: Rules) -> list[Comparison]:
+    """Each activation's paired accuracy minus ReLU's in each cell, with TOST against the margin."""
+    return [compare(f"{x} @ {c}", acc.diff(c, x, rules.relu), 0.0, rules, rules.accuracy_margin, act=x,
+                    vs=rules.relu, cell=c) for c in cells for x in acts]
 
 
 def claim5(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
@@ -194,77 +192,72 @@ def claim5(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     some activation differs detectably from ReLU)."""
     others = rules.leaky + [rules.prelu]
     stress_cells = [c for c in rules.stress_cells() if c != "baseline"]
-    size_b = len(stress_cells) * len(others)
-    method = "paired t tests of accuracy vs ReLU: TOST (trained ResNet), two-sided (stress cells)"
-    family = (f"ResNet: each activation trained there vs ReLU (at least 3); stress: {len(others)} activations x "
-              f"{len(stress_cells)} stress cells")
-    corr = ("none for equivalence (all must pass); Holm within each family; alpha split between the two ways to "
-            "contradict")
+    test = dict(method="paired t tests of accuracy vs ReLU: TOST (trained ResNet), two-sided (stress cells)",
+                family=f"ResNet: each activation trained there vs ReLU (at least 3); stress: {len(others)} "
+                       f"activations x {len(stress_cells)} stress cells",
+                family_size=len(stress_cells) * len(others),
+                correction="none for equivalence (all must pass); Holm within each family; alpha split between the "
+                           "two ways to contradict")
     trained = t[t.scale == "trained"]
     if trained.empty or not has_scale(t, "stress"):
-        return _not_run(5, ("trained", "stress"), "trained" if trained.empty else "stress", method, family,
-                        size_b, corr)
+        return _not_run(5, ("trained", "stress"), "trained" if trained.empty else "stress", **test)
     m, a = rules.accuracy_margin, rules.alpha
-    cell = trained.cell.iloc[0]
-    ref_acts = [x for x in others if x in set(trained.act)]
-    ref_acc, stress_acc = Values(t, "trained"), Values(t, "stress")
-    ref = [_row(f"{x} @ {cell}", ref_acc.diff(cell, x, rules.relu), 0.0, rules, m, act=x, vs=rules.relu, cell=cell)
-           for x in ref_acts]
-    for r, x in zip(ref, ref_acts):
-        d = ref_acc.diff(cell, x, rules.relu)
-        r["p_outside"] = min(stats.t_test(d, m, a).p_greater, stats.t_test(d, -m, a).p_less)
-    _adjust(ref, "p_outside", "p_adj_outside")
-    stress = [_row(f"{x} @ {c}", stress_acc.diff(c, x, rules.relu), 0.0, rules, m, act=x, vs=rules.relu, cell=c)
-              for c in stress_cells for x in others]
-    _adjust(stress, "p_two", "p_adj")
-    knob_of = [c.split("=")[0] for c in stress_cells for _ in others]
-    knobs = list(rules.knobs)
-    matters = {k: sum(r["p_adj"] < a for r, kk in zip(stress, knob_of) if kk == k) for k in knobs}
+    # comparisons: the trained ResNet (its one cell, the activations trained there) and the stress cells
+    resnet, resnet_acc = trained.cell.iloc[0], Values(t, "trained")
+    ref = _against_relu(resnet_acc, [resnet], [x for x in others if x in set(trained.act)], rules)
+    ref = [with_p(r, outside=_outside(resnet_acc.diff(resnet, r.act, rules.relu), m, a)) for r in ref]
+    stress = _against_relu(Values(t, "stress"), stress_cells, others, rules)
+    # corrections: Holm within each family; then one equivalence p-value per knob, Holm over the knobs
+    ref, stress = holm(ref, "outside"), holm(stress, "two")
+    by_knob = {k: [r for r in stress if Cell.parse(r.cell).knob == k] for k in rules.knobs}
+    matters = {k: sum(r.adjusted.two < a for r in rows) for k, rows in by_knob.items()}
     # a knob where every comparison is equivalent to no difference: the choice does not matter there
-    knob_equiv = [max((r["p_tost"] if not np.isnan(r["p_tost"]) else 1.0) for r, kk in zip(stress, knob_of) if kk == k)
-                  for k in knobs]
-    knob_equiv_adj = stats.holm(knob_equiv)
-    equiv_ref = len(ref_acts) >= 3 and all(r["p_tost"] < a for r in ref)
-    differs_ref = any(r["p_adj_outside"] < a / 2 for r in ref)
-    v = (CONTRADICTED if differs_ref or (knob_equiv_adj < a / 2).any() else
-         SUPPORTED if equiv_ref and all(matters.values()) else INCONCLUSIVE)
-    return Verdict(5, v, words.result5(sum(r["p_tost"] < a for r in ref), len(ref), matters, rules),
-                   ("trained", "stress"), method, family, size_b, corr, ref + stress,
-                   dict(ref_equivalent=equiv_ref, matters=matters))
+    knob_equivalent = stats.holm([max(or_one(r.p.tost) for r in rows) for rows in by_knob.values()])
+    # decision
+    n_equivalent = sum(r.p.tost < a for r in ref)
+    equivalent_ref = len(ref) >= 3 and n_equivalent == len(ref)
+    differs_ref = any(r.adjusted.outside < a / 2 for r in ref)
+    contradicted = differs_ref or bool((knob_equivalent < a / 2).any())
+    return Verdict(number=5, verdict=_decision(contradicted, equivalent_ref and all(matters.values())),
+                   result=words.result5(n_equivalent, len(ref), matters, rules), scales=("trained", "stress"), **test,
+                   comparisons=ref + stress, numbers=dict(ref_equivalent=equivalent_ref, matters=matters))
+
+
+def _association(t: pd.DataFrame, rules: Rules) -> stats.Association:
+    """Among stress-grid runs that have not collapsed after epoch 1, the Spearman correlation of the
+    dead ratio after epoch 1 with final accuracy within each (cell, activation), by permutation."""
+    s = t[(t.scale == "stress") & t.cell.isin(rules.stress_cells()) & ~t.early_collapse.astype(bool)]
+    return stats.within_group_spearman(s.dead_epoch1, s.acc, s.cell + "/" + s.act, rules.permutations, rules.seed)
 
 
 def claim6(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     """The dead ratio diagnoses the problem and Leaky ReLU usually solves it.
-    Diagnosis: among stress-grid runs that have not collapsed after epoch 1, does a higher
-    dead ratio after epoch 1 go with a lower final accuracy within the same cell and
-    activation (permutation test within those groups)? Cure: in the harshest cell of each
-    knob, is Leaky ReLU (mean over its slopes, per seed) more accurate than ReLU?"""
+    Diagnosis: does a higher dead ratio after epoch 1 go with a lower final accuracy within the
+    same cell and activation (`_association`)? Cure: in the harshest cell of each knob, is Leaky
+    ReLU (mean over its slopes, per seed) more accurate than ReLU?"""
     cells = rules.harshest_cells()
-    method = ("within-(cell, activation) Spearman of epoch-1 dead ratio and final accuracy, permutation test; "
-              "paired t tests of Leaky (mean over slopes) minus ReLU accuracy")
-    family = f"diagnosis (1 test) and cure ({len(cells)} harshest cells; a majority must pass)"
-    corr = "Holm over the cure cells; alpha split between the two ways to contradict"
+    test = dict(method="within-(cell, activation) Spearman of epoch-1 dead ratio and final accuracy, permutation "
+                       "test; paired t tests of Leaky (mean over slopes) minus ReLU accuracy",
+                family=f"diagnosis (1 test) and cure ({len(cells)} harshest cells; a majority must pass)",
+                family_size=len(cells) + 1,
+                correction="Holm over the cure cells; alpha split between the two ways to contradict")
     if not has_scale(t, "stress") or "dead_epoch1" not in t:
-        return _not_run(6, ("stress",), "stress", method, family, len(cells) + 1, corr)
+        return _not_run(6, ("stress",), "stress", **test)
     a = rules.alpha
-    s = t[(t.scale == "stress") & t.cell.isin(rules.stress_cells()) & ~t.early_collapse.astype(bool)]
-    assoc = stats.within_group_spearman(s.dead_epoch1, s.acc, s.cell + "/" + s.act, rules.permutations, rules.seed)
-    diag = dict(label="diagnosis: rho(epoch-1 dead ratio, final accuracy)", n=assoc.n, estimate=assoc.rho,
-                low=np.nan, high=np.nan, p_less=assoc.p_less, p_greater=assoc.p_greater, groups=assoc.groups)
-    acc = Values(t, "stress")
-    cure = [_row(f"Leaky vs ReLU @ {c}", acc.diff(c, rules.leaky, rules.relu), 0.0, rules,
-                 rules.accuracy_margin) for c in cells]
-    _adjust(cure, "p_greater", "p_adj")
-    for r in cure:
-        r["p_ruled_out"] = min(r["p_less"], r["p_tost"] if not np.isnan(r["p_tost"]) else 1.0)
-    _adjust(cure, "p_ruled_out", "p_adj_ruled_out")
+    assoc, acc = _association(t, rules), Values(t, "stress")
+    diag = Comparison("diagnosis: rho(epoch-1 dead ratio, final accuracy)", assoc.n, assoc.rho,
+                      p=PValues(less=assoc.p_less, greater=assoc.p_greater), groups=assoc.groups)
+    cure = [compare(f"Leaky vs ReLU @ {c}", acc.diff(c, rules.leaky, rules.relu), 0.0, rules,
+                    rules.accuracy_margin, cell=c) for c in cells]
+    cure = [with_p(r, ruled_out=min(r.p.less, or_one(r.p.tost))) for r in cure]   # a worse or a negligible cure
+    cure = holm(holm(cure, "greater"), "ruled_out")
     need = len(cells) // 2 + 1                        # "usually": more than half the cells
-    cured = sum(r["p_adj"] < a for r in cure)
-    ruled_out = sum(r["p_adj_ruled_out"] < a / 2 for r in cure)
-    contradicted = assoc.p_greater < a / 2 or ruled_out > len(cells) - need
-    v = CONTRADICTED if contradicted else SUPPORTED if assoc.p_less < a and cured >= need else INCONCLUSIVE
-    return Verdict(6, v, words.result6(assoc, cured, len(cells), need), ("stress",), method, family, len(cells) + 1,
-                   corr, [diag] + cure, dict(rho=assoc.rho, n_cured=cured, n_ruled_out=ruled_out))
+    cured = sum(r.adjusted.greater < a for r in cure)
+    ruled_out = sum(r.adjusted.ruled_out < a / 2 for r in cure)
+    contradicted = diag.p.greater < a / 2 or ruled_out > len(cells) - need
+    return Verdict(number=6, verdict=_decision(contradicted, diag.p.less < a and cured >= need),
+                   result=words.result6(assoc, cured, len(cells), need), scales=("stress",), **test,
+                   comparisons=[diag] + cure, numbers=dict(rho=diag.estimate, n_cured=cured, n_ruled_out=ruled_out))
 
 
 CLAIM_FUNCS = {1: claim1, 2: claim2, 3: claim3, 4: claim4, 5: claim5, 6: claim6}

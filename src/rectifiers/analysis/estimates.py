@@ -27,6 +27,7 @@ from scipy import stats
 
 from rectifiers import activations
 from rectifiers.analysis import results, tidy
+from rectifiers.analysis.rules import Cell
 
 RESAMPLES = 10_000   # bootstrap resamples of every interval
 SEED = 0             # the generator seed of every bootstrap
@@ -128,9 +129,9 @@ def regimes(t: pd.DataFrame, study: dict) -> list[dict]:
     study.json's order ('lr 0.1', 'ResNet-20'), the long plain runs by depth ('depth 8'), the
     trained ResNet ('ResNet-20')."""
     present = set(zip(t.scale, t.cell))
-    out = [{"scale": "stress", "cell": c["key"], "label": c["label"]} for c in results.cells(study)]
-    long_ = sorted({c for s, c in present if s == "long"}, key=lambda c: float(c.split("=")[1]))
-    out += [{"scale": "long", "cell": c, "label": c.replace("=", " ")} for c in long_]
+    out = [{"scale": "stress", "cell": c.key, "label": c.label} for c in results.cells(study)]
+    long_ = sorted((Cell.parse(c, "long") for s, c in present if s == "long"), key=lambda c: c.level)
+    out += [{"scale": "long", "cell": c.key, "label": c.label} for c in long_]
     out += [{"scale": "trained", "cell": c, "label": c.replace("resnet", "ResNet-")}
             for c in sorted({c for s, c in present if s == "trained"})]
     return [r for r in out if (r["scale"], r["cell"]) in present]

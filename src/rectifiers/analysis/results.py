@@ -20,7 +20,7 @@ import pandas as pd
 
 from rectifiers import activations, knobs
 from rectifiers.analysis import stats, tidy
-from rectifiers.analysis.rules import cell_key
+from rectifiers.analysis.rules import Cell, cell_key
 
 log = logging.getLogger("rectifiers")
 
@@ -128,7 +128,7 @@ def stress_rows(df: pd.DataFrame, study: dict, budget: float | None = None) -> p
     cell, all_cells = placed(df, study, budget), cells(study)
     parts = []
     for knob, k in study["knobs"].items():
-        keys = [c["key"] for c in all_cells if c["knob"] == knob and c["kind"] != "baseline"]
+        keys = [c.key for c in all_cells if c.knob == knob and c.kind != "baseline"]
         part = df[cell.isin(keys + ["baseline"] * (len(k["levels"]) > 1))].copy()
         part["knob"], part["level"] = knob, part[k["column"]]
         parts.append(part)
@@ -156,28 +156,24 @@ def stress_design(study: dict) -> dict:
             "reference": ref[0] if ref else None}
 
 
-def cells(study: dict) -> list[dict]:
+def cells(study: dict) -> list[Cell]:
     """Every cell of the study once, in table order. A knob with several levels is a stress
     knob: its first level is the shared baseline, its later levels are stress cells, the
     last one the most stressful. A knob with one level (the ResNet) is a reference cell.
-    Each dict: key (the cell's name in rectifiers.analysis.tidy, e.g. 'lr=0.1', 'resnet20'),
-    kind ('baseline' | 'stress' | 'reference'), knob, level, label."""
+    Each cell's knob is its knob in study.json; its key, its name in rectifiers.analysis.tidy."""
     study_knobs = study["knobs"]
     stress = [k for k, v in study_knobs.items() if len(v["levels"]) > 1]
-    out = [{"key": "baseline", "kind": "baseline", "knob": stress[0], "level": study_knobs[stress[0]]["levels"][0],
-            "label": "baseline"}] if stress else []
+    out = [Cell("baseline", "baseline", stress[0], study_knobs[stress[0]]["levels"][0], "baseline")] if stress else []
     for k in stress:
         column = study_knobs[k]["column"]
         for level in study_knobs[k]["levels"][1:]:
-            out.append({"key": cell_key(column, level), "kind": "stress", "knob": k, "level": level,
-                        "label": f"{knobs.KNOBS[column].short} {level:g}"})
+            out.append(Cell(cell_key(column, level), "stress", k, level, f"{knobs.KNOBS[column].short} {level:g}"))
     for k, v in study_knobs.items():
         if len(v["levels"]) == 1:
             level = v["levels"][0]
             label = (f"ResNet-{level:g}" if v["model"] == "resnet" else
                      f"{v['model']} {knobs.KNOBS[v['column']].short} {level:g}")
-            out.append({"key": tidy.reference_name(v["model"], level), "kind": "reference", "knob": k, "level": level,
-                        "label": label})
+            out.append(Cell(tidy.reference_name(v["model"], level), "reference", k, level, label))
     return out
 
 
@@ -186,7 +182,7 @@ def cell_frame(runs: pd.DataFrame, study: dict) -> pd.DataFrame:
     `cells`), placed by rectifiers.analysis.tidy.grid_cells, and their `knob` and `level`;
     the shared baseline runs appear once, as cell 'baseline'."""
     cell = placed(runs, study, grid_budget(runs))
-    parts = [runs[cell == c["key"]].assign(knob=c["knob"], level=c["level"], cell=c["key"]) for c in cells(study)]
+    parts = [runs[cell == c.key].assign(knob=c.knob, level=c.level, cell=c.key) for c in cells(study)]
     return pd.concat(parts, ignore_index=True)
 
 

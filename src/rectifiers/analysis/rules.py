@@ -75,3 +75,22 @@ RULES = load_rules()
 def cell_key(knob: str, level) -> str:
     """'lr', 0.1 -> 'lr=0.1'; the name of a cell of the stress grid or the long runs."""
     return f"{knob}={float(level):g}"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A cell of the study. key: its name in the tidy table (tidy.py: 'baseline', 'lr=0.1',
+    'depth=8', 'resnet20'); kind: 'baseline', 'stress', 'long' or 'reference'; knob: what sets
+    it apart from the baseline (a stress knob of study.json, or a run column); level: that
+    knob's value; label: as tables print it ('lr 0.1', 'ResNet-20')."""
+    key: str
+    kind: str
+    knob: str
+    level: float
+    label: str
+
+    @classmethod
+    def parse(cls, key: str, kind: str = "stress") -> Cell:
+        """The cell a `cell_key` names: 'depth=8' -> knob 'depth', level 8.0, label 'depth 8'."""
+        knob, level = key.split("=")
+        return cls(key, kind, knob, float(level), f"{knob} {level}")

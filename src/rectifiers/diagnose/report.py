@@ -32,13 +32,13 @@ def study_findings(results_dir: Path = RESULTS) -> dict:
     acc, peak, init = (results.over_seeds(df, v, ["cell", "act"]).set_index(["cell", "act"])
                        for v in ("acc", "dead_peak", "dead_ratio_init"))
     threshold = RULES.dead_threshold
-    plain = [c for c in cells if c["kind"] != "reference" and not np.isnan(_relu_mean(peak, c))]
+    plain = [c for c in cells if c.kind != "reference" and not np.isnan(_relu_mean(peak, c))]
     if not plain:
         raise ValueError(f"{results_dir} has no finished ReLU run of the plain network yet")
     lethal = [c for c in plain if _relu_mean(peak, c) >= threshold]
     deadliest = max(plain, key=lambda c: _relu_mean(peak, c))
     spared = [a for a in (_relu_mean(acc, c) for c in plain if c not in lethal) if not np.isnan(a)]
-    reference = next((c for c in cells if c["kind"] == "reference"), None)
+    reference = next((c for c in cells if c.kind == "reference"), None)
     t = res.tidy()
     revival_relu, revival_leaky = claims._revival(t[t.scale == "stress"], RULES)  # claim 2's, as the paper
     return {
@@ -46,55 +46,55 @@ def study_findings(results_dir: Path = RESULTS) -> dict:
         "missing": len(res.study.get("missing", [])), "cells": res.study.get("cells", "?"),
         "lethal": [_lethal_cell(c, acc, peak, _milder(c, cells, res.study, acc)) for c in lethal],
         "relu_acc_not_lethal": float(np.mean(spared)) if spared else np.nan,
-        "deadliest": {"label": deadliest["label"], "relu_init_dead": _relu_mean(init, deadliest),
+        "deadliest": {"label": deadliest.label, "relu_init_dead": _relu_mean(init, deadliest),
                       "relu_peak_dead": _relu_mean(peak, deadliest)},
         "revival_relu": revival_relu, "revival_leaky": revival_leaky,
         "reference": _reference_cell(reference, acc, peak) if reference else None,
     }
 
 
-def _relu_mean(frame, cell: dict) -> float:
+def _relu_mean(frame, cell) -> float:
     """ReLU's mean in a cell (a summary indexed by cell and act), NaN without a run."""
-    key = (cell["key"], RELU)
+    key = (cell.key, RELU)
     return float(frame.loc[key, "mean"]) if key in frame.index else np.nan
 
 
-def _lethal_cell(cell: dict, acc, peak, milder: dict | None) -> dict:
+def _lethal_cell(cell, acc, peak, milder: dict | None) -> dict:
     """ReLU in a lethal cell, every activation's mean accuracy and divergences there (table
     order), the best of them (the paper's bold), and the milder level of the same knob."""
-    here = acc.loc[cell["key"]]
+    here = acc.loc[cell.key]
     acts = [{"act": a, "name": activations.display(a), "slope": activations.by_label()[a].slope,
              "acc": float(here.loc[a, "mean"]), "runs": int(here.loc[a, "n_runs"]),
              "diverged": int(here.loc[a, "n_diverged"])}
             for a in activations.ordered(here.index) if here.loc[a, "n"] > 0]
-    return {"label": cell["label"], "knob": cell["knob"], "relu_peak_dead": _relu_mean(peak, cell),
+    return {"label": cell.label, "knob": cell.knob, "relu_peak_dead": _relu_mean(peak, cell),
             "relu_acc": _relu_mean(acc, cell), "acts": acts, "best": max(acts, key=lambda a: a["acc"]),
             "milder": milder}
 
 
-def _milder(cell: dict, cells: list[dict], study: dict, acc) -> dict | None:
+def _milder(cell, cells, study: dict, acc) -> dict | None:
     """The nearest less stressful level of the cell's knob at which no run diverged, with
     ReLU's mean accuracy there; None if every milder level had a divergence."""
-    knob = study["knobs"][cell["knob"]]
-    by_level = {c["level"]: c for c in cells if c["knob"] == cell["knob"] and c["kind"] == "stress"}
-    baseline = next((c for c in cells if c["kind"] == "baseline"), None)
-    levels = knob["levels"][:knob["levels"].index(cell["level"])]  # baseline first, the stress level left out
+    knob = study["knobs"][cell.knob]
+    by_level = {c.level: c for c in cells if c.knob == cell.knob and c.kind == "stress"}
+    baseline = next((c for c in cells if c.kind == "baseline"), None)
+    levels = knob["levels"][:knob["levels"].index(cell.level)]  # baseline first, the stress level left out
     for level in reversed(levels):
         c = by_level.get(level, baseline if level == knob["baseline"] else None)
-        if c is None or c["key"] not in acc.index.get_level_values(0):
+        if c is None or c.key not in acc.index.get_level_values(0):
             continue
-        here = acc.loc[c["key"]]
+        here = acc.loc[c.key]
         if here.n_diverged.sum() == 0:
             label = f"{knobs.KNOBS[knob['column']].short} {level:g}"
             return {"label": label, "runs": int(here.n_runs.sum()), "relu_acc": _relu_mean(acc, c)}
     return None
 
 
-def _reference_cell(cell: dict, acc, peak) -> dict:
+def _reference_cell(cell, acc, peak) -> dict:
     """ReLU's peak dead ratio in the reference network, and the largest accuracy gap to it."""
-    means = acc.loc[cell["key"]]["mean"].dropna()
+    means = acc.loc[cell.key]["mean"].dropna()
     diffs = (means.drop(RELU) - means[RELU]).abs() if RELU in means else means.iloc[:0]
-    return {"label": cell["label"], "relu_peak_dead": _relu_mean(peak, cell),
+    return {"label": cell.label, "relu_peak_dead": _relu_mean(peak, cell),
             "max_abs_acc_diff": float(diffs.max()) if len(diffs) else np.nan}
 
 

@@ -35,10 +35,10 @@ def cell_numbers(res: results.Results) -> dict[str, str]:
     leaky = [a for a in acts if activations.is_leaky(a)]
     s = cell_means(df)
     acc, peak, end, init = s["acc"], s["dead_peak"], s["dead_final"], s["dead_ratio_init"]
-    last = {c["knob"]: c for c in cells if c["kind"] == "stress"}  # levels run baseline -> most stressful
+    last = {c.knob: c for c in cells if c.kind == "stress"}  # levels run baseline -> most stressful
     m = {}
-    for c in [c for c in cells if c["kind"] != "stress"] + list(last.values()):
-        key, suffix = c["key"], "Baseline" if c["kind"] == "baseline" else latex.macro_name(c["knob"])
+    for c in [c for c in cells if c.kind != "stress"] + list(last.values()):
+        key, suffix = c.key, "Baseline" if c.kind == "baseline" else latex.macro_name(c.knob)
         m["ReluAcc" + suffix] = latex.pct(lookup(acc, key, "relu"))
         m["ReluPeakDead" + suffix] = latex.pct(lookup(peak, key, "relu"))
         m["ReluPeakDeadCi" + suffix] = latex.interval(lookup(peak, key, "relu", "low"),
@@ -54,13 +54,13 @@ def cell_numbers(res: results.Results) -> dict[str, str]:
         m["BestAct" + suffix] = activations.display(best) if best else "n/a"
         m["NumDiverged" + suffix] = count(sum(lookup(acc, key, a, "n_diverged") for a in acts
                                               if (key, a) in acc.index))
-    first = (cells[0]["key"], acts[0])
+    first = (cells[0].key, acts[0])
     m["MainFirstAccuracy"] = latex.pct(acc.loc[first, "mean"]) if first in acc.index else "n/a"
     top = acc["mean"].dropna()
     if len(top):
         (key, act) = top.idxmax()
         m["BestAccuracy"], m["BestAccuracyAct"] = latex.pct(top.max()), activations.display(act)
-        m["BestAccuracyRegime"] = latex.tex_escape(next(c["label"] for c in cells if c["key"] == key))
+        m["BestAccuracyRegime"] = latex.tex_escape(next(c.label for c in cells if c.key == key))
     return m
 
 
@@ -69,10 +69,10 @@ def dead_numbers(res: results.Results, rules: Rules) -> dict[str, str]:
     threshold (descriptive), and the range of the slopes PReLU learned."""
     df, cells = results.cell_frame(res.runs, res.study), results.cells(res.study)
     peak = results.over_seeds(df, "dead_peak", ["cell", "act"]).set_index(["cell", "act"])
-    lethal = [c for c in cells if c["kind"] != "reference" and (c["key"], "relu") in peak.index
-              and peak.loc[(c["key"], "relu"), "mean"] >= rules.dead_threshold]
-    m = {"NumLethalCells": count(len(lethal)), "NumPlainCells": count(sum(c["kind"] != "reference" for c in cells)),
-         "LethalCells": latex.prose(", ".join(c["label"] for c in lethal)) or "none"}
+    lethal = [c for c in cells if c.kind != "reference" and (c.key, "relu") in peak.index
+              and peak.loc[(c.key, "relu"), "mean"] >= rules.dead_threshold]
+    m = {"NumLethalCells": count(len(lethal)), "NumPlainCells": count(sum(c.kind != "reference" for c in cells)),
+         "LethalCells": latex.prose(", ".join(c.label for c in lethal)) or "none"}
     layers = res.layers
     grid_layers = layers[np.isclose(layers.budget, results.grid_budget(res.runs))]
     if grid_layers.slope_mean.notna().any():

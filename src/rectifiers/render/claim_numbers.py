@@ -12,16 +12,17 @@ import pandas as pd
 
 from .. import activations
 from ..analysis import bars, claims, sensitivity
-from ..analysis.rules import RULES
+from ..analysis.comparisons import Comparison
+from ..analysis.rules import RULES, Cell
 from ..analysis.tidy import Values
 from . import latex
 from .latex import claims_list, count, num, spelled
 
 
-def compared(verdict: claims.Verdict, label: str) -> dict | None:
-    """The comparison of a verdict that a table names by its label (the calibration's drivers),
-    with what it compares typed (act, vs, cell); None where the verdict has no such comparison."""
-    return next((r for r in verdict.comparisons if r["label"] == label), None)
+def compared(verdict: claims.Verdict, label: str) -> Comparison | None:
+    """The comparison of a verdict that a table names by its label (the calibration's drivers);
+    None where the verdict has no such comparison."""
+    return next((r for r in verdict.comparisons if r.label == label), None)
 
 
 def calibration_numbers(results_dir: Path) -> dict[str, str]:
@@ -69,7 +70,7 @@ def finished_only_numbers(res) -> dict[str, str]:
     v = claims.decide(t, missing=missing)[1]
     finished = t.assign(dead_final=t.dead_final.where(~t.diverged.astype(bool)))
     v2 = claims.incomplete(claims.claim2(finished), list(missing))
-    pairs = [(r["act"], r["cell"]) for r in v.comparisons if r.get("p_adj_more", 1.0) < RULES.alpha / 2]
+    pairs = [(r.act, r.cell) for r in v.comparisons if r.adjusted.greater < RULES.alpha / 2]
     here = t[t.scale == "stress"]
     div = sum(int(here[(here.cell == c) & (here.act == a)].diverged.sum()) for a, c in pairs)
     runs = sum(int(((here.cell == c) & (here.act == a)).sum()) for a, c in pairs)
@@ -133,7 +134,7 @@ def claim3_numbers(res, results_dir: Path, verdict: claims.Verdict) -> dict[str,
     by_depth = []
     for cell, g in counts.groupby(level="cell", sort=False):
         acts = activations.ordered([a for a in g.index.get_level_values("act")])
-        by_depth.append(f"at {cell.replace('=', ' ')}: " + ", ".join(
+        by_depth.append(f"at {Cell.parse(cell, 'long').label}: " + ", ".join(
             f"{activations.display(a)} {count(g.loc[(cell, a), 'sum'])} of {count(g.loc[(cell, a), 'count'])}"
             for a in acts))
     tested = [p for p in pairs if p.only_act + p.only_other]
@@ -158,7 +159,7 @@ def claim3_numbers(res, results_dir: Path, verdict: claims.Verdict) -> dict[str,
     # the depths whose comparisons contradict the claim, and those of them where no run collapsed:
     # a contradiction there does not rest on the mixture of trained and collapsed runs
     worse = set(verdict.numbers.get("worse", []))
-    depths = sorted({float(r["depth"]) for r in verdict.comparisons if r["label"] in worse})
+    depths = sorted({float(r.depth) for r in verdict.comparisons if r.label in worse})
     clean = [d for d in depths if int(counts.loc[f"depth={d:g}", "sum"].sum()) == 0]
     level_v, collapse_v = m["ClaimThreeLevelVerdict"], m["ClaimThreeCollapseVerdict"]
     collapsing = [p.depth for p in pairs if p.collapsed_act + p.collapsed_other]
@@ -197,9 +198,8 @@ def claim2_cell_noise_numbers(res, results_dir: Path) -> dict[str, str]:
         return m
     top = d.sort_values("share", ascending=False).iloc[0]
     t = res.tidy()
-    row = compared(claims.claim2(t), top.comparison) or {}
-    act, cell = row.get("act"), row.get("cell")
-    diffs = Values(t, "stress", "dead_final").diff(cell, act, RULES.relu) if row else []
+    row = compared(claims.claim2(t), top.comparison)
+    diffs = Values(t, "stress", "dead_final").diff(row.cell, row.act, RULES.relu) if row else []
     if not len(diffs):  # no such comparison, or no paired run in its cell (a study off the claims' design)
         return m
     far = int(np.argmax(np.abs(diffs - np.median(diffs))))
@@ -207,7 +207,7 @@ def claim2_cell_noise_numbers(res, results_dir: Path) -> dict[str, str]:
     cal = pd.read_csv(results_dir / "claims_calibration.csv")
     false_world = cal[(cal.claim == 2) & (cal.noise == "cell") & (cal.role == "false")]
     m.update(ClaimTwoCellFalseSupported=latex.pct(false_world.supported.max()),
-             ClaimTwoDriver=latex.prose(f"{activations.display(act)} against ReLU at {cell}"),
+             ClaimTwoDriver=latex.prose(f"{activations.display(row.act)} against ReLU at {row.cell}"),
              ClaimTwoDriverShare=latex.pct(top.share, 0), ClaimTwoDriverExact=latex.pct(top.exact, 0),
              ClaimTwoDriverSeeds=count(len(diffs)),
              ClaimTwoDriverNear=latex.pct(np.abs(near - np.median(diffs)).max(), 0),
@@ -259,7 +259,7 @@ def claim5_numbers(res, results_dir: Path) -> dict[str, str]:
     n = len(diffs)
     m.update(ClaimFiveFalseContradicted=latex.pct(cal[(cal.claim == 5) & (cal.noise == "pooled") &
                                                       (cal.role == "true")].contradicted.max()),
-             ClaimFiveDriver=latex.tex_escape(activations.display(row["act"])) if row else "n/a",
+             ClaimFiveDriver=latex.tex_escape(activations.display(row.act)) if row else "n/a",
              ClaimFiveDriverShare=latex.pct(top.share, 0), ClaimFiveTailSeeds=count(tail), ClaimFiveSeeds=count(n),
              ClaimFiveTailMiss=latex.pct(((n - tail) / n) ** n, 0))
     return m

@@ -16,7 +16,7 @@ import pandas as pd
 
 from rectifiers import activations
 from rectifiers.analysis import estimates, results
-from rectifiers.analysis.rules import RULES, cell_key
+from rectifiers.analysis.rules import RULES, Cell, cell_key
 from rectifiers.render import latex
 from rectifiers.render.latex import act_name, count, num, spelled
 
@@ -26,8 +26,8 @@ def regime_name(scale: str, cell: str) -> str:
     ('trained', 'resnet20') -> 'Trained' (the study trains one network to the end)."""
     if scale == "trained":
         return "Trained"
-    knob, level = cell.split("=")
-    return latex.macro_name(scale) + ("" if scale == "long" else latex.macro_name(knob)) + spelled(level)
+    c = Cell.parse(cell, scale)
+    return latex.macro_name(scale) + ("" if scale == "long" else latex.macro_name(c.knob)) + spelled(c.level)
 
 
 def key_regimes(t: pd.DataFrame) -> list[tuple[str, str]]:

@@ -142,11 +142,11 @@ def headline_specs(res: results.Results) -> list[Spec]:
     leaky = [a for a in acts if activations.is_leaky(a)]
     means = cell_means(df)
     relu = activations.REFERENCE
-    last = {c["knob"]: c for c in cells if c["kind"] == "stress"}
+    last = {c.knob: c for c in cells if c.kind == "stress"}
     specs = []
-    for c in [c for c in cells if c["kind"] != "stress"] + list(last.values()):
-        key, label = c["key"], c["label"]
-        s = "Baseline" if c["kind"] == "baseline" else latex.macro_name(c["knob"])
+    for c in [c for c in cells if c.kind != "stress"] + list(last.values()):
+        key, label = c.key, c.label
+        s = "Baseline" if c.kind == "baseline" else latex.macro_name(c.knob)
         specs += [Spec(("ReluAcc" + s,), f"ReLU accuracy, {label}", "acc", key, relu),
                   Spec(("ReluPeakDead" + s, "ReluPeakDeadCi" + s), f"ReLU peak dead ratio, {label}", "dead_peak",
                        key, relu),
@@ -158,12 +158,12 @@ def headline_specs(res: results.Results) -> list[Spec]:
             specs.append(Spec(("LeakyMaxEndDead" + s,), f"largest Leaky final dead ratio, {label} "
                               f"({activations.display(a)})", "dead_final", key, a))
     if cells and acts:
-        specs.append(Spec(("MainFirstAccuracy",), f"{activations.display(acts[0])} accuracy, {cells[0]['label']}",
-                          "acc", cells[0]["key"], acts[0]))
+        specs.append(Spec(("MainFirstAccuracy",), f"{activations.display(acts[0])} accuracy, {cells[0].label}",
+                          "acc", cells[0].key, acts[0]))
     top = means["acc"]["mean"].dropna()
     if len(top):
         key, act = top.idxmax()
-        label = next(c["label"] for c in cells if c["key"] == key)
+        label = next(c.label for c in cells if c.key == key)
         specs.append(Spec(("BestAccuracy",), f"best accuracy of the grid ({label}, {activations.display(act)})",
                           "acc", key, act))
     specs.append(Spec(("ReluAccTrained",), "ReLU accuracy, trained ResNet", "acc", TRAINED, relu))

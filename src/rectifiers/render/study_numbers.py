@@ -88,9 +88,9 @@ def study_numbers(res: results.Results, results_dir: Path) -> dict[str, str]:
     m["TrainSize"] = "all" if df.train_size.isna().all() else joined(count(x) for x in df.train_size.dropna())
     m["PlainWidth"] = joined(runs[runs.model == "plain"].width.astype(int))
     for c in cells:  # monitored units (channels) of the baseline plain network and the reference
-        if c["kind"] != "stress":
-            units = df[df.cell == c["key"]].units
-            m[("Baseline" if c["kind"] == "baseline" else latex.macro_name(c["knob"])) + "Units"] = \
+        if c.kind != "stress":
+            units = df[df.cell == c.key].units
+            m[("Baseline" if c.kind == "baseline" else latex.macro_name(c.knob)) + "Units"] = \
                 count(units.iloc[0]) if len(units) else "n/a"
     wall = runs.wall_time_s.sum()
     m["StudyWallHours"] = f"{wall / 3600:.1f}"
@@ -164,9 +164,9 @@ def claim_numbers(verdicts: list) -> dict[str, str]:
                 latex.pct(v.numbers.get("revival_leaky"))
         if v.number == 6 and v.comparisons:
             d = v.comparisons[0]
-            m["DiagnosisRho"] = num(round(d["estimate"], 2), ".2f") if d["estimate"] == d["estimate"] else "n/a"
-            m["DiagnosisRuns"], m["DiagnosisGroups"] = count(d["n"]), count(d.get("groups", 0))
-            m["DiagnosisP"] = latex.p_value(d["p_less"])
+            m["DiagnosisRho"] = num(round(d.estimate, 2), ".2f") if d.estimate == d.estimate else "n/a"
+            m["DiagnosisRuns"], m["DiagnosisGroups"] = count(d.n), count(d.groups)
+            m["DiagnosisP"] = latex.p_value(d.p.less)
     for name in ("DiagnosisRho", "DiagnosisRuns", "DiagnosisGroups", "DiagnosisP"):
         m.setdefault(name, "n/a")
     for word in claims.VERDICTS:
