@@ -36,9 +36,9 @@ TABLES := $(patsubst scripts/%.py,$(GEN)/%.tex,$(wildcard scripts/table_*.py)) $
 PAPER_SRC := $(wildcard paper/*.tex paper/sections/*.tex) paper/refs.bib
 PDF := $(TREE)paper/main.pdf
 # The code figures, tables and numbers are drawn with: the package's folders without torch (the
-# root vocabulary, spec/, analysis/, render/; docs/design.md, the map), and the claim constants
+# root vocabulary, experiment/, analysis/, render/; docs/design.md, the map), and the claim constants
 # with the stress levels they read.
-STYLE := $(wildcard src/rectifiers/*.py src/rectifiers/spec/*.py src/rectifiers/analysis/*.py \
+STYLE := $(wildcard src/rectifiers/*.py src/rectifiers/experiment/*.py src/rectifiers/analysis/*.py \
   src/rectifiers/render/*.py) conf/claims.yaml conf/levels.yaml
 # What the claim rules read (the calibration, stability and power).
 CLAIM_CODE := $(addprefix src/rectifiers/analysis/,claims.py comparisons.py claim_text.py stats.py rules.py tidy.py bars.py) \

@@ -26,19 +26,19 @@ import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from rectifiers.experiment import data
+from rectifiers.experiment.config import cell_of, identity
+from rectifiers.experiment.records import load_summary, run_row
+from rectifiers.experiment.study import study_runs
 from rectifiers.files import CONF, write_atomic
 from rectifiers.knobs import BY_KEY
-from rectifiers.spec import data
-from rectifiers.spec.config import cell_of, identity
-from rectifiers.spec.records import load_summary, run_row
-from rectifiers.spec.study import study_runs
 from rectifiers.studies import CALIBRATION, SCALE_STUDIES, STUDIES
 
 log = logging.getLogger("rectifiers")
 
 def expected_cells(profile: str, overrides: list[str], studies=STUDIES) -> tuple[dict, dict]:
     """{identity-without-data: (study, cell)} for every cell of every study (the grid of
-    rectifiers.spec.study.study_runs), and each study's knob as study.json describes it."""
+    rectifiers.experiment.study.study_runs), and each study's knob as study.json describes it."""
     cells, knobs = {}, {}
     for name, cell, run in study_runs(profile, studies, overrides):
         cells.setdefault(cell_of(identity(run, fingerprint="")), (name, cell))

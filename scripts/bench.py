@@ -38,9 +38,9 @@ from PIL import Image
 from torchvision import transforms
 from torchvision.datasets import VisionDataset
 
+from rectifiers.experiment import data
 from rectifiers.files import CONF, RESULTS, ROOT
 from rectifiers.provenance import git_commit
-from rectifiers.spec import data
 from rectifiers.training import models
 from rectifiers.training.device import autocast_for, keep_freed_memory, select_device
 from rectifiers.training.train import train

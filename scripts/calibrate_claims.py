@@ -38,7 +38,7 @@ from rectifiers.analysis import claims
 from rectifiers.analysis.bars import failures, unreachable
 from rectifiers.analysis.rules import RULES
 from rectifiers.analysis.simulation import NOISE_MODELS
-from rectifiers.spec.study import scale_activations
+from rectifiers.experiment.study import scale_activations
 
 LEVEL_FILE = "claim3_level.csv"
 DRIVERS_FILE = "claims_calibration_drivers.csv"

@@ -8,7 +8,7 @@
 chain builds: nothing for the committed tree (the committed data, its committed records, no
 FRESH), otherwise the name of a folder of reproductions/ (`<profile>-<source>-<fingerprint>`),
 which it claims with a reproduction.json. A folder made on other data is refused; an
-interrupted one is continued. The decision is rectifiers.spec.locate.
+interrupted one is continued. The decision is rectifiers.experiment.locate.
 
 `report` (`make compare`, the last step of a reproduction) writes reproductions/<name>/report.md
 and compare.pdf/png: the claims' verdicts, the paper's headline means with the reproduction's
@@ -26,11 +26,11 @@ import sys
 from pathlib import Path
 
 from rectifiers.analysis import claims, results
+from rectifiers.experiment import data
+from rectifiers.experiment.config import ConfigError, cell_of
+from rectifiers.experiment.locate import MANIFEST, Refused, check_sample, locate, read_json
 from rectifiers.files import write_atomic
 from rectifiers.render import reproduction_report
-from rectifiers.spec import data
-from rectifiers.spec.config import ConfigError, cell_of
-from rectifiers.spec.locate import MANIFEST, Refused, check_sample, locate, read_json
 from rectifiers.studies import STUDIES_BY_SCALE
 
 log = logging.getLogger("rectifiers")
@@ -38,7 +38,7 @@ log = logging.getLogger("rectifiers")
 
 def read_side(results_dir: Path) -> reproduction_report.Side | None:
     """What the report reads of one results folder; None where it holds no study (cell_of, the
-    run's configuration without the data, needs the config checks of spec/)."""
+    run's configuration without the data, needs the config checks of experiment/)."""
     if not (results_dir / "study.json").exists():
         return None
     res = results.load(results_dir, "epochs")

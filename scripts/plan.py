@@ -23,12 +23,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from rectifiers.experiment import data, locate
+from rectifiers.experiment.config import ConfigError, cell_of, identity
+from rectifiers.experiment.data import DataError
+from rectifiers.experiment.records import load_summary
+from rectifiers.experiment.study import study_runs
 from rectifiers.files import RESULTS
-from rectifiers.spec import data, locate
-from rectifiers.spec.config import ConfigError, cell_of, identity
-from rectifiers.spec.data import DataError
-from rectifiers.spec.records import load_summary
-from rectifiers.spec.study import study_runs
 from rectifiers.studies import CALIBRATION, SCALE_STUDIES, STUDIES, TUNED
 from rectifiers.training import models
 
@@ -96,7 +96,7 @@ def remaining_seconds(cfg, cost: dict, tp: dict) -> float:
 
 def reproduction_store(args) -> tuple[Path | None, str | None]:
     """The record store `make reproduce` with these settings would use and the fingerprint of its
-    data (rectifiers.spec.locate, without downloading and without claiming a folder); no store
+    data (rectifiers.experiment.locate, without downloading and without claiming a folder); no store
     while the data is not on this machine."""
     try:
         locate.check_sample(args.profile, args.sample, args.sample_trained)

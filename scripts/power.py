@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from rectifiers.analysis import calibration, power
-from rectifiers.spec.study import scale_activations
+from rectifiers.experiment.study import scale_activations
 
 
 def main(argv=None) -> int:

@@ -35,9 +35,9 @@ from hydra import compose, initialize_config_dir
 from rectifiers import activations
 from rectifiers.analysis.mechanism import signal_acts, signal_settings
 from rectifiers.analysis.rules import RULES
+from rectifiers.experiment.records import cpu_model
 from rectifiers.files import CONF, write_atomic
 from rectifiers.provenance import git_commit
-from rectifiers.spec.records import cpu_model
 from rectifiers.training import models, tensors
 from rectifiers.training.monitor import LayerStats
 

@@ -14,10 +14,10 @@ from omegaconf import OmegaConf
 
 from rectifiers import activations, knobs
 from rectifiers.analysis import results
+from rectifiers.experiment import data
+from rectifiers.experiment.study import sweep_values
 from rectifiers.files import CONF
 from rectifiers.render import cli, latex
-from rectifiers.spec import data
-from rectifiers.spec.study import sweep_values
 from rectifiers.studies import STUDIES
 
 SCALE = ("smoke", "cpu", "full")  # column order: smallest first; any other profile after them

@@ -6,7 +6,7 @@
 
 A mistyped or impossible setting (seed=abc, optim.lrr=0.1, optim.lr=-1, activation=swish) is
 refused in one line before any data is loaded, and missing data in one line before any run (or
-job) starts (rectifiers.spec.launch). Each run's folder, runs/<profile>/<run-id>/, is Hydra's output
+job) starts (rectifiers.experiment.launch). Each run's folder, runs/<profile>/<run-id>/, is Hydra's output
 folder: .hydra/ and train.log are there. Every run ends with a line saying how it ended; a sweep
 ends with "N ok, N diverged, N failed" and exits non-zero if any run failed.
 """
@@ -17,15 +17,15 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
-from rectifiers.spec.config import ConfigError
-from rectifiers.spec.launch import run_app
+from rectifiers.experiment.config import ConfigError
+from rectifiers.experiment.launch import run_app
 
 log = logging.getLogger("rectifiers")
 
 
 @hydra.main(config_path="../conf", config_name="train", version_base="1.3")
 def main(cfg):
-    from rectifiers.spec.data import DataError
+    from rectifiers.experiment.data import DataError
     from rectifiers.training.train import train  # here, so that a sweep's launcher process never loads torch
     sweep = HydraConfig.get().mode == RunMode.MULTIRUN
     try:

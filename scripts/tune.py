@@ -21,8 +21,8 @@ import pandas as pd
 
 from rectifiers.activations import ACTIVATIONS, REFERENCE
 from rectifiers.analysis import tuning
+from rectifiers.experiment.records import load_summary, run_row
 from rectifiers.files import CONF, ROOT
-from rectifiers.spec.records import load_summary, run_row
 
 CONFIG_NAME = {a.label: a.config for a in ACTIVATIONS}  # tuned.csv's labels -> conf/activation/ names
 

@@ -15,7 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-from rectifiers.spec.data import CLASSES
+from rectifiers.experiment.data import CLASSES
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -108,7 +108,7 @@ def copy_checkout(dest: Path) -> Path:
 
 def outputs(cfg):
     """(metrics, layers, summary) of a finished run, timing fields dropped."""
-    from rectifiers.spec.config import run_dir
+    from rectifiers.experiment.config import run_dir
     out = run_dir(cfg)
     metrics = [without(r, TIMING_METRICS) for r in read_jsonl(out / "metrics.jsonl")]
     layers = read_jsonl(out / "layers.jsonl")

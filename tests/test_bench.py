@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from rectifiers.spec import data
+from rectifiers.experiment import data
 
 FIELDS = ("ceiling", "ours", "ours_steps", "ours_monitor_off", "standard", "ours_over_ceiling",
           "ours_steps_over_ceiling", "ours_over_standard", "monitor_overhead", "monitor_overhead_self_timed")

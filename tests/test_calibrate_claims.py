@@ -17,7 +17,7 @@ from rectifiers.analysis import claims as C
 from rectifiers.analysis import power as P
 from rectifiers.analysis import simulation as S
 from rectifiers.analysis.worlds import World, worlds
-from rectifiers.spec.study import scale_activations
+from rectifiers.experiment.study import scale_activations
 
 RESULTS = ROOT / "results" / "cpu"
 

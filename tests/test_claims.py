@@ -340,9 +340,10 @@ def test_verdict_changes_names_the_comparisons_that_moved():
     ten = [verdict(1, "inconclusive", ("lr=0.1", 0.35, 0.2, 1.0), ("bs=4", 0.31, 0.3, 1.0)),
            verdict(2, "inconclusive", ("a", 0.1, 0.5, 0.04)),   # crossed 0.05, not 0.025: a move all the same
            verdict(3, "inconclusive", ("b", 0.1, 0.01, 1.0), not_run=True)]
-    lr = "lr=0.1 (estimate from 0.4 to 0.35, corrected p from 0.01 to 0.2)"
+    lr = "lr=0.1 (estimate from 40.0% to 35.0%, corrected p from 0.01 to 0.2)"  # claim 1: a dead ratio
     assert claim_text.moved(five[0], ten[0], 0.05) == [lr]
-    assert claim_text.moved(five[1], ten[1], 0.05) == ["a (estimate from 0 to 0.1, corrected p from 0.5 to 0.04)"]
+    assert claim_text.moved(five[1], ten[1], 0.05) == [
+        "a (estimate from +0.0 points to +10.0 points, corrected p from 0.5 to 0.04)"]
     assert claim_text.moved(five[1], verdict(2, "x", ("a", 0.1, 0.5, 0.2)), 0.05) == []
     assert claim_text.verdict_changes(five, ten, 0.05, (5, 10)) == (
         "Claim 1 went from supported at 5 seeds to inconclusive at 10: the comparisons whose corrected test "
@@ -352,4 +353,11 @@ def test_verdict_changes_names_the_comparisons_that_moved():
     many = [verdict(2, "supported", *[(str(i), 0.1, 0.01, 1.0) for i in range(6)])]
     gone = [verdict(2, "contradicted", *[(str(i), 0.0, 0.5, 1.0) for i in range(6)])]
     assert claim_text.verdict_changes(many, gone, 0.05, (5, 10)).endswith(
-        "3 (estimate from 0.1 to 0, corrected p from 0.01 to 0.5); and 2 more.")
+        "3 (estimate from +10.0 points to +0.0 points, corrected p from 0.01 to 0.5); and 2 more.")
+
+
+def test_an_estimate_is_said_in_its_claims_unit():
+    assert claim_text.estimate_words(1, Comparison("batch size 4", 10, 0.552)) == "55.2%"
+    assert claim_text.estimate_words(2, Comparison("a", 10, -0.046)) == "-4.6 points"
+    assert claim_text.estimate_words(4, Comparison("slope per layer", 20, 0.0031)) == "+0.3 points per layer"
+    assert claim_text.estimate_words(6, Comparison("diagnosis", 175, -0.09, groups=22)) == "rho -0.09"

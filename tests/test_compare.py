@@ -1,7 +1,7 @@
 """A reproduction (scripts/compare.py): the counts of its report on small hand-made tables
 (rectifiers.render.reproduction, each expected value worked out by hand), the headline numbers
 against the macros the paper prints, and where `make reproduce` builds, with its refusals
-(rectifiers.spec.locate). The whole chain is tests/test_reproduce.py."""
+(rectifiers.experiment.locate). The whole chain is tests/test_reproduce.py."""
 from __future__ import annotations
 
 import importlib.util
@@ -14,11 +14,11 @@ import pytest
 from conftest import ROOT
 from fake_results import write_fake_results
 from rectifiers.analysis import results
+from rectifiers.experiment import data
+from rectifiers.experiment import locate as loc
+from rectifiers.experiment.config import ConfigError
 from rectifiers.render import latex, reproduction
 from rectifiers.render.cell_numbers import cell_numbers, scale_numbers
-from rectifiers.spec import data
-from rectifiers.spec import locate as loc
-from rectifiers.spec.config import ConfigError
 
 NAN = float("nan")
 

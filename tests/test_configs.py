@@ -8,7 +8,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import CONF
-from rectifiers.spec.config import ConfigError, check_config, check_overrides, identity, run_id, variants_with
+from rectifiers.experiment.config import ConfigError, check_config, check_overrides, identity, run_id, variants_with
 
 GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir())
 OPTIONS = [(g, p.stem) for g in GROUPS for p in sorted((CONF / g).glob("*.yaml"))]
@@ -131,7 +131,7 @@ def test_the_callbacks_are_importable():
     with hydra.initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = hydra.compose("train", return_hydra_config=True)
     targets = sorted(cb._target_ for cb in cfg.hydra.callbacks.values())
-    assert targets == ["rectifiers.spec.launch.CheckRun", "rectifiers.spec.study.CheckStudy"]
+    assert targets == ["rectifiers.experiment.launch.CheckRun", "rectifiers.experiment.study.CheckStudy"]
     for target in targets:
         module, _, attr = target.rpartition(".")
         assert hasattr(importlib.import_module(module), attr), target

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from conftest import files_under
-from rectifiers.spec import data
-from rectifiers.spec.config import ConfigError, identity, run_id
-from rectifiers.spec.data import CLASSES, DataError, balanced_subset, validation_subset
+from rectifiers.experiment import data
+from rectifiers.experiment.config import ConfigError, identity, run_id
+from rectifiers.experiment.data import CLASSES, DataError, balanced_subset, validation_subset
 from rectifiers.training import tensors
 from rectifiers.training.tensors import augment
 from rectifiers.training.train import train

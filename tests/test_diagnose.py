@@ -481,8 +481,8 @@ def test_a_run_checkpoint_is_loaded(run_folder, tmp_path):
 def test_kept_final_weights_are_what_diagnose_run_measures(tiny_cfg, tmp_path):
     """runtime.keep_weights: the final weights stay in the run folder as weights.pt, never in the
     record, and --run measures them (as the run's monitor did after its last epoch) and says so."""
-    from rectifiers.spec import records
-    from rectifiers.spec.config import run_dir
+    from rectifiers.experiment import records
+    from rectifiers.experiment.config import run_dir
     from rectifiers.training.train import train
     cfg = tiny_cfg("runtime.keep_weights=true", f"runtime.record_dir={tmp_path / 'records'}", "model.init.bias=-0.5")
     out = run_dir(cfg)

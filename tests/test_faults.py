@@ -16,9 +16,9 @@ import pytest
 import torch
 
 from conftest import RESUME, ROOT, STEPS, TINY, copy_checkout, crash_at_epoch, files_under, image_tree, outputs
-from rectifiers.spec import data
-from rectifiers.spec.config import ConfigError, record_dir, run_dir
-from rectifiers.spec.data import DataError
+from rectifiers.experiment import data
+from rectifiers.experiment.config import ConfigError, record_dir, run_dir
+from rectifiers.experiment.data import DataError
 from rectifiers.training import tensors
 from rectifiers.training.train import train
 

@@ -21,18 +21,18 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 # imports only itself; spec <- training; analysis <- render; diagnose may use them all.
 MAY_IMPORT = {
     "": {""},
-    "spec": {"", "spec"},
-    "training": {"", "spec", "training"},
+    "experiment": {"", "experiment"},
+    "training": {"", "experiment", "training"},
     "analysis": {"", "analysis"},
     "render": {"", "analysis", "render"},
-    "diagnose": {"", "spec", "training", "analysis", "render", "diagnose"},
+    "diagnose": {"", "experiment", "training", "analysis", "render", "diagnose"},
 }
 # What importing every module of a folder must not load: checking a sweep, composing a study
 # and working out run ids happen before torch loads; the analysis and the figures need
 # neither torch nor Hydra.
 NOT_LOADED = {
     "": ("torch", "torchvision"),
-    "spec": ("torch", "torchvision"),
+    "experiment": ("torch", "torchvision"),
     "analysis": ("torch", "torchvision", "hydra", "omegaconf"),
     "render": ("torch", "torchvision", "hydra", "omegaconf"),
 }

@@ -1,4 +1,4 @@
-"""scripts/train.py as Hydra users expect it (rectifiers.spec.launch): the run's folder is Hydra's
+"""scripts/train.py as Hydra users expect it (rectifiers.experiment.launch): the run's folder is Hydra's
 output folder, each sweep has its own folder, Hydra's flags pass, and every refusal, Hydra's
 own included, is one line naming the fix, in a single run as in a sweep."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, TINY, files_under
-from rectifiers.spec.records import RECORD_FILES
+from rectifiers.experiment.records import RECORD_FILES
 
 TRAIN = [sys.executable, str(ROOT / "scripts" / "train.py")]
 

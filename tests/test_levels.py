@@ -14,9 +14,9 @@ from omegaconf import OmegaConf
 
 from conftest import CONF, ROOT
 from rectifiers.analysis.rules import RULES, load_rules
+from rectifiers.experiment.config import check_overrides, identity, resolved, run_id
+from rectifiers.experiment.study import sweep_values
 from rectifiers.knobs import BY_KEY, KNOBS
-from rectifiers.spec.config import check_overrides, identity, resolved, run_id
-from rectifiers.spec.study import sweep_values
 from rectifiers.studies import STUDIES
 
 STRESS = [n for n in STUDIES if n in KNOBS]  # conf/study/<knob>.yaml: the studies of a stress knob

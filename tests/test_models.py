@@ -12,8 +12,8 @@ from torch import nn
 
 from conftest import CONF
 from rectifiers.activations import is_activation
-from rectifiers.spec.config import MODELS as MODEL_NAMES
-from rectifiers.spec.config import ConfigError, check_config, check_model
+from rectifiers.experiment.config import MODELS as MODEL_NAMES
+from rectifiers.experiment.config import ConfigError, check_config, check_model
 from rectifiers.training import models
 from rectifiers.training.models import build_model, leaky_kaiming_std
 

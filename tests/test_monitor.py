@@ -9,7 +9,7 @@ from torch import nn
 
 from conftest import read_jsonl
 from rectifiers.activations import is_activation
-from rectifiers.spec.config import run_dir
+from rectifiers.experiment.config import run_dir
 from rectifiers.training import models
 from rectifiers.training.monitor import LayerStats, Monitor, dormant_scores, feeding_weights, revival
 from rectifiers.training.train import train

@@ -251,7 +251,7 @@ def test_setup_table_names_the_data_the_runs_used(fake, tmp_path):
     """The reported profile's data source is the one in study.json, not the configured one."""
     import json
 
-    from rectifiers.spec.data import DESCRIPTIONS
+    from rectifiers.experiment.data import DESCRIPTIONS
     moved = copy_results(fake, tmp_path / "moved")
     study = json.loads((moved / "study.json").read_text())
     study["profile"] = reported = "cpu"  # a profile of conf/, whose configured source is torchvision

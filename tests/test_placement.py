@@ -10,9 +10,9 @@ import pytest
 
 from rectifiers.analysis import results
 from rectifiers.analysis.rules import RULES
+from rectifiers.experiment.records import load_summary, read_summary
+from rectifiers.experiment.study import read_outcome, study_runs
 from rectifiers.files import RESULTS
-from rectifiers.spec.records import load_summary, read_summary
-from rectifiers.spec.study import read_outcome, study_runs
 from rectifiers.studies import STUDIES
 
 

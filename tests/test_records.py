@@ -14,10 +14,10 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from conftest import image_tree
-from rectifiers.spec.config import identity, run_id
-from rectifiers.spec.data import CLASSES
-from rectifiers.spec.records import RECORD_FILES
-from rectifiers.spec.study import study_runs
+from rectifiers.experiment.config import identity, run_id
+from rectifiers.experiment.data import CLASSES
+from rectifiers.experiment.records import RECORD_FILES
+from rectifiers.experiment.study import study_runs
 from rectifiers.studies import CALIBRATION, SCALE_STUDIES, STUDIES, TUNED
 
 ROOT = Path(__file__).resolve().parents[1]

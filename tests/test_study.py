@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT, TIMING_SUMMARY, TINY, without
-from rectifiers.spec.study import check_study, grid
+from rectifiers.experiment.study import check_study, grid
 from rectifiers.studies import STUDIES
 
 TRAIN = [sys.executable, str(ROOT / "scripts" / "train.py")]
@@ -162,8 +162,8 @@ def test_cells_composed_once_per_group_choice_get_the_ids_of_cells_composed_one_
     from hydra import initialize_config_dir
     from omegaconf import read_write
 
-    from rectifiers.spec.config import run_id
-    from rectifiers.spec.study import compose_jobs, study_runs
+    from rectifiers.experiment.config import run_id
+    from rectifiers.experiment.study import compose_jobs, study_runs
     base = ["+study=init_bias", "profile=smoke"]
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
         master = hcompose("train", overrides=base, return_hydra_config=True)
@@ -183,8 +183,8 @@ def test_a_grid_key_the_run_config_lacks_is_refused_as_hydra_would():
     from hydra import compose as hcompose
     from hydra import initialize_config_dir
 
-    from rectifiers.spec.config import ConfigError
-    from rectifiers.spec.study import compose_cells
+    from rectifiers.experiment.config import ConfigError
+    from rectifiers.experiment.study import compose_cells
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
         with pytest.raises(ConfigError, match="optim.lrr"):
             compose_cells(hcompose, ["profile=smoke"], [{"activation": "relu", "optim.lrr": 0.1}])

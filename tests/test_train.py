@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 
 import rectifiers.training.train as train_mod
 from conftest import RESUME, ROOT, STEPS, crash_at_epoch, files_under, outputs, read_jsonl
-from rectifiers.spec.config import identity, resolved, run_dir, run_id
+from rectifiers.experiment.config import identity, resolved, run_dir, run_id
 from rectifiers.training.train import train
 
 

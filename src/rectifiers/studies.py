@@ -1,6 +1,6 @@
 """The studies by role (conf/study/<name>.yaml): which are run first, which make up the stress
 grid, and which studies each claim scale is decided on. Pure data, no Hydra: the claims
-(analysis/) read the scales, and spec/study.py composes the studies.
+(analysis/) read the scales, and experiment/study.py composes the studies.
 """
 from __future__ import annotations
 

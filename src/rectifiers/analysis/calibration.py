@@ -95,7 +95,7 @@ def calibrate(runs: pd.DataFrame, epochs: pd.DataFrame | None, acts: dict, n_sim
               seed: int = RNG_SEED, claims=range(1, 7), jobs: int = 1, seeds: int = 5,
               noise=NOISE_MODELS) -> pd.DataFrame:
     """One row per (noise model, claim, world), in the order of `worlds`. `acts`: per scale, the
-    activations its studies sweep (spec/study.py's scale_activations). Raises DegenerateNoise,
+    activations its studies sweep (experiment/study.py's scale_activations). Raises DegenerateNoise,
     naming the scale and outcome, if a compared outcome has no noise."""
     todo = []
     for model in noise:

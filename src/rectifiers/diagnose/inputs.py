@@ -123,7 +123,7 @@ def fit_to_shape(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
 
 
 def data_config(spec: str, probe: int) -> dict:
-    """--data synthetic | folder:ROOT | cifar10:ROOT -> the data config of rectifiers.spec.data; the
+    """--data synthetic | folder:ROOT | cifar10:ROOT -> the data config of rectifiers.experiment.data; the
     whole training split is the pool the fixed probe is drawn from."""
     source, _, root = spec.partition(":")
     common = {"cache_dir": ".cache/data", "train_size": None, "eval_size": None, "subset_seed": 0}
@@ -146,7 +146,7 @@ def load_probe(data_cfg, probe: int) -> tuple[torch.Tensor, str]:
     """The study's probe: a fixed sample of training images, standardised (tensors.load)."""
     from omegaconf import OmegaConf
 
-    from ..spec import data
+    from ..experiment import data
     from ..training import tensors
     try:
         ds = tensors.load(OmegaConf.create(dict(data_cfg)), probe, torch.device("cpu"))
@@ -162,7 +162,7 @@ def load_run(run: Path, args) -> tuple[nn.Module, str, dict, dict]:
     its data and monitor configs."""
     from omegaconf import OmegaConf
 
-    from ..spec.records import WEIGHTS
+    from ..experiment.records import WEIGHTS
     from ..training import models
     config = run / "config.yaml"
     if not config.is_file():

@@ -8,7 +8,7 @@ import platform
 
 import torch
 
-from ..spec.config import ConfigError
+from ..experiment.config import ConfigError
 
 
 def select_device(runtime) -> torch.device:

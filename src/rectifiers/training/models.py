@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ..activations import make_activation, slope_at_init
-from ..spec.config import check_model
+from ..experiment.config import check_model
 
 ONEDNN_ISA_VARIABLES = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")  # they cap the kernels oneDNN picks
 

@@ -1,5 +1,5 @@
 """CIFAR-10 as whole-split uint8 tensors on the device, augmented on whole batches (as in
-airbench). spec/data.py decodes, caches and subsets the arrays; this module only moves them."""
+airbench). experiment/data.py decodes, caches and subsets the arrays; this module only moves them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..spec.data import DataError, balanced_subset, load_arrays, validation_subset
+from ..experiment.data import DataError, balanced_subset, load_arrays, validation_subset
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""One training run: config in, run directory out (spec/records.py; docs/design.md section 3).
+"""One training run: config in, run directory out (experiment/records.py; docs/design.md section 3).
 train() reads top to bottom: skip a run finished before, set up, resume, train epoch by epoch,
 finish. All that a run changes as it trains is its Progress, which each checkpoint saves."""
 from __future__ import annotations
@@ -16,9 +16,9 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from .. import activations
+from ..experiment import data, records
+from ..experiment.config import ConfigError, check_config, identity, record_dir, resolved, run_dir
 from ..files import set_aside, write_atomic
-from ..spec import data, records
-from ..spec.config import ConfigError, check_config, identity, record_dir, resolved, run_dir
 from . import models, tensors
 from .device import autocast_for, describe_device, keep_freed_memory, select_device
 from .monitor import Monitor

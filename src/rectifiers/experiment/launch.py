@@ -44,7 +44,7 @@ def _sweep(knob) -> str:
 
 
 # At import: every process that runs a job or composes a study imports this module (scripts/
-# train.py, spec/study.py, and the callbacks below).
+# train.py, experiment/study.py, and the callbacks below).
 OmegaConf.register_new_resolver("rectifiers.run_dir", _run_folder, replace=True)
 OmegaConf.register_new_resolver("rectifiers.sweep", _sweep, replace=True)
 
