@@ -137,3 +137,31 @@ def test_the_tuned_sentence_groups_the_differences_by_what_tuning_did():
     assert sentence(fates[3:4], None).endswith("the difference from ReLU appears for Leaky 0.01 at depth 8.")
     words = {tuning.fate(f, t) for f in [(1, 2), (-1, 1), (-2, -1)] for t in [(1, 2), (-1, 1), (-2, -1)]}
     assert set(FATE_ORDER) == words  # every fate has its place in the text
+
+
+@pytest.mark.slow
+def test_tune_runs_its_three_steps_through_the_real_sweeps(tmp_path):
+    """scripts/tune.py as `make train` calls it, on a two-activation, one-depth slice of the smoke
+    profile's tuned study: the selection grid (every declared rate), a step beyond an edge where
+    the chosen rate is the grid's lowest or highest, then the chosen rates on the comparison seeds."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    records = tmp_path / "records"
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "tune.py"), "--profile", "smoke", "--records",
+                          str(records), "--jobs", "1", 'hydra.sweeper.params.activation="relu,prelu"',
+                          "model.depth=8", "profile.tuned.comparison_seeds=1",
+                          f"runs_dir={tmp_path / 'runs'}", f"hydra.sweep.dir={tmp_path / 'multirun'}"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    runs = [json.loads(p.read_text()) for p in records.glob("*/summary.json")]
+    assert all(s["status"] == "ok" and s["config"]["data"]["val_size"] for s in runs)
+    grid = {(s["config"]["activation"]["name"], s["config"]["optim"]["lr"]) for s in runs if s["config"]["seed"] == 0}
+    assert {(a, lr) for a in ("relu", "prelu") for lr in RULES.tuning["rates"]} <= grid
+    beyond = grid - {(a, lr) for a in ("relu", "prelu") for lr in RULES.tuning["rates"]}
+    assert {lr for _, lr in beyond} <= set(RULES.tuning["beyond_edge"].values())
+    compared = [s for s in runs if s["config"]["seed"] == 10]
+    assert sorted(s["config"]["activation"]["name"] for s in compared) == ["prelu", "relu"]
+    assert "tune: chosen rates" in out.stdout
