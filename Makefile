@@ -196,7 +196,7 @@ compare: env  ## a reproduction's report.md and compare.pdf (the last step of ma
 	  $$(ls reproductions 2>/dev/null || echo none yet); exit 1; }
 	$(PY) scripts/compare.py report --reproduction $(TREE:%/=%)
 
-test: env $(VENV)/.installed-test  ## the lint, then the tests, offline on synthetic data, in JOBS processes: under 10 min
+test: env $(VENV)/.installed-test  ## the lint, then the tests, offline on synthetic data, in JOBS processes: about 12 min on 2 cores
 	$(VENV)/bin/ruff check src scripts tests
 	$(PY) -m pytest -q -n $(JOBS)
 
