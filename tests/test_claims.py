@@ -331,7 +331,8 @@ def test_rule_text_is_written_from_the_constants():
 
 def test_verdict_changes_names_the_comparisons_that_moved():
     def verdict(n, v, *rows, not_run=False):  # rows: (label, estimate, Holm p fewer, Holm p more)
-        rows = [Comparison(label, 3, e, adjusted=PValues(less=p, greater=q)) for label, e, p, q in rows]
+        unit = "percent" if n == 1 else "points"  # claim 1 compares a dead ratio with its threshold
+        rows = [Comparison(label, 3, e, adjusted=PValues(less=p, greater=q), unit=unit) for label, e, p, q in rows]
         return claims.Verdict(number=n, verdict=v, result="", scales=("stress",), method="", family="",
                               family_size=len(rows), correction="", comparisons=rows, not_run=not_run)
     five = [verdict(1, "supported", ("lr=0.1", 0.4, 0.01, 1.0), ("bs=4", 0.3, 0.2, 1.0)),
@@ -356,8 +357,8 @@ def test_verdict_changes_names_the_comparisons_that_moved():
         "3 (estimate from +10.0 points to +0.0 points, corrected p from 0.01 to 0.5); and 2 more.")
 
 
-def test_an_estimate_is_said_in_its_claims_unit():
-    assert claim_text.estimate_words(1, Comparison("batch size 4", 10, 0.552)) == "55.2%"
-    assert claim_text.estimate_words(2, Comparison("a", 10, -0.046)) == "-4.6 points"
-    assert claim_text.estimate_words(4, Comparison("slope per layer", 20, 0.0031)) == "+0.3 points per layer"
-    assert claim_text.estimate_words(6, Comparison("diagnosis", 175, -0.09, groups=22)) == "rho -0.09"
+def test_an_estimate_is_said_in_its_unit():
+    assert claim_text.estimate_words(Comparison("batch size 4", 10, 0.552, unit="percent")) == "55.2%"
+    assert claim_text.estimate_words(Comparison("a", 10, -0.046)) == "-4.6 points"
+    assert claim_text.estimate_words(Comparison("s", 20, 0.0031, unit="points per layer")) == "+0.3 points per layer"
+    assert claim_text.estimate_words(Comparison("diagnosis", 175, -0.09, groups=22, unit="rho")) == "rho -0.09"

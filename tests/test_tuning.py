@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 
+from conftest import ROOT
 from rectifiers.analysis import tuning
 from rectifiers.analysis.rules import RULES
 
@@ -144,11 +148,6 @@ def test_tune_runs_its_three_steps_through_the_real_sweeps(tmp_path):
     """scripts/tune.py as `make train` calls it, on a two-activation, one-depth slice of the smoke
     profile's tuned study: the selection grid (every declared rate), a step beyond an edge where
     the chosen rate is the grid's lowest or highest, then the chosen rates on the comparison seeds."""
-    import json
-    import subprocess
-    import sys
-
-    from conftest import ROOT
     records = tmp_path / "records"
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "tune.py"), "--profile", "smoke", "--records",
                           str(records), "--jobs", "1", 'hydra.sweeper.params.activation="relu,prelu"',

@@ -159,19 +159,19 @@ def moved(before, after, alpha: float) -> list[str]:
         p0, p1 = asdict(r0.adjusted), asdict(r.adjusted)
         test = next((k for k in p1 if crossed(p0[k], p1[k])), None)
         if test:
-            out.append(f"{r.label} (estimate from {estimate_words(after.number, r0)} to "
-                       f"{estimate_words(after.number, r)}, corrected p from {p0[test]:.3g} to {p1[test]:.3g})")
+            out.append(f"{r.label} (estimate from {estimate_words(r0)} to {estimate_words(r)}, corrected p "
+                       f"from {p0[test]:.3g} to {p1[test]:.3g})")
     return out
 
 
-def estimate_words(number: int, c) -> str:
-    """A comparison's estimate in the paper's units: claim 1's dead ratio in percent, claim 6's
-    correlation as it is, claim 4's slope in points per layer, any other a difference in points."""
-    if number == 1:
+def estimate_words(c) -> str:
+    """A comparison's estimate in its unit (Comparison.unit): a dead ratio in percent, a
+    correlation as it is, a difference in points (or points per layer)."""
+    if c.unit == "percent":
         return f"{100 * c.estimate:.1f}%"
-    if c.groups:
+    if c.unit == "rho":
         return f"rho {c.estimate:+.2f}"
-    return f"{100 * c.estimate:+.1f} points" + (" per layer" if c.label.startswith("slope") else "")
+    return f"{100 * c.estimate:+.1f} {c.unit}"
 
 
 def verdict_changes(before: list, after: list, alpha: float, looks: tuple[int, int], shown: int = 4) -> str:

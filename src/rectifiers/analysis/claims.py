@@ -75,7 +75,8 @@ def claim1(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     if not has_scale(t, "stress"):
         return _not_run(1, ("stress",), "stress", **test)
     here = t[(t.scale == "stress") & (t.act == rules.relu)]
-    rows = [compare(c, here[here.cell == c].dead_peak, rules.dead_threshold, rules, cell=c) for c in cells]
+    rows = [compare(c, here[here.cell == c].dead_peak, rules.dead_threshold, rules, cell=c, unit="percent")
+            for c in cells]
     rows = holm(rows, "greater")
     above = [r.label for r in rows if r.adjusted.greater < rules.alpha]
     below_all = all(r.p.less < rules.alpha for r in rows)   # intersection-union: no correction
@@ -148,7 +149,8 @@ def _slope(acc: Values, depths: list[float], rules: Rules) -> Comparison:
     """The least-squares slope on depth of PReLU's paired gain over ReLU, every seed a point."""
     gains = [acc.diff(cell_key("depth", d), rules.prelu, rules.relu) for d in depths]
     s = stats.slope_test([d for d, g in zip(depths, gains) for _ in g], [x for g in gains for x in g], rules.alpha)
-    return Comparison("slope per layer", s.n, s.slope, s.low, s.high, PValues(less=s.p_less, greater=s.p_greater))
+    return Comparison("slope per layer", s.n, s.slope, s.low, s.high, PValues(less=s.p_less, greater=s.p_greater),
+                      unit="points per layer")
 
 
 def claim4(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
@@ -246,7 +248,7 @@ def claim6(t: pd.DataFrame, rules: Rules = RULES) -> Verdict:
     a = rules.alpha
     assoc, acc = _association(t, rules), Values(t, "stress")
     diag = Comparison("diagnosis: rho(epoch-1 dead ratio, final accuracy)", assoc.n, assoc.rho,
-                      p=PValues(less=assoc.p_less, greater=assoc.p_greater), groups=assoc.groups)
+                      p=PValues(less=assoc.p_less, greater=assoc.p_greater), groups=assoc.groups, unit="rho")
     cure = [compare(f"Leaky vs ReLU @ {c}", acc.diff(c, rules.leaky, rules.relu), 0.0, rules,
                     rules.accuracy_margin, cell=c) for c in cells]
     cure = [with_p(r, ruled_out=min(r.p.less, or_one(r.p.tost))) for r in cure]   # a worse or a negligible cure

@@ -48,6 +48,7 @@ class Comparison:
     cell: str | None = None
     depth: float | None = None
     groups: int | None = None   # a test within groups (claim 6's diagnosis): how many groups
+    unit: str = "points"        # how the text says the estimate: percent, points, points per layer, rho
 
 
 def compare(label: str, x, null: float = 0.0, rules: Rules = RULES, margin: float | None = None,
