@@ -11,6 +11,7 @@ endif
 JOBS ?= $(shell nproc)
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# The studies make train trains, in this order (STUDIES=lr on the command line: that one only).
 STUDIES := calibration resnet_pilot lr batch_size depth init_bias resnet plain_long resnet_trained
 # A reproduction (docs/design.md section 9) is built in reproductions/$(REPRO)/, a tree with the
 # committed tree's layout; `make reproduce` sets REPRO, which is empty for the committed tree
@@ -81,9 +82,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed  ## the test extra of pyproject.toml (pytest, pytest-xdist, pypdf, cffconvert, statsmodels, ruff)
+# The package and the test extra of pyproject.toml (pytest, pytest-xdist, pypdf, cffconvert, statsmodels,
+# ruff), in one pip pass: on a fresh clone a second pass would resolve every package again.
+$(VENV)/.installed-test: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q -e ".[test]"
-	touch $@
+	touch $(VENV)/.installed $@
 
 # Only `make tex` installs system packages; `make paper` without TeX says what to run and stops.
 TEX_INSTALL := apt-get install -y --no-install-recommends $(TEX_PACKAGES)
@@ -196,9 +200,10 @@ compare: env  ## a reproduction's report.md and compare.pdf (the last step of ma
 	  $$(ls reproductions 2>/dev/null || echo none yet); exit 1; }
 	$(PY) scripts/compare.py report --reproduction $(TREE:%/=%)
 
-test: env $(VENV)/.installed-test  ## the lint, then the tests, offline on synthetic data, in JOBS processes: about 12 min on 2 cores
+test: $(VENV)/.installed-test  ## the lint, then the tests, offline on synthetic data, in JOBS processes: about 12 min on 2 cores
 	$(VENV)/bin/ruff check src scripts tests
-	$(PY) -m pytest -q -n $(JOBS)
+	$(PY) -m compileall -q src scripts tests  # bytecode once, not in each of the tests' processes (PYTHONDONTWRITEBYTECODE)
+	$(PY) -m pytest -q -n $(JOBS) --dist worksteal  # an idle worker takes queued tests from a busy one
 
 smoke:  ## the whole chain on synthetic data, in a few minutes (a reproduction: reproductions/smoke-*/)
 	$(MAKE) reproduce PROFILE=smoke

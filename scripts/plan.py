@@ -53,6 +53,9 @@ def recorded(records: Path, fingerprint: str | None = None) -> tuple[set, dict]:
     return done, {k: sorted(v)[len(v) // 2] for k, v in cost.items()}  # median
 
 
+MEASURED: dict = {}  # images/s by model shape: timed once per process
+
+
 def measure(cfg, steps: int = 6) -> dict:
     """Training and inference images/s on one thread."""
     torch.manual_seed(0)
@@ -114,7 +117,7 @@ def reproduction_store(args) -> tuple[Path | None, str | None]:
     return store, place.fingerprint
 
 
-def plan_line(name, cfgs, keys, done, seen, cost, measured, totals, jobs) -> None:
+def plan_line(name, cfgs, keys, done, seen, cost, totals, jobs) -> None:
     """Count a study's runs (done, left) and add the time left to `totals`; print its line."""
     n, n_done, study_s = 0, 0, 0.0
     for cfg, key in zip(cfgs, keys):
@@ -125,9 +128,9 @@ def plan_line(name, cfgs, keys, done, seen, cost, measured, totals, jobs) -> Non
         if key in done:
             n_done += 1
             continue
-        if shape(cfg) not in measured:
-            measured[shape(cfg)] = measure(cfg)
-        tp = measured[shape(cfg)]
+        if shape(cfg) not in MEASURED:
+            MEASURED[shape(cfg)] = measure(cfg)
+        tp = MEASURED[shape(cfg)]
         study_s += remaining_seconds(cfg, cost, tp)
     totals[0] += study_s
     print(f"  {name:16s} {n:5d} {n_done:5d} {n - n_done:5d}  {study_s / 60 / jobs:5.0f} min")
@@ -173,7 +176,7 @@ def main(argv=None) -> int:
     if args.overrides or args.fresh or args.sample is not None or args.sample_trained is not None or args.name:
         store, fingerprint = reproduction_store(args)
         done = recorded(store, fingerprint)[0] if store else set()
-    seen, measured, totals = set(), {}, [0.0]  # CPU seconds left
+    seen, totals = set(), [0.0]  # CPU seconds left
     print(f"profile {args.profile}: runs per study; a run shared by two studies counts in the first")
     print(f"  {'study':16s} {'runs':>5s} {'done':>5s} {'left':>5s}  wall time left ({args.jobs} jobs)")
     for name in ORDER:
@@ -184,9 +187,9 @@ def main(argv=None) -> int:
         sampled = [f"profile.tuned.selection_seeds={seeds}" if name in TUNED else f"profile.seeds={seeds}"]
         cfgs = [cfg for _, _, cfg in study_runs(args.profile, [name], sampled if seeds else [])]
         keys = [cell_of(identity(cfg, fingerprint="")) for cfg in cfgs]
-        plan_line(name, cfgs, keys, done, seen, cost, measured, totals, args.jobs)
+        plan_line(name, cfgs, keys, done, seen, cost, totals, args.jobs)
     cfgs, keys = tuned_comparison(args.profile)
-    plan_line("tuned: compare", cfgs, keys, tuned_done(store, fingerprint), seen, cost, measured, totals,
+    plan_line("tuned: compare", cfgs, keys, tuned_done(store, fingerprint), seen, cost, totals,
               args.jobs)
     print(f"  {'':16s} (the comparison's rates are chosen after the grid: costed at {cfgs[0].optim.lr:g}; where a "
           f"chosen rate is at the grid's edge, 3 runs more for each such activation and depth)")

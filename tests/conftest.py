@@ -91,6 +91,43 @@ def files_under(path: Path) -> list[Path]:
     return sorted(p for p in Path(path).rglob("*") if p.is_file()) if Path(path).exists() else []
 
 
+def load_script(name: str):
+    """scripts/<name>.py, loaded to run its command (main) in this process: a fresh interpreter per
+    call would import torch and Hydra again."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_main(name: str, argv: list[str]):
+    """scripts/<name>.py's command run in this process as its command line runs it: a
+    CompletedProcess with its exit status, its stdout with the package's log lines (INFO and
+    up), and its stderr with sys.exit's message. What it composes (experiment/study.py) is then
+    composed once per test worker, not once per call."""
+    import contextlib
+    import io
+    import logging
+    import subprocess
+    out, err, logger = io.StringIO(), io.StringIO(), logging.getLogger("rectifiers")
+    handler, level = logging.StreamHandler(out), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = load_script(name).main(argv)
+    except SystemExit as e:
+        code = e.code
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    if isinstance(code, str):  # sys.exit(message): the message on stderr, exit status 1
+        err.write(code + "\n")
+        code = 1
+    return subprocess.CompletedProcess([name, *argv], code or 0, out.getvalue(), err.getvalue())
+
+
 def copy_checkout(dest: Path) -> Path:
     """A copy of the working tree as a fresh clone would have it (tracked and unignored files)."""
     import shutil

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, load_script
 from rectifiers.experiment import data
 
 FIELDS = ("ceiling", "ours", "ours_steps", "ours_monitor_off", "standard", "ours_over_ceiling",
@@ -40,15 +40,25 @@ def test_bench_fast_mode_writes_every_field(tmp_path):
 
 
 @pytest.mark.slow
-def test_plan_counts_the_runs_and_estimates_from_measured_throughput():
-    out = subprocess.run([sys.executable, "scripts/plan.py", "--profile", "smoke", "--jobs", "2"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    runs = {m[1]: int(m[2]) for m in re.finditer(r"^\s+(\w+)\s+(\d+)\s+\d+\s+\d+", out.stdout, re.M)}
+def test_plan_counts_the_runs_of_the_study_and_of_a_sample(capsys):
+    """Two plans in one process (the second reuses the throughput the first timed): the smoke
+    study's, then that of a one-seed sample reproduced on other data."""
+    plan = load_script("plan")
+
+    def runs(argv) -> tuple[str, dict]:
+        assert plan.main(["--profile", "smoke", "--jobs", "2", *argv]) == 0
+        out = capsys.readouterr().out
+        assert "CPU:" in out and "GPU:" in out
+        return out, {m[1]: int(m[2]) for m in re.finditer(r"^\s+(\w+)\s+(\d+)\s+\d+\s+\d+", out, re.M)}
+    _, study = runs([])
     # smoke: 5 activations x 2 seeds x 3 learning rates; the other knobs share lr's baseline runs
-    assert runs["lr"] == 30 and runs["batch_size"] == runs["depth"] == runs["init_bias"] == 20
-    assert runs["resnet"] == 10 and runs["calibration"] == 12
-    assert "CPU:" in out.stdout and "GPU:" in out.stdout
+    assert study["lr"] == 30 and study["batch_size"] == study["depth"] == study["init_bias"] == 20
+    assert study["resnet"] == 10 and study["calibration"] == 12
+    out, sample = runs(["--sample", "1", "--sample-trained", "0", "data.synthetic_train=300"])
+    # one seed of each of 5 activations: lr's 3 levels, 2 more levels of each other knob
+    assert sample == {"calibration": 12, "lr": 15, "batch_size": 10, "depth": 10, "init_bias": 10, "resnet": 5,
+                      "plain_long": 10, "tuned": 50}  # the tuned grid: 5 rates x 2 depths x 5 activations, one seed
+    assert "resnet_trained   not trained" in out and "no run of it is done" not in out
 
 
 def test_plan_counts_the_images_each_run_trains_on(compose):

@@ -4,13 +4,12 @@ shape, each scale with its own activations, the noise is the committed runs' (po
 cell) and never degenerate, and fast versions of the calibration and the power table run
 (the full ones are `make calibrate` and `make power`, minutes on two idle cores)."""
 import functools
-import importlib.util
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, load_script
 from rectifiers.analysis import bars as B
 from rectifiers.analysis import calibration as K
 from rectifiers.analysis import claims as C
@@ -31,13 +30,6 @@ def acts() -> dict:
 def shape_from(runs, epochs, seeds=5, noise="pooled"):
     return S.shape_from(runs, epochs, acts(), C.RULES, seeds, noise)
 
-
-def load_script(name):
-    """A script, loaded to run its command (main)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

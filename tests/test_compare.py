@@ -4,14 +4,12 @@ against the macros the paper prints, and where `make reproduce` builds, with its
 (rectifiers.experiment.locate). The whole chain is tests/test_reproduce.py."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 
 import pandas as pd
 import pytest
 
-from conftest import ROOT
 from fake_results import write_fake_results
 from rectifiers.analysis import results
 from rectifiers.experiment import data
@@ -172,23 +170,3 @@ def test_unknown_data_is_refused_before_anything_is_made(committed):
     with pytest.raises(loc.Refused, match="SAMPLE=3: profile smoke has 2 seeds per cell; give 1 to 2"):
         loc.check_sample(SMOKE, 3, None)
     assert not (root / "reproductions").exists()
-
-
-def load_script(name: str):
-    """A script, loaded to run its command (main)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.mark.slow
-def test_plan_counts_a_sample(capsys):
-    assert load_script("plan").main(["--profile", SMOKE, "--jobs", "2", "--sample", "1",
-                                     "--sample-trained", "0", *OTHER]) == 0
-    out = capsys.readouterr().out
-    runs = {m[1]: int(m[2]) for m in re.finditer(r"^\s+(\w+)\s+(\d+)\s+\d+\s+\d+", out, re.M)}
-    # one seed of each of 5 activations: lr's 3 levels, 2 more levels of each other knob
-    assert runs == {"calibration": 12, "lr": 15, "batch_size": 10, "depth": 10, "init_bias": 10, "resnet": 5,
-                    "plain_long": 10, "tuned": 50}  # the tuned grid: 5 rates x 2 depths x 5 activations, one seed
-    assert "resnet_trained   not trained" in out and "no run of it is done" not in out

@@ -125,14 +125,17 @@ def test_unknown_option_lists_available_options(compose):
 
 # --- studies: sweeps over the options above ---------------------------------------
 
-def test_the_callbacks_are_importable():
+def test_the_callbacks_and_the_sweeper_are_importable():
     """conf/train.yaml names CheckStudy for every multirun (tests/test_study.py runs it) and
-    CheckRun for every single run (tests/test_hydra.py)."""
+    CheckRun for every single run (tests/test_hydra.py); its sweeper leaves out Hydra's own
+    composition of every job, which it may only because CheckStudy composes and checks them
+    (tests/test_faults.py: a bad job of a sweep is refused before any job starts)."""
     with hydra.initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = hydra.compose("train", return_hydra_config=True)
     targets = sorted(cb._target_ for cb in cfg.hydra.callbacks.values())
     assert targets == ["rectifiers.experiment.launch.CheckRun", "rectifiers.experiment.study.CheckStudy"]
-    for target in targets:
+    assert cfg.hydra.sweeper._target_ == "hydra_plugins.rectifiers_sweeper.CheckedSweeper"
+    for target in [*targets, cfg.hydra.sweeper._target_]:
         module, _, attr = target.rpartition(".")
         assert hasattr(importlib.import_module(module), attr), target
 

@@ -3,7 +3,6 @@ src/rectifiers/render/estimate_numbers.py, scripts/table_estimates.py, table_agg
 fig_practitioner.py on the synthetic results of tests/fake_results.py."""
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import matplotlib.pyplot as plt
@@ -12,7 +11,7 @@ import pandas as pd
 import pytest
 from matplotlib.text import Text
 
-from conftest import ROOT
+from conftest import load_script
 from fake_results import write_fake_results
 from rectifiers.analysis import estimates, results
 from rectifiers.render import estimate_numbers as en
@@ -146,12 +145,6 @@ def test_estimate_numbers_on_the_fake_results(fake):
     assert m["LongEightPreluGain"] == latex.num(100 * (long8.prelu - long8.relu).mean(), ".1f")
     assert {"StressPreluIqm", "StressPreluPoiLow", "StressPreluGainHigh", "StressBestIqmAct"} <= set(m)
 
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize("name", ["table_estimates", "table_aggregates"])

@@ -15,7 +15,18 @@ import sys
 import pytest
 import torch
 
-from conftest import RESUME, ROOT, STEPS, TINY, copy_checkout, crash_at_epoch, files_under, image_tree, outputs
+from conftest import (
+    RESUME,
+    ROOT,
+    STEPS,
+    TINY,
+    copy_checkout,
+    crash_at_epoch,
+    files_under,
+    image_tree,
+    outputs,
+    run_main,
+)
 from rectifiers.experiment import data
 from rectifiers.experiment.config import ConfigError, record_dir, run_dir
 from rectifiers.experiment.data import DataError
@@ -23,7 +34,6 @@ from rectifiers.training import tensors
 from rectifiers.training.train import train
 
 TRAIN = [sys.executable, str(ROOT / "scripts" / "train.py")]
-AGGREGATE = [sys.executable, str(ROOT / "scripts" / "aggregate.py"), "--profile", "smoke"]
 # no download gets out
 OFFLINE = {"https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9", "no_proxy": ""}
 CPU = torch.device("cpu")
@@ -231,7 +241,7 @@ def study(tmp_path_factory):
     root = tmp_path_factory.mktemp("study")
     p = run(TRAIN + SLICE + [f"runs_dir={root / 'runs'}", f"runtime.record_dir={root / 'results' / 'smoke' / 'runs'}"])
     assert p.returncode == 0, p.stdout + p.stderr
-    p = run(AGGREGATE + ["--out", str(root / "results"), *AGG])
+    p = aggregate(root / "results")
     assert p.returncode == 0, p.stdout + p.stderr
     return root / "results"
 
@@ -247,7 +257,7 @@ def tables(results) -> dict:
 
 
 def aggregate(results, *extra):
-    return run(AGGREGATE + ["--out", str(results), *AGG, *extra])
+    return run_main("aggregate", ["--profile", "smoke", "--out", str(results), *AGG, *extra])
 
 
 def test_aggregate_refuses_to_lose_a_run_unless_forced(results):

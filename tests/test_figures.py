@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import colorsys
 import hashlib
-import importlib.util
 import os
 import re
 import subprocess
@@ -24,7 +23,7 @@ from matplotlib.text import Text
 from PIL import Image
 from pypdf import PdfReader
 
-from conftest import ROOT, files_under
+from conftest import ROOT, files_under, load_script
 from fake_results import copy_results, write_fake_results
 from rectifiers import activations
 from rectifiers.analysis import results
@@ -37,12 +36,6 @@ SCRIPTS = {name: ROOT / "scripts" / f"fig_{name}.py" for name in FIGURES}
 NAME_TO_ACT = {a.display: a.label for a in activations.ACTIVATIONS}
 
 
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(f"fig_{name}", SCRIPTS[name])
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.fixture(scope="module")
 def fake(tmp_path_factory):
@@ -53,7 +46,7 @@ def fake(tmp_path_factory):
 def drawn(fake, tmp_path_factory):
     """Every figure, drawn in this process: (output folder, {name: Figure})."""
     out = tmp_path_factory.mktemp("figures")
-    figs = {name: load_script(name).main(["--results", str(fake), "--out", str(out)]) for name in FIGURES}
+    figs = {name: load_script(f"fig_{name}").main(["--results", str(fake), "--out", str(out)]) for name in FIGURES}
     yield out, figs
     plt.close("all")
 
@@ -219,7 +212,7 @@ def committed(tmp_path_factory):
     figs = {}
     for name in FIGURES:
         try:
-            figs[name] = load_script(name).main(["--results", str(res), "--out", str(out)])
+            figs[name] = load_script(f"fig_{name}").main(["--results", str(res), "--out", str(out)])
         except results.ResultsError as e:  # a study not yet run in full
             figs[name] = e
     yield figs
@@ -299,7 +292,7 @@ def test_the_deadliest_level_is_where_relu_dies(fake):
 def test_missing_results_raise_a_clear_error_and_write_nothing(tmp_path, name):
     (tmp_path / "results").mkdir()
     with pytest.raises(results.ResultsError, match=r"missing: run `make (results|power)`"):
-        load_script(name).main(["--results", str(tmp_path / "results"), "--out", str(tmp_path / "figures")])
+        load_script(f"fig_{name}").main(["--results", str(tmp_path / "results"), "--out", str(tmp_path / "figures")])
     assert files_under(tmp_path / "figures") == []
 
 
@@ -308,7 +301,7 @@ def test_empty_results_raise_a_clear_error(fake, tmp_path, broken):
     copy = copy_results(fake, tmp_path / "results")
     (copy / "runs.csv").write_text("" if broken == "empty" else "run_id,act,status\n")
     with pytest.raises(results.ResultsError, match="runs.csv"):
-        load_script("stress_accuracy").main(["--results", str(copy), "--out", str(tmp_path / "figures")])
+        load_script("fig_stress_accuracy").main(["--results", str(copy), "--out", str(tmp_path / "figures")])
     assert files_under(tmp_path / "figures") == []
 
 
@@ -319,7 +312,7 @@ def test_a_missing_part_of_the_study_writes_no_figure(fake, tmp_path):
         df = pd.read_csv(fake / f)
         df[df.act != "prelu"].to_csv(copy / f, index=False)
     with pytest.raises(results.ResultsError, match="PReLU"):
-        load_script("prelu_slopes").main(["--results", str(copy), "--out", str(tmp_path / "figures")])
+        load_script("fig_prelu_slopes").main(["--results", str(copy), "--out", str(tmp_path / "figures")])
     assert files_under(tmp_path / "figures") == []
 
 
@@ -363,7 +356,7 @@ def test_resnet_figure_shows_the_trained_resnet_beside_the_grid(drawn, fake, tmp
                           for r in trained.itertuples() for e in range(r.epochs + 1)])
     copy = copy_results(fake, tmp_path / "results")
     pd.concat([epochs, extra], ignore_index=True).to_csv(copy / "epochs.csv", index=False)
-    fig = load_script("resnet").main(["--results", str(copy), "--out", str(tmp_path / "figures")])
+    fig = load_script("fig_resnet").main(["--results", str(copy), "--out", str(tmp_path / "figures")])
     grid_ax, trained_ax = fig.axes
     grid = runs[(runs.model == "resnet") & (runs.train_size == 5000)]
     for ax, part in ((grid_ax, grid), (trained_ax, trained)):

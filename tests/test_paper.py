@@ -4,7 +4,6 @@ uses is defined by numbers.tex, no number is typed into the prose, the claims' v
 follow the data, and (with TeX installed) the PDF builds without undefined references."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -15,13 +14,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import ROOT, load_script
 from fake_results import copy_results, write_fake_results
 from rectifiers import activations
 from rectifiers.analysis import claims, results, stats
 from rectifiers.analysis.tidy import tidy
 from rectifiers.render import latex, study_numbers
 
-ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT / "paper"
 SCRIPTS = sorted(p.stem for p in (ROOT / "scripts").glob("table_*.py")) + ["make_numbers"]
 FIGS = sorted(p.stem[len("fig_"):] for p in (ROOT / "scripts").glob("fig_*.py"))
@@ -32,12 +31,6 @@ STANDARD = {"Cref", "Crefrange", "FloatBarrier", "LaTeX", "TeX", "Large", "LARGE
 # Names that contain digits but are not numbers of the study.
 NAMED = re.compile(r"CIFAR-10{1,2}|SHA-256|[Cc]laim~?\s*\d")
 
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"paper_script_{name}", ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def run(name: str, results_dir: Path, out: Path):

@@ -5,22 +5,19 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from omegaconf import OmegaConf
 from PIL import Image
 
-from conftest import image_tree
+from conftest import ROOT, image_tree, run_main
 from rectifiers.experiment.config import identity, run_id
 from rectifiers.experiment.data import CLASSES
 from rectifiers.experiment.records import RECORD_FILES
 from rectifiers.experiment.study import study_runs
 from rectifiers.studies import CALIBRATION, SCALE_STUDIES, STUDIES, TUNED
 
-ROOT = Path(__file__).resolve().parents[1]
 RECORDS = sorted((ROOT / "results" / "cpu" / "runs").glob("*/summary.json"))
 
 
@@ -60,8 +57,8 @@ def test_composing_the_studies_gives_the_committed_ids():
 def test_aggregate_rebuilds_the_committed_tables_from_the_records(tmp_path):
     (tmp_path / "cpu").mkdir()
     (tmp_path / "cpu" / "runs").symlink_to(RECORDS[0].parents[1])
-    subprocess.run([sys.executable, "scripts/aggregate.py", "--profile", "cpu", "--out", str(tmp_path)], cwd=ROOT,
-                   check=True, capture_output=True, text=True)
+    p = run_main("aggregate", ["--profile", "cpu", "--out", str(tmp_path)])
+    assert p.returncode == 0, p.stderr
     for name in ("runs.csv", "calibration.csv", "tuned.csv", "study.json"):
         assert (tmp_path / "cpu" / name).read_bytes() == (ROOT / "results" / "cpu" / name).read_bytes(), name
 

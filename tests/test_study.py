@@ -10,7 +10,7 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from conftest import ROOT, TIMING_SUMMARY, TINY, without
+from conftest import ROOT, TIMING_SUMMARY, TINY, run_main, without
 from rectifiers.experiment.study import check_study, grid
 from rectifiers.studies import STUDIES
 
@@ -47,9 +47,8 @@ def test_joblib_sweep_makes_the_grid_and_aggregate_reads_it(tmp_path):
     assert p.stdout.strip().splitlines()[-1].endswith(f"{counts['ok']} ok, {counts['diverged']} diverged, 0 failed")
     for rid, s in done.items():  # every job's own last line, from its worker process
         assert f"{rid} {s['status']} · " in p.stdout
-    out = subprocess.run([sys.executable, "scripts/aggregate.py", "--profile", "smoke",
-                          "--out", str(tmp_path / "results"), *AGG_OVERRIDES], cwd=ROOT,
-                         capture_output=True, text=True, check=True)
+    out = run_main("aggregate", ["--profile", "smoke", "--out", str(tmp_path / "results"), *AGG_OVERRIDES])
+    assert out.returncode == 0, out.stderr
     assert "cells of the studies have no record yet" in out.stdout  # the rest of the grid is reported missing
     runs = pd.read_csv(tmp_path / "results" / "smoke" / "runs.csv")
     assert len(runs) == 6 and set(runs.act) == {"relu", "prelu"} and sorted(set(runs.lr)) == [0.02, 0.05, 0.1]

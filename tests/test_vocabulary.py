@@ -6,7 +6,6 @@ loader, a table and a figure."""
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -15,7 +14,7 @@ import torch
 from matplotlib.colors import to_rgba
 from omegaconf import OmegaConf
 
-from conftest import CONF, ROOT
+from conftest import CONF, load_script
 from fake_results import write_fake_results
 from rectifiers import activations, knobs
 from rectifiers.activations import Activation, Constructor
@@ -26,12 +25,6 @@ from rectifiers.training.monitor import Monitor
 
 CONFIGS = sorted(p.stem for p in (CONF / "activation").glob("*.yaml"))
 
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # --- the activation table and conf/activation/ --------------------------------------------

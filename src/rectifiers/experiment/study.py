@@ -86,20 +86,16 @@ def compose_jobs(config) -> list:
     """Every job's config, composed as the launcher will compose it and checked by check_config:
     a wrong type, an unknown key or an impossible value anywhere in the sweep is refused here."""
     from hydra.core.global_hydra import GlobalHydra
-    loader, parser = GlobalHydra.instance().config_loader(), OverridesParser.create()
-    jobs = sweep_jobs(config)
-    composed, cfgs = {}, []
+    loader = GlobalHydra.instance().config_loader()
+
+    def compose(groups):
+        cfg = loader.load_sweep_config(config, groups)
+        return OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])  # hydra.job.* is per job
+    job_config, jobs, cfgs = once_per_choice(compose), sweep_jobs(config), []
     for job in jobs:
         label = " ".join(o for o in job if not all(o in other for other in jobs)) or " ".join(job)
-        seeds = [o for o in job if o.startswith("seed=")]  # jobs that differ only in seed compose once
-        rest = tuple(o for o in job if o not in seeds)
         try:
-            if rest not in composed:
-                cfg = loader.load_sweep_config(config, list(rest))
-                composed[rest] = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])  # hydra.job.* is per job
-            cfg = composed[rest].copy()
-            for o in seeds:
-                cfg.seed = parser.parse_override(o).value()
+            cfg = job_config(job)
             check_config(cfg)
         except (HydraException, OmegaConfBaseException) as e:
             raise ConfigError(f"job {label}: {one_line(e)}") from None
@@ -107,6 +103,31 @@ def compose_jobs(config) -> list:
             raise ConfigError(f"job {label}: {e}") from None
         cfgs.append(cfg)
     return cfgs
+
+
+def once_per_choice(compose):
+    """compose(group overrides) -> config, made into job_config(overrides) -> the config Hydra
+    composes for those overrides, composed once per choice of config groups. Composing is the slow
+    part of a sweep, and Hydra itself builds the defaults list from a job's group overrides
+    (activation=prelu), composes it, then applies the job's other overrides (optim.lr=0.1, seed=3)
+    to the result: here the config of each choice is composed once, and the other overrides are
+    applied to a copy of it with Hydra's own function."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.core.global_hydra import GlobalHydra
+    repo, parser, composed = GlobalHydra.instance().config_loader().repository, OverridesParser.create(), {}
+
+    def job_config(job):
+        overrides = parser.parse_overrides(list(job))
+        chooses = [o.is_hydra_override() or (repo.group_exists(o.key_or_group) and not isinstance(o.value(), dict))
+                   for o in overrides]  # as Hydra tells them apart (hydra/_internal/defaults_list.py)
+        groups = tuple(o.input_line for o, c in zip(overrides, chooses) if c)
+        if groups not in composed:
+            composed[groups] = compose(list(groups))
+        cfg = composed[groups].copy()
+        OmegaConf.set_struct(cfg, True)  # as Hydra applies them: a key the config lacks is refused
+        ConfigLoaderImpl._apply_overrides_to_config([o for o, c in zip(overrides, chooses) if not c], cfg)
+        return cfg
+    return job_config
 
 
 def check_data_once(cfgs) -> dict[str, str]:
@@ -179,37 +200,35 @@ class CheckStudy(Callback):
 
 
 def compose_cells(compose, overrides, cells) -> list:
-    """The composed config of every cell ({key: value}) of a grid. Composing is the slow part
-    of listing a study, so Hydra composes once per choice of config groups (activation=...);
-    the plain values (the seed, a knob such as optim.lr) are then set on a copy, as a Hydra
-    override of an existing key would set them."""
-    composed, out = {}, []
-    for cell in cells:
-        groups = tuple((k, v) for k, v in cell.items() if (CONF / k.lstrip("+")).is_dir())
-        if groups not in composed:
-            composed[groups] = compose("train", overrides=[*overrides, *(f"{k}={v}" for k, v in groups)])
-        cfg = composed[groups].copy()
-        for key, value in cell.items():
-            if (key, value) not in groups:
-                if OmegaConf.select(cfg, key, default=KeyError) is KeyError:  # Hydra refuses a new key too
-                    raise ConfigError(f"the grid sets {key}, which the run config does not have")
-                OmegaConf.update(cfg, key, value)
-        out.append(cfg)
-    return out
+    """The composed config of every cell ({key: value}) of a grid, each as `compose("train",
+    [*overrides, key=value ...])` would give it, composed once per choice of config groups."""
+    job_config = once_per_choice(lambda groups: compose("train", overrides=groups))
+    try:
+        return [job_config([*overrides, *(f"{k}={v}" for k, v in cell.items())]) for cell in cells]
+    except HydraException as e:
+        raise ConfigError(one_line(e)) from None
 
 
 def study_runs(profile: str, names, overrides=()) -> list[tuple[str, dict, object]]:
     """(study, cell, composed run config) for every cell of the named studies at `profile`:
     the one place the study grid is built. hydra.* overrides (e.g. the sweep's params) reach
-    only the sweep, the others every run."""
+    only the sweep, the others every run. The configs are read-only: each study is composed
+    once per process."""
+    return [(name, dict(cell), cfg) for name in names for cell, cfg in study_cells(profile, name, tuple(overrides))]
+
+
+@functools.lru_cache(maxsize=None)
+def study_cells(profile: str, name: str, overrides: tuple[str, ...]) -> tuple[tuple[dict, object], ...]:
+    """((cell, composed run config), ...) of one study: study_runs, composed once per process."""
     from hydra import compose, initialize_config_dir
-    out, sweep = [], [o for o in overrides if o.startswith("hydra.")]
+    sweep = [o for o in overrides if o.startswith("hydra.")]
+    base = [f"+study={name}", f"profile={profile}", *(o for o in overrides if o not in sweep)]
     with initialize_config_dir(str(CONF), version_base="1.3"):
-        for name in names:
-            base = [f"+study={name}", f"profile={profile}", *(o for o in overrides if o not in sweep)]
-            cells = grid(compose("train", overrides=[*base, *sweep], return_hydra_config=True).hydra.sweeper.params)
-            out += [(name, cell, cfg) for cell, cfg in zip(cells, compose_cells(compose, base, cells))]
-    return out
+        cells = grid(compose("train", overrides=[*base, *sweep], return_hydra_config=True).hydra.sweeper.params)
+        cfgs = compose_cells(compose, base, cells)
+    for cfg in cfgs:
+        OmegaConf.set_readonly(cfg, True)
+    return tuple(zip(cells, cfgs))
 
 
 @functools.lru_cache
