@@ -200,7 +200,7 @@ compare: env  ## a reproduction's report.md and compare.pdf (the last step of ma
 	  $$(ls reproductions 2>/dev/null || echo none yet); exit 1; }
 	$(PY) scripts/compare.py report --reproduction $(TREE:%/=%)
 
-test: $(VENV)/.installed-test  ## the lint, then the tests, offline on synthetic data, in JOBS processes: about 12 min on 2 cores
+test: $(VENV)/.installed-test  ## the lint, then the tests, offline on synthetic data, in JOBS processes: about 8 min on 2 cores, 10 on a fresh clone (the install)
 	$(VENV)/bin/ruff check src scripts tests
 	$(PY) -m compileall -q src scripts tests  # bytecode once, not in each of the tests' processes (PYTHONDONTWRITEBYTECODE)
 	$(PY) -m pytest -q -n $(JOBS) --dist worksteal  # an idle worker takes queued tests from a busy one
