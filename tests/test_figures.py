@@ -36,7 +36,6 @@ SCRIPTS = {name: ROOT / "scripts" / f"fig_{name}.py" for name in FIGURES}
 NAME_TO_ACT = {a.display: a.label for a in activations.ACTIVATIONS}
 
 
-
 @pytest.fixture(scope="module")
 def fake(tmp_path_factory):
     return write_fake_results(tmp_path_factory.mktemp("results"))
